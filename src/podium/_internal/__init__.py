@@ -1,0 +1,1 @@
+"""Small shared helpers; imports no other part of podium."""

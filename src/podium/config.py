@@ -1,0 +1,84 @@
+"""Project settings: ``podium.yaml`` at the project root, overridden by ``PODIUM_*`` variables.
+
+Loaded once (``load_settings``) and passed in; nothing deeper reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from podium.errors import SpecError
+
+__all__ = ["Settings", "load_settings", "SETTINGS_FILE"]
+
+SETTINGS_FILE = "podium.yaml"
+
+
+class Settings(BaseModel):
+    """Where a project keeps its metadata and artifacts, how it trains and whom it tells."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    project_dir: Path = Field(default_factory=Path.cwd)
+    registry_url: str | None = Field(
+        None, description="SQLAlchemy URL of the metadata; default SQLite in .podium/registry.db"
+    )
+    artifacts_url: str | None = Field(
+        None, description="fsspec URL of the artifact store; default .podium/artifacts"
+    )
+    executor: str = Field("local", description="local (process pool), inline, or ray")
+    n_jobs: int = Field(0, description="parallel trials; 0 means one per CPU core")
+    notify: list[Any] = Field(default_factory=lambda: ["log"])
+
+    @property
+    def state_dir(self) -> Path:
+        return self.project_dir / ".podium"
+
+    @property
+    def resolved_registry_url(self) -> str:
+        return self.registry_url or f"sqlite:///{(self.state_dir / 'registry.db').resolve()}"
+
+    @property
+    def resolved_artifacts_url(self) -> str:
+        return self.artifacts_url or str((self.state_dir / "artifacts").resolve())
+
+    @property
+    def resolved_n_jobs(self) -> int:
+        return self.n_jobs if self.n_jobs > 0 else max(1, os.cpu_count() or 1)
+
+
+_ENV_KEYS = {"registry_url", "artifacts_url", "executor", "n_jobs"}
+
+
+def load_settings(
+    project_dir: str | Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read ``podium.yaml`` in the project folder (``PODIUM_HOME`` or the current one)."""
+    env = os.environ if environ is None else environ
+    root = Path(project_dir or env.get("PODIUM_HOME") or Path.cwd()).resolve()
+    values: dict[str, Any] = {}
+    path = root / SETTINGS_FILE
+    if path.exists():
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise SpecError(f"{path}: not valid YAML ({exc}).") from None
+        if not isinstance(loaded, dict):
+            raise SpecError(f"{path}: expected a mapping of settings.")
+        values.update(loaded)
+    for key in _ENV_KEYS:
+        if (value := env.get(f"PODIUM_{key.upper()}")) is not None:
+            values[key] = value
+    values["project_dir"] = root
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise SpecError(f"{path.name}: '{where}': {err['msg']}.") from None

@@ -1,0 +1,76 @@
+"""Column type inference: what kind of values each column holds.
+
+The kind decides the default steps (impute how, encode or not, date parts) and the
+input schema of a model package.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import pandas as pd
+from pandas.api import types as ptypes
+
+__all__ = ["ColumnType", "infer_column_type", "infer_column_types"]
+
+
+class ColumnType(str, Enum):
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+    TEXT = "text"  # free text: many distinct long strings
+    ID = "id"  # a unique key per row: carries no signal, dropped by default
+    CONSTANT = "constant"  # a single value (or none): dropped by default
+
+
+_MAX_CATEGORIES_RATIO = 0.5
+
+
+def infer_column_type(values: pd.Series) -> ColumnType:
+    """Infer one column's kind from its values (missing values ignored)."""
+    present = values.dropna()
+    n = len(present)
+    distinct = present.nunique()
+    if distinct <= 1:
+        return ColumnType.CONSTANT
+    if ptypes.is_bool_dtype(values) or (distinct == 2 and _looks_boolean(present)):
+        return ColumnType.BOOLEAN
+    if ptypes.is_datetime64_any_dtype(values):
+        return ColumnType.DATETIME
+    if ptypes.is_numeric_dtype(values):
+        if ptypes.is_integer_dtype(present) and distinct == n and n >= 20 and _is_sequence(present):
+            return ColumnType.ID
+        return ColumnType.NUMERIC
+    text = present.astype(str)
+    if _parses_as_dates(text):
+        return ColumnType.DATETIME
+    if distinct == n and n >= 20:
+        return ColumnType.ID
+    if distinct > max(50, _MAX_CATEGORIES_RATIO * n):
+        return ColumnType.TEXT if text.str.len().mean() > 30 else ColumnType.ID
+    return ColumnType.CATEGORICAL
+
+
+def infer_column_types(frame: pd.DataFrame) -> dict[str, ColumnType]:
+    """Infer every column's kind, in column order."""
+    return {str(c): infer_column_type(frame[c]) for c in frame.columns}
+
+
+def _looks_boolean(present: pd.Series) -> bool:
+    lowered = {str(v).strip().lower() for v in present.unique()}
+    return lowered <= {"true", "false"} or lowered <= {"yes", "no"} or lowered <= {"t", "f"}
+
+
+def _is_sequence(present: pd.Series) -> bool:
+    """An integer key: unique and (nearly) consecutive, e.g. 1..n."""
+    span = int(present.max()) - int(present.min()) + 1
+    return span <= 1.1 * len(present)
+
+
+def _parses_as_dates(text: pd.Series) -> bool:
+    sample = text.head(200)
+    if not sample.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).all():
+        return False
+    parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() > 0.9)

@@ -1,0 +1,178 @@
+"""The pipeline spec: what to read, what to predict, how to compete and what to register.
+
+Loaded from YAML (``load_spec``) or built from CLI flags; both give a ``PipelineSpec``.
+Step, candidate, metric and source names stay strings here: the parts that own them
+check them (with close-match suggestions) when a run starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from podium._internal.fingerprint import json_fingerprint
+from podium.errors import SpecError
+
+__all__ = [
+    "PipelineSpec",
+    "SplitSpec",
+    "BudgetSpec",
+    "GateSpec",
+    "RegisterSpec",
+    "ConstraintsSpec",
+    "StepSpec",
+    "Task",
+    "load_spec",
+    "parse_spec",
+]
+
+Task = Literal["auto", "binary", "multiclass", "regression"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class StepSpec(_Strict):
+    """One step: its registered name and its parameters."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class SplitSpec(_Strict):
+    test_size: float = Field(0.2, gt=0, lt=1, description="fraction of rows held out")
+    seed: int = 42
+    time_column: str | None = Field(None, description="hold out the latest rows by this column")
+    cv_folds: int = Field(0, ge=0, description="k-fold CV on the train part for selection; 0 = off")
+
+    @field_validator("cv_folds")
+    @classmethod
+    def _folds(cls, v: int) -> int:
+        if v == 1:
+            raise ValueError("cv_folds must be 0 (off) or at least 2")
+        return v
+
+
+class BudgetSpec(_Strict):
+    """The competition's budget: seconds of wall time, or a number of trials (reproducible)."""
+
+    seconds: float | None = Field(None, gt=0)
+    trials: int | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> BudgetSpec:
+        if self.seconds is None and self.trials is None:
+            self.seconds = 60.0
+        return self
+
+
+class GateSpec(_Strict):
+    min_score: float | None = Field(None, description="the metric value the winner must reach")
+
+
+class RegisterSpec(_Strict):
+    model: str | None = Field(None, description="registered model name; default: the spec name")
+    alias: str = "champion"
+
+
+class ConstraintsSpec(_Strict):
+    max_predict_ms: float | None = Field(None, gt=0, description="per-row predict time limit")
+    max_model_mb: float | None = Field(None, gt=0, description="serialized model size limit")
+
+
+class PipelineSpec(_Strict):
+    """A whole pipeline: source → steps → competition → gate → registry."""
+
+    name: str = Field("model", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    source: str | dict[str, Any]
+    target: str
+    task: Task = "auto"
+    steps: list[StepSpec] | None = None
+    split: SplitSpec = Field(default_factory=SplitSpec)
+    candidates: list[str] | Literal["all"] = "all"
+    metric: str | None = None
+    budget: BudgetSpec = Field(default_factory=BudgetSpec)
+    seed: int = 42
+    n_jobs: int | None = None
+    gate: GateSpec = Field(default_factory=GateSpec)
+    constraints: ConstraintsSpec = Field(default_factory=ConstraintsSpec)
+    registration: RegisterSpec = Field(default_factory=RegisterSpec, alias="register")
+    notify: list[Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthands(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "time_budget" in data:  # `time_budget: 120` is `budget: {seconds: 120}`
+            data.setdefault("budget", {})
+            if isinstance(data["budget"], dict):
+                data["budget"] = {**data["budget"], "seconds": data.pop("time_budget")}
+        if isinstance(data.get("budget"), (int, float)):
+            data["budget"] = {"seconds": data["budget"]}
+        if isinstance(data.get("steps"), list):
+            data["steps"] = [_step(s, i) for i, s in enumerate(data["steps"])]
+        if isinstance(data.get("candidates"), str) and data["candidates"] != "all":
+            data["candidates"] = [c.strip() for c in data["candidates"].split(",") if c.strip()]
+        if isinstance(data.get("gate"), (int, float)):
+            data["gate"] = {"min_score": data["gate"]}
+        if isinstance(data.get("register"), str):
+            data["register"] = {"model": data["register"]}
+        return data
+
+    @property
+    def model_name(self) -> str:
+        return self.registration.model or self.name
+
+    def fingerprint(self) -> str:
+        return json_fingerprint(self.model_dump(mode="json", by_alias=True))
+
+
+def _step(item: Any, index: int) -> Any:
+    """`{one_hot: {max_categories: 20}}` or `"drop_duplicates"` → StepSpec fields."""
+    if isinstance(item, str):
+        return {"name": item}
+    if isinstance(item, dict) and "name" not in item and len(item) == 1:
+        (name, params), = item.items()
+        if params is None:
+            params = {}
+        if isinstance(params, list):  # `drop_columns: [a, b]`
+            params = {"columns": params}
+        return {"name": name, "params": params}
+    return item
+
+
+def parse_spec(data: Any, *, origin: str = "spec") -> PipelineSpec:
+    """Validate a mapping as a spec; the error names the key and the problem."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{origin}: expected a mapping of pipeline fields, got {type(data).__name__}.")
+    try:
+        return PipelineSpec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        raise SpecError(f"{origin}: '{where}': {msg}.") from None
+
+
+def load_spec(path: str | Path) -> PipelineSpec:
+    """Read a pipeline spec from a YAML file."""
+    path = Path(path)
+    if not path.exists():
+        raise SpecError(f"Spec file '{path}' does not exist.", hint="check the path")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise SpecError(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)}).") from None
+    return parse_spec(data, origin=str(path))
