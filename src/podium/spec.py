@@ -48,6 +48,7 @@ class SplitSpec(_Strict):
     seed: int = 42
     time_column: str | None = Field(None, description="hold out the latest rows by this column")
     cv_folds: int = Field(0, ge=0, description="k-fold CV on the train part for selection; 0 = off")
+    refit: bool = Field(True, description="refit the winner on train + test rows before registering")
 
     @field_validator("cv_folds")
     @classmethod

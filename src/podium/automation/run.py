@@ -1,0 +1,200 @@
+"""One pipeline run, end to end: read → prepare → compete → gate → register → notify.
+
+``run_pipeline`` is what ``podium run`` calls and what a watcher calls for a new dataset
+version. Every run is recorded with every trial; every decision with its figures.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+
+import podium
+from podium._internal.fingerprint import frame_fingerprint
+from podium.automation.events import Event
+from podium.automation.notifiers import Delivery, build_notifiers, format_leaderboard_text, notify_all
+from podium.config import Settings
+from podium.data import Source, resolve_source
+from podium.errors import PodiumError
+from podium.registry import InputSchema, ModelPackage, OutputSchema, Registry
+from podium.spec import PipelineSpec
+from podium.training import (
+    GateDecision,
+    Leaderboard,
+    Prepared,
+    TrainerEvent,
+    check_gate,
+    compete,
+    fit_final,
+    make_executor,
+    prepare,
+    select_candidates,
+)
+
+__all__ = ["RunResult", "run_pipeline"]
+
+
+@dataclass
+class RunResult:
+    """What a run did, as the CLI prints it (``--json``) and a watcher records it."""
+
+    run_id: str
+    status: str  # registered | gate_failed
+    task: str
+    metric: str
+    leaderboard: list[dict[str, Any]]
+    gate: GateDecision
+    model: str | None = None
+    version: int | None = None
+    alias: str | None = None
+    notes: list[str] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    seconds: float = 0.0
+    columns: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.status == "registered" else 3
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "task": self.task,
+            "metric": self.metric,
+            "leaderboard": self.leaderboard,
+            "gate": {"passed": self.gate.passed, "message": self.gate.message, **self.gate.figures},
+            "model": None if self.model is None else
+            {"name": self.model, "version": self.version, "alias": self.alias},
+            "notes": self.notes,
+            "notifications": [{"notifier": d.notifier, "ok": d.ok, "error": d.error}
+                              for d in self.deliveries],
+            "seconds": round(self.seconds, 2),
+            "columns": self.columns,
+        }
+
+
+def run_pipeline(
+    spec: PipelineSpec,
+    settings: Settings,
+    *,
+    registry: Registry | None = None,
+    frame: pd.DataFrame | None = None,
+    on_event: Callable[[TrainerEvent], None] | None = None,
+    on_prepared: Callable[[Prepared], None] | None = None,
+) -> RunResult:
+    """Run the whole pipeline of ``spec``; returns the result (gate failures included).
+
+    Raises a ``UserError`` for bad input (nothing is recorded before the data is read).
+    """
+    started = time.time()
+    registry = registry or Registry.from_settings(settings)
+    notifiers = build_notifiers(spec.notify if spec.notify is not None else settings.notify)
+    source: Source = resolve_source(spec.source)
+    if frame is None:
+        frame = source.read()
+    prepared = prepare(frame, spec)
+    if on_prepared is not None:
+        on_prepared(prepared)
+    problem = prepared.problem
+    candidates, notes = select_candidates(spec.candidates, problem.task, problem.n_rows)
+    notes = prepared.notes + notes
+    run_id = registry.start_run(
+        spec.name, spec=spec.model_dump(mode="json", by_alias=True), task=problem.task,
+        metric=problem.metric.name, dataset_fingerprint=frame_fingerprint(frame),
+        source=source.describe())
+    try:
+        executor = make_executor(settings.executor, spec.n_jobs or settings.n_jobs)
+        board = compete(problem, candidates, budget=spec.budget, executor=executor, seed=spec.seed,
+                        constraints=spec.constraints, on_event=on_event)
+        rows = board.rows()
+        registry.record_trials(run_id, rows)
+        best = board.best
+        decision = check_gate(best.value if best else None, problem.metric, spec.gate.min_score)
+        result = RunResult(run_id, "gate_failed", problem.task, problem.metric.name, rows, decision,
+                           notes=notes, columns={c: t.value for c, t in prepared.column_types.items()})
+        if not decision.passed or best is None:
+            result.deliveries = notify_all(notifiers, _gate_failed_event(spec, result, board))
+            result.seconds = time.time() - started
+            registry.finish_run(run_id, "gate_failed", summary=_summary(result))
+            return result
+        pipeline = fit_final(problem, best.trial, refit_all=spec.split.refit)
+        package = ModelPackage(
+            pipeline=pipeline,
+            input_schema=InputSchema.from_frame(prepared.features, prepared.column_types),
+            output_schema=OutputSchema(task=problem.task, target=spec.target, classes=problem.classes),
+            metric=problem.metric.name,
+            metrics=best.metrics,
+            leaderboard=rows,
+            lineage=_lineage(spec, source, frame, run_id, best.trial.candidate),
+            notes=notes,
+        )
+        model = spec.model_name
+        alias = spec.registration.alias
+        version = registry.register(model, package, run_id=run_id, alias=alias)
+        result.status, result.model, result.version, result.alias = "registered", model, version, alias
+        result.seconds = time.time() - started
+        registry.finish_run(run_id, "succeeded", summary=_summary(result))
+        return result
+    except PodiumError as exc:
+        registry.finish_run(run_id, "failed", summary={"notes": notes}, error=str(exc))
+        raise
+    except BaseException as exc:
+        registry.finish_run(run_id, "failed", summary={"notes": notes}, error=f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, Exception):
+            notify_all(notifiers, Event(kind="run_failed", title=f"podium run of '{spec.name}' failed",
+                                        text=f"{type(exc).__name__}: {exc}", payload={"run_id": run_id}))
+        raise
+
+
+def _summary(result: RunResult) -> dict[str, Any]:
+    return {k: v for k, v in result.to_json().items() if k not in ("leaderboard", "run_id")}
+
+
+def _lineage(spec: PipelineSpec, source: Source, frame: pd.DataFrame, run_id: str, winner: str) -> dict[str, Any]:
+    import lightgbm
+    import numpy
+    import sklearn
+
+    return {
+        "run_id": run_id,
+        "dataset_fingerprint": frame_fingerprint(frame),
+        "rows": len(frame),
+        "source": source.describe(),
+        "spec_hash": spec.fingerprint(),
+        "spec": spec.model_dump(mode="json", by_alias=True),
+        "seed": spec.seed,
+        "winner": winner,
+        "created_at": datetime.now(timezone.utc).isoformat(),
+        "versions": {"podium": podium.__version__, "python": platform.python_version(),
+                     "scikit-learn": sklearn.__version__, "pandas": pd.__version__,
+                     "numpy": numpy.__version__, "lightgbm": lightgbm.__version__},
+    }
+
+
+def _gate_failed_event(spec: PipelineSpec, result: RunResult, board: Leaderboard) -> Event:
+    best = board.best
+    text = "\n".join([
+        f"The best model of pipeline '{spec.name}' did not clear the gate: {result.gate.message}.",
+        "Nothing was promoted; the current champion (if any) keeps serving.",
+        "",
+        format_leaderboard_text(result.leaderboard[:10], result.metric),
+        "",
+        "What to do: give the competition more time (time_budget), more or cleaner data, "
+        "or revisit the threshold.",
+    ])
+    return Event(
+        kind="gate_failed",
+        title=f"podium: '{spec.name}' failed its gate ({result.gate.message})",
+        text=text,
+        payload={"run_id": result.run_id, "pipeline": spec.name, "model": spec.model_name,
+                 "metric": result.metric, "best": best.candidate if best else None,
+                 "score": best.value if best else None, "threshold": spec.gate.min_score,
+                 "leaderboard": result.leaderboard[:10]},
+    )

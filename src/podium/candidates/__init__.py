@@ -1,0 +1,29 @@
+"""Model families that compete: each declares its tasks, tags, presets and search space."""
+
+from podium.candidates import boosting, linear, neighbors, neural, trees  # noqa: F401  (register)
+from podium.candidates.base import (
+    TASKS,
+    Candidate,
+    Choice,
+    Distribution,
+    Float,
+    Int,
+    Tags,
+    candidate_registry,
+    register_candidate,
+)
+from podium.candidates.deadline import fit_deadline, past_deadline
+
+__all__ = [
+    "TASKS",
+    "Candidate",
+    "Choice",
+    "Distribution",
+    "Float",
+    "Int",
+    "Tags",
+    "candidate_registry",
+    "register_candidate",
+    "fit_deadline",
+    "past_deadline",
+]

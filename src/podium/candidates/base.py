@@ -1,0 +1,121 @@
+"""The candidate contract: a model family with its tasks, tags, presets and search space.
+
+The trainer filters candidates on their tags (never on ``isinstance``) and asks each for
+configurations: its presets first (a few strong settings), then random draws from its
+search space. A PyTorch sequence model or a user's own family plugs in the same way,
+registered under the entry-point group ``podium.candidates``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union
+
+from podium._internal.named import Named
+from podium.errors import NotFoundError
+
+__all__ = [
+    "Candidate",
+    "Tags",
+    "Int",
+    "Float",
+    "Choice",
+    "Distribution",
+    "TASKS",
+    "candidate_registry",
+    "register_candidate",
+]
+
+TASKS = ("binary", "multiclass", "regression")
+
+
+@dataclass(frozen=True)
+class Int:
+    low: int
+    high: int
+    log: bool = False
+
+    def sample(self, rng: random.Random) -> int:
+        if self.log:
+            return int(round(math.exp(rng.uniform(math.log(self.low), math.log(self.high)))))
+        return rng.randint(self.low, self.high)
+
+
+@dataclass(frozen=True)
+class Float:
+    low: float
+    high: float
+    log: bool = False
+
+    def sample(self, rng: random.Random) -> float:
+        if self.log:
+            return math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
+        return rng.uniform(self.low, self.high)
+
+
+@dataclass(frozen=True)
+class Choice:
+    values: tuple[Any, ...]
+
+    def sample(self, rng: random.Random) -> Any:
+        return rng.choice(self.values)
+
+
+Distribution = Union[Int, Float, Choice]
+
+
+@dataclass(frozen=True)
+class Tags:
+    """What a family can do and needs; the trainer and default steps read these."""
+
+    handles_missing: bool = False
+    needs_scaling: bool = False
+    encoding: Literal["one_hot", "ordinal"] = "one_hot"
+    input: Literal["table", "sequence"] = "table"
+    #: the fit stops by itself at a deadline (boosting checks it every iteration)
+    respects_deadline: bool = False
+    #: rows above which the family gets slow enough to be skipped first
+    max_rows: int | None = None
+
+
+Builder = Callable[[str, Mapping[str, Any], int], Any]
+"""(task, params, seed) → an unfitted scikit-learn estimator."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A model family: which tasks it supports, how to build it, where to search."""
+
+    name: str
+    tasks: frozenset[str]
+    build: Builder
+    presets: tuple[Mapping[str, Any], ...] = ({},)
+    space: Mapping[str, Distribution] = field(default_factory=dict)
+    tags: Tags = Tags()
+    summary: str = ""
+
+    def supports(self, task: str) -> bool:
+        return task in self.tasks
+
+    def configurations(self, rng: random.Random) -> Iterator[dict[str, Any]]:
+        """The presets in order, then endless random draws from the search space."""
+        for preset in self.presets:
+            yield dict(preset)
+        if not self.space:
+            return
+        while True:
+            yield {name: dist.sample(rng) for name, dist in self.space.items()}
+
+    def estimator(self, task: str, params: Mapping[str, Any] | None = None, seed: int = 0) -> Any:
+        return self.build(task, dict(params or {}), seed)
+
+
+candidate_registry: Named[Candidate] = Named("candidate", "podium.candidates", error=NotFoundError)
+
+
+def register_candidate(candidate: Candidate) -> Candidate:
+    """Register a family under its name (plugins may also use the entry-point group)."""
+    return candidate_registry.register(candidate.name, candidate)

@@ -1,0 +1,30 @@
+"""What every command shares: the project settings, the registry, the consoles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from podium.config import Settings, load_settings
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@dataclass
+class State:
+    project: Path | None = None
+    debug: bool = False
+
+    def settings(self) -> Settings:
+        return load_settings(self.project)
+
+    def registry(self):  # noqa: ANN201  (podium.registry.Registry; imported lazily for a fast --help)
+        from podium.registry import Registry
+
+        return Registry.from_settings(self.settings())
+
+
+state = State()

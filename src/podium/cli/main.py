@@ -1,0 +1,176 @@
+"""The ``podium`` command: one Typer app, errors turned into one line and an exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.markup import escape
+
+from podium._internal.lazy import MissingDependency
+from podium.cli import catalog, models, runs
+from podium.cli.context import err, out, state
+from podium.errors import PodiumError, SpecError
+
+app = typer.Typer(
+    name="podium",
+    help="From a table to a registered, served model: point at data, name the target, get a champion.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(models.app, name="models")
+app.add_typer(runs.app, name="runs")
+app.add_typer(catalog.app, name="catalog")
+
+
+@app.callback()
+def _root(
+    project: Optional[Path] = typer.Option(None, "--project", help="project folder (default: PODIUM_HOME or .)"),
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+) -> None:
+    state.project = project
+    state.debug = debug
+
+
+@app.command()
+def run(
+    spec: Optional[Path] = typer.Argument(None, help="pipeline spec (YAML); or use the flags below"),
+    data: Optional[str] = typer.Option(None, "--data", help="a file path or source URL"),
+    target: Optional[str] = typer.Option(None, "--target", help="the column to predict"),
+    task: Optional[str] = typer.Option(None, "--task", help="binary | multiclass | regression (default: inferred)"),
+    metric: Optional[str] = typer.Option(None, "--metric", help="accuracy, roc_auc, rmse, … (podium catalog metrics)"),
+    min_score: Optional[float] = typer.Option(None, "--min-score", help="the gate: the metric value to reach"),
+    time_budget: Optional[float] = typer.Option(None, "--time-budget", help="seconds for the whole competition"),
+    trials: Optional[int] = typer.Option(None, "--trials", help="a budget in trials (reproducible with --seed)"),
+    candidates: Optional[str] = typer.Option(None, "--candidates", help="comma-separated families, or all"),
+    name: Optional[str] = typer.Option(None, "--name", help="pipeline name (default: the data file's stem)"),
+    model: Optional[str] = typer.Option(None, "--model", help="registered model name (default: the pipeline name)"),
+    seed: Optional[int] = typer.Option(None, "--seed"),
+    n_jobs: Optional[int] = typer.Option(None, "--n-jobs", help="trials in parallel (default: one per core)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of tables"),
+) -> None:
+    """Train the candidates, let them compete, gate the winner and register it.
+
+    Exit code 0: a model was registered; 2: bad input; 3: the best model failed the gate.
+    """
+    from podium.spec import load_spec, parse_spec
+
+    overrides: dict[str, Any] = {
+        "source": data, "target": target, "task": task, "metric": metric, "candidates": candidates,
+        "name": name, "seed": seed, "n_jobs": n_jobs}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if spec is not None:
+        base = load_spec(spec).model_dump(by_alias=True, exclude_unset=True)
+    else:
+        if data is None or target is None:
+            raise SpecError("Give a spec file (podium run pipeline.yaml) or both --data and --target.")
+        base = {"name": _name_from(data)}
+    fields = {**base, **overrides}
+    if time_budget is not None or trials is not None:
+        fields["budget"] = {"seconds": time_budget, "trials": trials}
+    if min_score is not None:
+        fields["gate"] = {"min_score": min_score}
+    if model is not None:
+        fields["register"] = {**fields.get("register", {}), "model": model}
+    execute(parse_spec(fields, origin=str(spec) if spec else "options"), as_json=as_json)
+
+
+def execute(pipeline: Any, *, as_json: bool) -> None:
+    """Run a validated spec with progress and print the outcome (used by run and replay)."""
+    from podium.automation.run import run_pipeline
+    from podium.cli.progress import CompetitionProgress
+    from podium.cli.render import columns_table, leaderboard_table
+
+    settings = state.settings()
+
+    def show_prepared(prepared: Any) -> None:
+        if as_json:
+            return
+        out.print(columns_table({c: t.value for c, t in prepared.column_types.items()},
+                                pipeline.target, prepared.problem.task))
+        for note in prepared.notes:
+            out.print(f"[dim]note:[/] {note}")
+
+    with CompetitionProgress(err, enabled=not as_json and err.is_terminal) as progress:
+        result = run_pipeline(pipeline, settings, on_event=progress, on_prepared=show_prepared)
+    if as_json:
+        print(json.dumps(result.to_json(), default=str))
+        raise typer.Exit(result.exit_code)
+    out.print(leaderboard_table(result.leaderboard, result.metric))
+    out.print(f"{len(result.leaderboard)} trials in {result.seconds:.1f} s · run {result.run_id}")
+    if result.status == "registered":
+        out.print(f"[green]gate passed[/]: {result.gate.message}")
+        out.print(f"registered [bold]{result.model}:{result.version}[/] as "
+                  f"[bold]{result.model}@{result.alias}[/] in {settings.resolved_artifacts_url}")
+        out.print(f"next: podium predict {result.model}@{result.alias} --input new.csv --output scored.csv")
+    else:
+        err.print(f"[red]gate failed[/]: {result.gate.message}. Nothing was promoted.")
+        for d in result.deliveries:
+            err.print(f"  notified {d.notifier}: {'ok' if d.ok else d.error}")
+    raise typer.Exit(result.exit_code)
+
+
+def _name_from(data: str) -> str:
+    import re
+
+    stem = Path(data.split("?", 1)[0]).stem or "model"
+    if "table=" in data:
+        stem = data.rsplit("table=", 1)[1].split("&")[0]
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", stem).strip("_.-") or "model"
+
+
+@app.command()
+def predict(
+    ref: str = typer.Argument(..., help="model reference: name, name@alias or name:version"),
+    input: str = typer.Option(..., "--input", "-i", help="rows to score: a file or source URL"),
+    output: str = typer.Option(..., "--output", "-o", help="where to write the scored rows"),
+) -> None:
+    """Score rows with a registered model: the input plus `prediction` (and `proba_<class>`)."""
+    from podium.data import resolve_source
+
+    registry = state.registry()
+    package = registry.load(ref)
+    frame = resolve_source(input).read()
+    scored, notes = package.predict_frame(frame)
+    for note in notes:
+        err.print(f"[dim]note:[/] {note}")
+    resolve_source(output).write(scored)
+    out.print(f"scored {len(scored)} rows with {ref} → {output}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one line on stderr and an exit code for every expected failure."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        app(args=args, prog_name="podium", standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except PodiumError as exc:
+        if debug:
+            traceback.print_exc()
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(exc.exit_code)
+    except MissingDependency as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        if debug:
+            traceback.print_exc()
+        err.print(f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} (run with --debug for the traceback)")
+        sys.exit(1)

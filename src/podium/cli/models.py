@@ -1,0 +1,60 @@
+"""``podium models``: the registered models, their versions and aliases."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from podium.cli.context import out, state
+
+app = typer.Typer(help="Registered models: list, show, promote, roll back.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_models(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Every registered model with its latest version and aliases."""
+    from podium.cli.render import records_table
+
+    records = [_plain(m) for m in state.registry().list_models()]
+    if as_json:
+        print(json.dumps(records, default=str))
+        return
+    if not records:
+        out.print("no models yet: podium run --data FILE --target COLUMN")
+        return
+    out.print(records_table("Models", records, list(records[0].keys())))
+
+
+@app.command("show")
+def show(ref: str = typer.Argument(..., help="name, name@alias or name:version"),
+         as_json: bool = typer.Option(False, "--json")) -> None:
+    """One model version: metrics, input schema, lineage, leaderboard."""
+    from podium.cli.render import leaderboard_table, records_table
+
+    package = state.registry().load(ref)
+    info = package.describe()
+    if as_json:
+        print(json.dumps(info, default=str))
+        return
+    out.print(f"[bold]{ref}[/]")
+    for key in ("metric", "metrics", "output_schema", "lineage"):
+        if key in info:
+            value = info[key]
+            if key == "lineage" and isinstance(value, dict):
+                value = {k: v for k, v in value.items() if k != "spec"}
+            out.print(f"[bold]{key}[/]: {json.dumps(value, default=str)}")
+    columns = info.get("input_schema", {}).get("columns", [])
+    if columns:
+        keys = [k for k in ("name", "kind", "dtype", "nullable", "categories", "min", "max") if k in columns[0]]
+        out.print(records_table("Input schema", [_plain(c) for c in columns], keys))
+    if info.get("leaderboard"):
+        out.print(leaderboard_table(info["leaderboard"], info.get("metric", "score"), limit=10))
+
+
+def _plain(record: object) -> dict:
+    data = record if isinstance(record, dict) else getattr(record, "__dict__", {})
+    if hasattr(record, "model_dump"):
+        data = record.model_dump()  # type: ignore[union-attr]
+    return {k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else
+                json.dumps(v, default=str) if isinstance(v, dict) else v) for k, v in data.items()}

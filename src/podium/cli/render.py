@@ -1,0 +1,57 @@
+"""Tables and panels: leaderboards, column types, models and runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) >= 1e4 else f"{value:.{digits}f}"
+    return str(value)
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "—"
+    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
+
+
+def leaderboard_table(rows: list[dict[str, Any]], metric: str, *, limit: int = 15) -> Table:
+    table = Table(title=f"Leaderboard ({metric} on the holdout)", title_justify="left")
+    for name, justify in (("#", "right"), ("candidate", "left"), (metric, "right"), ("fit s", "right"),
+                          ("predict ms/1k", "right"), ("size", "right"), ("status", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    ok = [r for r in rows if r["status"] == "ok"]
+    shown = ok[:limit] + [r for r in rows if r["status"] != "ok"][: max(0, limit - len(ok[:limit])) + 5]
+    for r in shown:
+        status = "[green]ok[/]" if r["status"] == "ok" else f"[red]{r['status']}[/] {r.get('error') or ''}"
+        style = "bold" if r.get("rank") == 1 else None
+        table.add_row(_num(r.get("rank")), r["candidate"], _num(r["score"]), _num(r["fit_seconds"], 2),
+                      _num(r["predict_ms_per_1000"], 2), _size(r["size_bytes"]), status, style=style)
+    hidden = len(rows) - len(shown)
+    if hidden > 0:
+        table.caption = f"{hidden} more trials: podium runs show RUN_ID"
+    return table
+
+
+def columns_table(columns: dict[str, str], target: str, task: str) -> Table:
+    table = Table(title=f"Columns (target '{target}', task {task})", title_justify="left")
+    table.add_column("column")
+    table.add_column("type")
+    for name, kind in columns.items():
+        table.add_row(name, kind)
+    return table
+
+
+def records_table(title: str, records: list[dict[str, Any]], columns: list[str]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for c in columns:
+        table.add_column(c)
+    for rec in records:
+        table.add_row(*[_num(rec.get(c)) if not isinstance(rec.get(c), str) else rec[c] for c in columns])
+    return table

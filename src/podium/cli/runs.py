@@ -1,0 +1,70 @@
+"""``podium runs``: every run with every trial, and replaying one."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from podium.cli.context import out, state
+
+app = typer.Typer(help="Pipeline runs: list, show, replay.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_runs(limit: int = typer.Option(20, "--limit"), as_json: bool = typer.Option(False, "--json")) -> None:
+    """The latest runs, newest first."""
+    from podium.cli.models import _plain
+    from podium.cli.render import records_table
+
+    records = [_plain(r) for r in state.registry().list_runs(limit=limit)]
+    if as_json:
+        print(json.dumps(records, default=str))
+        return
+    if not records:
+        out.print("no runs yet: podium run --data FILE --target COLUMN")
+        return
+    keys = [k for k in ("id", "name", "status", "task", "metric", "started_at", "finished_at") if k in records[0]]
+    out.print(records_table("Runs", records, keys))
+
+
+@app.command("show")
+def show(run_id: str = typer.Argument(..., help="a run id (a unique prefix is enough)"),
+         as_json: bool = typer.Option(False, "--json")) -> None:
+    """A run's spec, decision and every trial."""
+    from podium.cli.models import _plain
+    from podium.cli.render import leaderboard_table
+
+    registry = state.registry()
+    run = _plain(registry.get_run(run_id))
+    trials = registry.get_trials(run["id"])
+    if as_json:
+        print(json.dumps({"run": run, "trials": trials}, default=str))
+        return
+    for key in ("id", "name", "status", "task", "metric", "source", "dataset_fingerprint",
+                "started_at", "finished_at", "error", "summary"):
+        if run.get(key) is not None:
+            out.print(f"[bold]{key}[/]: {run[key]}")
+    if trials:
+        out.print(leaderboard_table([_row(t) for t in trials], run.get("metric", "score"), limit=50))
+
+
+def _row(trial: dict) -> dict:
+    return {"rank": trial.get("rank"), "candidate": trial.get("candidate"), "score": trial.get("score"),
+            "fit_seconds": trial.get("fit_seconds"), "predict_ms_per_1000": trial.get("predict_ms_per_1000"),
+            "size_bytes": trial.get("size_bytes"), "status": trial.get("status"), "error": trial.get("error")}
+
+
+@app.command("replay")
+def replay(run_id: str = typer.Argument(..., help="the run to replay with its recorded spec"),
+           as_json: bool = typer.Option(False, "--json")) -> None:
+    """Run a recorded run's spec again (same seed and budget; a trial budget reproduces it)."""
+    from podium.cli.main import execute
+    from podium.cli.models import _plain
+    from podium.spec import parse_spec
+
+    record = _plain(state.registry().get_run(run_id))
+    spec = record["spec"] if isinstance(record["spec"], dict) else json.loads(record["spec"])
+    if not as_json:
+        out.print(f"replaying run {record['id']}")
+    execute(parse_spec(spec, origin=f"run {record['id']}"), as_json=as_json)

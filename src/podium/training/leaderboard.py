@@ -1,0 +1,96 @@
+"""Trials and the leaderboard they make."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = ["Trial", "TrialResult", "Leaderboard", "TrialStatus"]
+
+TrialStatus = Literal["ok", "failed", "timeout", "excluded"]
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One configuration of one family to fit and score."""
+
+    id: int
+    candidate: str
+    params: dict[str, Any]
+    seed: int
+
+
+@dataclass
+class TrialResult:
+    trial: Trial
+    status: TrialStatus
+    value: float | None = None  # the metric as a person reads it
+    score: float | None = None  # greater is better
+    metrics: dict[str, float] = field(default_factory=dict)
+    fit_seconds: float = 0.0
+    predict_ms_per_1000: float | None = None
+    size_bytes: int | None = None
+    error: str | None = None
+    cv_value: float | None = None
+    #: holdout predictions (labels or values) and class probabilities, kept in the parent
+    predictions: np.ndarray | None = field(default=None, repr=False)
+    proba: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def candidate(self) -> str:
+        return self.trial.candidate
+
+    def row(self, rank: int | None = None) -> dict[str, Any]:
+        """A JSON-able leaderboard row."""
+        return {
+            "rank": rank,
+            "trial": self.trial.id,
+            "candidate": self.trial.candidate,
+            "params": _jsonable(self.trial.params),
+            "status": self.status,
+            "score": self.value,
+            "cv_score": self.cv_value,
+            "metrics": self.metrics,
+            "fit_seconds": round(self.fit_seconds, 3),
+            "predict_ms_per_1000": None if self.predict_ms_per_1000 is None
+            else round(self.predict_ms_per_1000, 3),
+            "size_bytes": self.size_bytes,
+            "error": self.error,
+        }
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
+
+
+class Leaderboard:
+    """Results ranked best first: by selection score, ties to the faster model."""
+
+    def __init__(self, results: list[TrialResult], metric: str) -> None:
+        self.metric = metric
+        ok = [r for r in results if r.status == "ok"]
+        rest = [r for r in results if r.status != "ok"]
+        ok.sort(key=lambda r: (-(r.score if r.score is not None else -np.inf),
+                               r.fit_seconds + (r.predict_ms_per_1000 or 0) / 1000))
+        self.results = ok + sorted(rest, key=lambda r: r.trial.id)
+
+    @property
+    def best(self) -> TrialResult | None:
+        return self.results[0] if self.results and self.results[0].status == "ok" else None
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [r.row(i + 1 if r.status == "ok" else None) for i, r in enumerate(self.results)]
+
+    def best_per_candidate(self) -> list[TrialResult]:
+        seen: dict[str, TrialResult] = {}
+        for r in self.results:
+            seen.setdefault(r.candidate, r)
+        return list(seen.values())
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def as_dicts(self) -> list[dict[str, Any]]:
+        return [asdict(r.trial) | r.row() for r in self.results]

@@ -1,0 +1,73 @@
+"""From a raw frame and a spec to a ``Problem``: clean rows, infer the task, split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from podium.data.types import ColumnType, infer_column_types
+from podium.errors import DataError
+from podium.spec import PipelineSpec
+from podium.steps import build_steps, default_frame_steps
+from podium.training.metrics import default_metric, get_metric
+from podium.training.problem import Problem
+from podium.training.split import cv_folds, holdout_split
+from podium.training.task import check_target, infer_task
+
+__all__ = ["Prepared", "prepare"]
+
+
+@dataclass
+class Prepared:
+    problem: Problem
+    #: the frame after row/column steps: what the package's input schema describes
+    features: pd.DataFrame
+    column_types: dict[str, ColumnType]
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:
+    """Apply the frame steps, check the target, infer the task and split train/test."""
+    notes: list[str] = []
+    if frame.empty or len(frame.columns) == 0:
+        raise DataError("The data has no rows.", hint="check the source, its table name or filter")
+    target = spec.target
+    check_target(frame, target)
+    built = build_steps(spec.steps or [], origin="steps")
+    frame_steps = list(built.frame)
+    if spec.steps is None:
+        frame_steps = default_frame_steps(frame, infer_column_types(frame.drop(columns=[target])),
+                                          target=target)
+    for step in frame_steps:
+        result = step.apply(frame, target=target)
+        frame = result.frame
+        notes.extend(result.notes)
+    missing = frame[target].isna()
+    if missing.any():
+        notes.append(f"dropped {int(missing.sum())} rows whose target '{target}' is missing")
+        frame = frame.loc[~missing]
+    y = frame[target]
+    X = frame.drop(columns=[target])
+    if X.shape[1] == 0:
+        raise DataError(f"No feature columns are left besides the target '{target}'.",
+                        hint="check drop_columns/select_columns, or the notes on dropped columns")
+    task = infer_task(y, spec.task)
+    if task != "regression":
+        y = y.astype(str) if y.dtype == object else y
+    else:
+        y = pd.to_numeric(y)
+    metric = get_metric(spec.metric or default_metric(task), task)
+    split = holdout_split(X, y, spec.split, task=task)
+    if split.note:
+        notes.append(split.note)
+    column_types = infer_column_types(X)
+    problem = Problem(
+        X_train=split.X_train, y_train=split.y_train, X_test=split.X_test, y_test=split.y_test,
+        task=task, metric=metric, column_types=column_types,
+        transforms=built.transforms if spec.steps is not None else None,
+        cv_folds=cv_folds(split.y_train, spec.split.cv_folds, task=task, seed=spec.split.seed)
+        if spec.split.cv_folds else [],
+        classes=sorted(y.unique().tolist()) if task != "regression" else None,
+    )
+    return Prepared(problem, X, column_types, notes)

@@ -1,0 +1,48 @@
+"""A prepared competition: the split data, the task, the metric and how to build pipelines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from podium.candidates import Candidate
+from podium.data.types import ColumnType
+from podium.steps import default_transforms
+from podium.training.metrics import Metric
+
+__all__ = ["Problem", "make_pipeline"]
+
+
+@dataclass
+class Problem:
+    X_train: pd.DataFrame
+    y_train: pd.Series
+    X_test: pd.DataFrame
+    y_test: pd.Series
+    task: str
+    metric: Metric
+    column_types: dict[str, ColumnType]
+    #: the spec's transform steps (name, unfitted transformer); None means per-family defaults
+    transforms: list[tuple[str, Any]] | None = None
+    cv_folds: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    classes: list[Any] | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.X_train) + len(self.X_test)
+
+
+def make_pipeline(problem: Problem, candidate: Candidate, params: dict[str, Any], seed: int) -> Pipeline:
+    """The spec's transform steps (or the family's defaults) followed by the estimator."""
+    if problem.transforms is not None:
+        steps = [(name, clone(t)) for name, t in problem.transforms]
+    else:
+        tags = candidate.tags
+        steps = default_transforms(problem.column_types, needs_scaling=tags.needs_scaling,
+                                   handles_missing=tags.handles_missing, encoding=tags.encoding)
+    return Pipeline([*steps, ("model", candidate.estimator(problem.task, params, seed))])

@@ -1,0 +1,173 @@
+"""The competition: candidates train in parallel under one budget; the best one wins.
+
+``compete`` fans trials out to an executor, records every result (a failing or overrunning
+trial is recorded with its error and the rest go on), and keeps time for the winner's
+final fit. ``fit_final`` refits the winner on every row for the package.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from podium.candidates import Candidate, candidate_registry
+from podium.errors import SpecError
+from podium.spec import BudgetSpec, ConstraintsSpec
+from podium.training.executors import Executor
+from podium.training.leaderboard import Leaderboard, Trial, TrialResult
+from podium.training.planner import Planner
+from podium.training.problem import Problem, make_pipeline
+
+__all__ = ["TrainerEvent", "compete", "fit_final", "select_candidates"]
+
+
+@dataclass(frozen=True)
+class TrainerEvent:
+    """What the competition reports as it goes (the CLI draws progress from these)."""
+
+    kind: Literal["started", "finished"]
+    trial: Trial
+    result: TrialResult | None
+    best: TrialResult | None
+    elapsed: float
+    budget: BudgetSpec
+
+
+def select_candidates(names: list[str] | str, task: str, n_rows: int) -> tuple[list[Candidate], list[str]]:
+    """The families that can compete on this task and size, and notes on those left out."""
+    notes: list[str] = []
+    if names == "all":
+        chosen = [c for _, c in candidate_registry.items() if c.supports(task)]
+    else:
+        chosen = [candidate_registry.get(n) for n in names]
+        unsupported = [c.name for c in chosen if not c.supports(task)]
+        if unsupported and len(unsupported) == len(chosen):
+            raise SpecError(f"None of the candidates supports a {task} task: {', '.join(unsupported)}.")
+        for name in unsupported:
+            notes.append(f"skipped '{name}': it does not support {task} tasks")
+        chosen = [c for c in chosen if c.supports(task)]
+    table = [c for c in chosen if c.tags.input == "table"]
+    kept = []
+    for c in table:
+        if c.tags.max_rows is not None and n_rows > c.tags.max_rows and names == "all":
+            notes.append(f"skipped '{c.name}': slow above {c.tags.max_rows:,} rows")
+        else:
+            kept.append(c)
+    return kept, notes
+
+
+def compete(
+    problem: Problem,
+    candidates: list[Candidate],
+    *,
+    budget: BudgetSpec,
+    executor: Executor,
+    seed: int = 42,
+    constraints: ConstraintsSpec | None = None,
+    on_event: Callable[[TrainerEvent], None] | None = None,
+) -> Leaderboard:
+    """Run trials until the budget is spent; return the leaderboard of every trial."""
+    start = time.time()
+    deadline = start + budget.seconds if budget.seconds else None
+    grace = 2.0 + 0.1 * budget.seconds if budget.seconds else 0.0
+    planner = Planner(candidates, seed=seed, adaptive=budget.trials is None)
+    results: list[TrialResult] = []
+    running: dict[Future[TrialResult], Trial] = {}
+    launched = 0
+    exhausted = False
+
+    def emit(kind: Literal["started", "finished"], trial: Trial, result: TrialResult | None) -> None:
+        if on_event is not None:
+            best = Leaderboard(results, problem.metric.name).best
+            on_event(TrainerEvent(kind, trial, result, best, time.time() - start, budget))
+
+    def may_launch() -> bool:
+        if exhausted or (budget.trials is not None and launched >= budget.trials):
+            return False
+        if deadline is None:
+            return True
+        best = Leaderboard(results, problem.metric.name).best
+        reserve = 1.0 + (1.3 * best.fit_seconds if best else 0.0)  # the winner's final fit
+        return time.time() < deadline - reserve
+
+    executor.start(problem)
+    try:
+        while True:
+            while len(running) < executor.n_jobs and may_launch():
+                trial = planner.next(results)
+                if trial is None:
+                    exhausted = True
+                    break
+                running[executor.submit(trial, _trial_deadline(deadline, budget))] = trial
+                launched += 1
+                emit("started", trial, None)
+            if not running:
+                break
+            timeout = None if deadline is None else max(0.0, deadline + grace - time.time())
+            done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
+            if not done:  # past the budget and its grace: abandon what still runs
+                for trial in running.values():
+                    results.append(TrialResult(trial, "timeout", error="stopped at the end of the time budget"))
+                    emit("finished", trial, results[-1])
+                running.clear()
+                executor.close(kill=True)
+                break
+            for future in done:
+                trial = running.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    result = TrialResult(trial, "failed", error="its worker process died (out of memory?)")
+                except Exception as exc:  # an executor failure, not the candidate's
+                    result = TrialResult(trial, "failed", error=f"{type(exc).__name__}: {exc}"[:300])
+                results.append(_apply_constraints(result, constraints))
+                emit("finished", trial, results[-1])
+            if any(r.error and "worker process died" in r.error for r in results[-len(done):]):
+                for trial in running.values():  # the whole pool is broken: start a fresh one
+                    results.append(TrialResult(trial, "failed", error="its worker pool broke"))
+                running.clear()
+                executor.close(kill=True)
+                executor.start(problem)
+    finally:
+        executor.close(kill=bool(running))
+    return Leaderboard(results, problem.metric.name)
+
+
+def _trial_deadline(deadline: float | None, budget: BudgetSpec) -> float | None:
+    """No single trial may take more than a third of the budget."""
+    if deadline is None or budget.seconds is None:
+        return deadline
+    return min(deadline, time.time() + max(5.0, budget.seconds / 3))
+
+
+def _apply_constraints(result: TrialResult, constraints: ConstraintsSpec | None) -> TrialResult:
+    if result.status != "ok" or constraints is None:
+        return result
+    per_row = (result.predict_ms_per_1000 or 0.0) / 1000
+    if constraints.max_predict_ms is not None and per_row > constraints.max_predict_ms:
+        result.status = "excluded"
+        result.error = f"predicts in {per_row:.3f} ms a row, over max_predict_ms {constraints.max_predict_ms}"
+    size_mb = (result.size_bytes or 0) / 1e6
+    if constraints.max_model_mb is not None and size_mb > constraints.max_model_mb:
+        result.status = "excluded"
+        result.error = f"is {size_mb:.1f} MB, over max_model_mb {constraints.max_model_mb}"
+    return result
+
+
+def fit_final(problem: Problem, winner: Trial, *, refit_all: bool) -> Pipeline:
+    """The winner's pipeline fitted on train + test (or train only) for the package."""
+    candidate = candidate_registry.get(winner.candidate)
+    pipeline = make_pipeline(problem, candidate, winner.params, winner.seed)
+    if refit_all:
+        X: Any = pd.concat([problem.X_train, problem.X_test])
+        y: Any = pd.concat([problem.y_train, problem.y_test])
+    else:
+        X, y = problem.X_train, problem.y_train
+    return pipeline.fit(X, y)
