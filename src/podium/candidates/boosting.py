@@ -76,6 +76,7 @@ class EarlyStoppedBooster(BaseEstimator):
             else:
                 model.set_params(early_stopping_rounds=None, callbacks=[_XGBoostDeadline()])
                 model.fit(X, y, verbose=False)
+            model.set_params(callbacks=None)  # the callback class is local: unpicklable
 
     @staticmethod
     def _best_iteration(model: Any) -> int:

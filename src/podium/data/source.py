@@ -1,0 +1,105 @@
+"""The ``Source`` contract and the scheme registry that resolves a URL-like string to one.
+
+A source reads a table into a DataFrame and writes one back. Each kind registers a
+factory under its URL schemes; ``resolve_source`` picks it, so a new kind plugs in
+(entry-point group ``podium.sources``) without touching the others.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import pandas as pd
+
+from podium._internal.fingerprint import frame_fingerprint
+from podium._internal.named import Named
+from podium.errors import NotFoundError, SourceError
+
+__all__ = ["Source", "WriteMode", "source_kinds", "register_source", "resolve_source"]
+
+WriteMode = Literal["replace", "append"]
+
+
+class Source(ABC):
+    """A table that lives somewhere: a file, a SQL table or query, a collection, keys."""
+
+    #: the scheme(s) or kind this source answers to, for messages
+    kind: str = "source"
+
+    @abstractmethod
+    def read(self) -> pd.DataFrame:
+        """Download the whole table into a frame. Raise ``SourceError`` with one clear line."""
+
+    def write(self, frame: pd.DataFrame, *, mode: WriteMode = "replace") -> None:
+        """Upload a frame (e.g. scored rows). Sources that cannot be written say so."""
+        raise SourceError(f"{self.describe()} cannot be written to.")
+
+    def fingerprint(self) -> str:
+        """A content fingerprint, used to detect that the data changed."""
+        return frame_fingerprint(self.read())
+
+    @abstractmethod
+    def describe(self) -> str:
+        """A short human description with secrets redacted (shown in messages and lineage)."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.describe()}>"
+
+
+SourceFactory = Callable[[str, Mapping[str, Any]], Source]
+"""Builds a source from its URL (or ``""``) and the mapping's other options."""
+
+source_kinds: Named[SourceFactory] = Named("source scheme", "podium.sources", error=NotFoundError)
+
+
+def register_source(*schemes: str) -> Callable[[SourceFactory], SourceFactory]:
+    """Register a factory under one or more URL schemes (``"csv"`` for a file suffix too)."""
+
+    def wrap(factory: SourceFactory) -> SourceFactory:
+        for scheme in schemes:
+            source_kinds.register(scheme, factory)
+        return factory
+
+    return wrap
+
+
+def resolve_source(spec: str | Mapping[str, Any] | Source) -> Source:
+    """Turn ``"data/x.csv"``, ``"postgresql://…?table=t"`` or ``{url: …, query: …}`` into a Source.
+
+    Local paths and fsspec URLs of files resolve by their suffix; other URLs by scheme.
+    """
+    if isinstance(spec, Source):
+        return spec
+    if isinstance(spec, Mapping):
+        options = dict(spec)
+        url = str(options.pop("url", options.pop("path", "")))
+        kind = options.pop("kind", None)
+    else:
+        url, options, kind = str(spec), {}, None
+    if kind is None:
+        kind = _kind_of(url)
+    return source_kinds.get(kind)(url, options)
+
+
+def _kind_of(url: str) -> str:
+    from podium.data import files  # noqa: F401  (registers the file kinds)
+
+    scheme = urlsplit(url).scheme.lower()
+    if len(scheme) <= 1:  # no scheme, or a Windows drive letter
+        scheme = ""
+    base = scheme.split("+", 1)[0]
+    if base and base in source_kinds and base not in files.FILE_SCHEMES:
+        return base
+    suffix = files.suffix_kind(url)
+    if suffix is not None:
+        return suffix
+    if not url:
+        raise SourceError("No data source given.", hint="pass a file path or a URL like postgresql://host/db?table=t")
+    raise SourceError(
+        f"Cannot tell what kind of source '{url}' is.",
+        hint="use a file ending in .csv/.parquet/.json/.jsonl/.xlsx or a URL with a scheme "
+        f"({', '.join(sorted(k for k in source_kinds.names() if k not in files.FILE_KINDS))}).",
+    )

@@ -1,0 +1,92 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from podium.errors import DataError, NotFoundError, SchemaError, SpecError
+from podium.spec import SplitSpec
+from podium.training import check_gate, check_target, default_metric, get_metric, infer_task
+from podium.training.split import cv_folds, holdout_split
+
+
+def test_losses_are_negated_so_the_best_is_the_maximum():
+    rmse = get_metric("rmse", "regression")
+    assert rmse.value([1, 2], [1, 4]) == pytest.approx(np.sqrt(2))
+    assert rmse.score(1.0) > rmse.score(2.0)
+    acc = get_metric("accuracy", "binary")
+    assert acc.score(0.9) > acc.score(0.8)
+
+
+def test_probability_metrics_use_the_class_order():
+    auc = get_metric("roc_auc", "binary")
+    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.6, 0.4]])
+    assert auc.value(["a", "b", "b", "a"], None, proba, ["a", "b"]) == 1.0
+    ll = get_metric("log_loss", "multiclass")
+    assert ll.value(["a", "b"], None, np.array([[1.0, 0.0], [0.0, 1.0]]), ["a", "b"]) < 1e-6
+
+
+def test_metric_errors_say_what_to_use():
+    with pytest.raises(NotFoundError, match="Did you mean 'accuracy'"):
+        get_metric("accurcy", "binary")
+    with pytest.raises(SpecError, match="'rmse' does not apply to a binary task.*accuracy"):
+        get_metric("rmse", "binary")
+    assert default_metric("regression") == "rmse" and default_metric("multiclass") == "accuracy"
+
+
+@pytest.mark.parametrize("values,task", [
+    (["a", "b", "a"], "binary"), (["a", "b", "c"], "multiclass"), ([0, 1, 1, 0], "binary"),
+    ([1.5, 2.25, 3.0], "regression"), (list(range(100)), "regression"), ([True, False, True], "binary"),
+])
+def test_task_is_inferred_from_the_target(values, task):
+    assert infer_task(pd.Series(values, name="y")) == task
+
+
+def test_unusable_targets_get_one_clear_line():
+    with pytest.raises(DataError, match="single class \\('yes'\\)"):
+        infer_task(pd.Series(["yes", "yes", None], name="y"))
+    with pytest.raises(DataError, match="not numeric \\(e.g. 'high'\\)"):
+        infer_task(pd.Series(["high", "low"], name="y"), "regression")
+    frame = pd.DataFrame({"churned": [1, 0], "x": [None, None]})
+    with pytest.raises(SchemaError, match="'churn' is not in the data. Did you mean 'churned'"):
+        check_target(frame, "churn")
+    with pytest.raises(DataError, match="'x' has no values"):
+        check_target(frame, "x")
+
+
+def test_holdout_is_stratified_and_seeded():
+    X = pd.DataFrame({"a": range(100)})
+    y = pd.Series(["p"] * 80 + ["q"] * 20)
+    split = holdout_split(X, y, SplitSpec(test_size=0.2, seed=1), task="binary")
+    assert split.stratified and len(split.X_test) == 20
+    assert (split.y_test == "q").sum() == 4
+    again = holdout_split(X, y, SplitSpec(test_size=0.2, seed=1), task="binary")
+    assert list(again.X_test.index) == list(split.X_test.index)
+
+
+def test_time_column_holds_out_the_latest_rows():
+    X = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=50)[::-1], "a": range(50)})
+    split = holdout_split(X, pd.Series(range(50)), SplitSpec(test_size=0.2, time_column="when"),
+                          task="regression")
+    assert split.X_test["when"].min() > split.X_train["when"].max()
+    with pytest.raises(SchemaError, match="time_column 'nope'"):
+        holdout_split(X, pd.Series(range(50)), SplitSpec(time_column="nope"), task="regression")
+
+
+def test_too_few_rows_is_a_data_error():
+    with pytest.raises(DataError, match="Only 6 usable rows"):
+        holdout_split(pd.DataFrame({"a": range(6)}), pd.Series(range(6)), SplitSpec(), task="regression")
+
+
+def test_cv_folds_cover_every_row_once():
+    folds = cv_folds(pd.Series([0, 1] * 10), 5, task="binary", seed=0)
+    assert sorted(np.concatenate([v for _, v in folds]).tolist()) == list(range(20))
+
+
+def test_gate_handles_the_metric_direction():
+    rmse = get_metric("rmse", "regression")
+    assert check_gate(5.0, rmse, 6.0).passed
+    failed = check_gate(7.0, rmse, 6.0)
+    assert not failed.passed and "at most 6" in failed.message and failed.figures["value"] == 7.0
+    acc = get_metric("accuracy", "binary")
+    assert not check_gate(0.7, acc, 0.8).passed and check_gate(0.8, acc, 0.8).passed
+    assert check_gate(0.1, acc, None).passed
+    assert not check_gate(None, acc, 0.5).passed
