@@ -1,0 +1,63 @@
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_run_then_predict_then_inspect(podium, project):
+    ran = podium("run", "--data", "customers.csv", "--target", "churned", "--metric", "accuracy",
+                 "--min-score", "0.6", "--trials", "6", "--seed", "3", "--json")
+    assert ran.code == 0, ran.err
+    result = ran.json()
+    assert result["status"] == "registered" and result["task"] == "binary"
+    assert result["model"] == {"name": "customers", "version": 1, "alias": "champion"}
+    board = result["leaderboard"]
+    assert len(board) == 6 and board[0]["rank"] == 1
+    assert {"candidate", "score", "fit_seconds", "predict_ms_per_1000", "size_bytes", "status"} <= set(board[0])
+    assert result["gate"]["passed"] and result["gate"]["threshold"] == 0.6
+    assert result["columns"]["customer_id"] == "id"
+    assert any("customer_id" in note for note in result["notes"])
+
+    scored = podium("predict", "customers@champion", "--input", "new_customers.csv", "--output", "scored.csv")
+    assert scored.code == 0, scored.err
+    out = pd.read_csv(project / "scored.csv")
+    source = pd.read_csv(project / "new_customers.csv")
+    assert len(out) == len(source)
+    assert {"prediction", "proba_no", "proba_yes"} <= set(out.columns)
+    assert set(out["prediction"]) <= {"yes", "no"}
+    assert ((out["proba_no"] + out["proba_yes"]) - 1).abs().max() < 1e-6
+
+    listed = podium("models", "list", "--json")
+    assert listed.code == 0 and "customers" in listed.out
+    shown = podium("models", "show", "customers:1")
+    assert shown.code == 0 and "tenure_months" in shown.out
+    runs = podium("runs", "list")
+    assert runs.code == 0 and result["run_id"][:8] in runs.out
+    show_run = podium("runs", "show", result["run_id"][:8])
+    assert show_run.code == 0 and board[0]["candidate"] in show_run.out
+
+
+def test_a_trial_budget_with_a_seed_is_reproducible_and_replayable(podium):
+    args = ("run", "--data", "customers.csv", "--target", "churned", "--trials", "4", "--seed", "5",
+            "--candidates", "logistic_regression,decision_tree", "--json")
+    first, second = podium(*args).json(), podium(*args).json()
+    assert [(r["candidate"], r["score"]) for r in first["leaderboard"]] == \
+        [(r["candidate"], r["score"]) for r in second["leaderboard"]]
+    assert second["model"]["version"] == 2
+    replayed = podium("runs", "replay", first["run_id"], "--json")
+    assert replayed.code == 0, replayed.err
+    assert [(r["candidate"], r["score"]) for r in replayed.json()["leaderboard"]] == \
+        [(r["candidate"], r["score"]) for r in first["leaderboard"]]
+
+
+def test_the_spec_file_form(podium, project):
+    (project / "pipeline.yaml").write_text(
+        "name: churn\nsource: customers.csv\ntarget: churned\n"
+        "steps:\n  - drop_columns: [customer_id, signup_date]\n  - impute: {numeric: median}\n"
+        "  - one_hot: {max_categories: 5}\n  - scale: {method: robust}\n"
+        "candidates: [logistic_regression, knn]\nbudget: {trials: 3}\n"
+        "register: {model: churn-model}\n")
+    ran = podium("run", "pipeline.yaml", "--json")
+    assert ran.code == 0, ran.err
+    assert ran.json()["model"]["name"] == "churn-model"
+    assert {r["candidate"] for r in ran.json()["leaderboard"]} <= {"logistic_regression", "knn"}
