@@ -17,8 +17,8 @@ import pandas as pd
 
 import podium
 from podium._internal.fingerprint import frame_fingerprint
-from podium.automation.events import Event
-from podium.automation.notifiers import Delivery, build_notifiers, format_leaderboard_text, notify_all
+from podium.automation.events import Event, gate_failed_event
+from podium.automation.notifiers import Delivery, build_notifiers, notify_all
 from podium.config import Settings
 from podium.data import Source, resolve_source
 from podium.errors import PodiumError
@@ -26,7 +26,6 @@ from podium.registry import InputSchema, ModelPackage, OutputSchema, Registry
 from podium.spec import PipelineSpec
 from podium.training import (
     GateDecision,
-    Leaderboard,
     Prepared,
     TrainerEvent,
     check_gate,
@@ -120,7 +119,11 @@ def run_pipeline(
         result = RunResult(run_id, "gate_failed", problem.task, problem.metric.name, rows, decision,
                            notes=notes, columns={c: t.value for c, t in prepared.column_types.items()})
         if not decision.passed or best is None:
-            result.deliveries = notify_all(notifiers, _gate_failed_event(spec, result, board))
+            result.deliveries = notify_all(notifiers, gate_failed_event(
+                model=spec.model_name, run_id=run_id, metric=problem.metric.name,
+                threshold=spec.gate.min_score, best_score=best.value if best else None, rows=rows,
+                greater_is_better=problem.metric.greater_is_better,
+                command=f"podium runs replay {run_id}"))
             result.seconds = time.time() - started
             registry.finish_run(run_id, "gate_failed", summary=_summary(result))
             return result
@@ -176,25 +179,3 @@ def _lineage(spec: PipelineSpec, source: Source, frame: pd.DataFrame, run_id: st
                      "scikit-learn": sklearn.__version__, "pandas": pd.__version__,
                      "numpy": numpy.__version__, "lightgbm": lightgbm.__version__},
     }
-
-
-def _gate_failed_event(spec: PipelineSpec, result: RunResult, board: Leaderboard) -> Event:
-    best = board.best
-    text = "\n".join([
-        f"The best model of pipeline '{spec.name}' did not clear the gate: {result.gate.message}.",
-        "Nothing was promoted; the current champion (if any) keeps serving.",
-        "",
-        format_leaderboard_text(result.leaderboard[:10], result.metric),
-        "",
-        "What to do: give the competition more time (time_budget), more or cleaner data, "
-        "or revisit the threshold.",
-    ])
-    return Event(
-        kind="gate_failed",
-        title=f"podium: '{spec.name}' failed its gate ({result.gate.message})",
-        text=text,
-        payload={"run_id": result.run_id, "pipeline": spec.name, "model": spec.model_name,
-                 "metric": result.metric, "best": best.candidate if best else None,
-                 "score": best.value if best else None, "threshold": spec.gate.min_score,
-                 "leaderboard": result.leaderboard[:10]},
-    )
