@@ -98,6 +98,7 @@ class PipelineSpec(_Strict):
     metric: str | None = None
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
     seed: int = 42
+    ensemble: bool = Field(True, description="also try a weighted ensemble of the best trials")
     n_jobs: int | None = None
     gate: GateSpec = Field(default_factory=GateSpec)
     constraints: ConstraintsSpec = Field(default_factory=ConstraintsSpec)

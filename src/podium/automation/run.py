@@ -111,7 +111,7 @@ def run_pipeline(
     try:
         executor = make_executor(settings.executor, spec.n_jobs or settings.n_jobs)
         board = compete(problem, candidates, budget=spec.budget, executor=executor, seed=spec.seed,
-                        constraints=spec.constraints, on_event=on_event)
+                        constraints=spec.constraints, on_event=on_event, ensemble=spec.ensemble)
         rows = board.rows()
         registry.record_trials(run_id, rows)
         best = board.best
@@ -127,7 +127,7 @@ def run_pipeline(
             result.seconds = time.time() - started
             registry.finish_run(run_id, "gate_failed", summary=_summary(result))
             return result
-        pipeline = fit_final(problem, best.trial, refit_all=spec.split.refit)
+        pipeline = fit_final(problem, best.trial, board, refit_all=spec.split.refit)
         package = ModelPackage(
             pipeline=pipeline,
             input_schema=InputSchema.from_frame(prepared.features, prepared.column_types),

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 from podium.candidates import Candidate, candidate_registry
 from podium.errors import SpecError
 from podium.spec import BudgetSpec, ConstraintsSpec
+from podium.training.ensemble import ENSEMBLE, ensemble_estimator, select_ensemble
 from podium.training.executors import Executor
 from podium.training.leaderboard import Leaderboard, Trial, TrialResult
 from podium.training.planner import Planner
@@ -72,8 +72,10 @@ def compete(
     seed: int = 42,
     constraints: ConstraintsSpec | None = None,
     on_event: Callable[[TrainerEvent], None] | None = None,
+    ensemble: bool = True,
 ) -> Leaderboard:
-    """Run trials until the budget is spent; return the leaderboard of every trial."""
+    """Run trials until the budget is spent; return the leaderboard of every trial,
+    plus a weighted ensemble of the best ones when it scores better than each alone."""
     start = time.time()
     deadline = start + budget.seconds if budget.seconds else None
     grace = 2.0 + 0.1 * budget.seconds if budget.seconds else 0.0
@@ -93,8 +95,8 @@ def compete(
             return False
         if deadline is None:
             return True
-        best = Leaderboard(results, problem.metric.name).best
-        reserve = 1.0 + (1.3 * best.fit_seconds if best else 0.0)  # the winner's final fit
+        top = Leaderboard(results, problem.metric.name).results[:3]
+        reserve = 1.0 + 1.3 * sum(r.fit_seconds for r in top if r.status == "ok")  # the final fit
         return time.time() < deadline - reserve
 
     executor.start(problem)
@@ -137,7 +139,12 @@ def compete(
                 executor.start(problem)
     finally:
         executor.close(kill=bool(running))
-    return Leaderboard(results, problem.metric.name)
+    board = Leaderboard(results, problem.metric.name)
+    if ensemble:
+        combined = select_ensemble(problem, board.results, next_id=len(results))
+        if combined is not None:
+            board = Leaderboard([*results, _apply_constraints(combined, constraints)], problem.metric.name)
+    return board
 
 
 def _trial_deadline(deadline: float | None, budget: BudgetSpec) -> float | None:
@@ -161,10 +168,17 @@ def _apply_constraints(result: TrialResult, constraints: ConstraintsSpec | None)
     return result
 
 
-def fit_final(problem: Problem, winner: Trial, *, refit_all: bool) -> Pipeline:
-    """The winner's pipeline fitted on train + test (or train only) for the package."""
-    candidate = candidate_registry.get(winner.candidate)
-    pipeline = make_pipeline(problem, candidate, winner.params, winner.seed)
+def fit_final(problem: Problem, winner: Trial, board: Leaderboard, *, refit_all: bool) -> Any:
+    """The winner's pipeline (or ensemble) fitted on train + test (or train only) for the package."""
+    if winner.candidate == ENSEMBLE:
+        trials = {r.trial.id: r.trial for r in board.results}
+        members = [trials[i] for i in winner.params["members"]]
+        pipeline = ensemble_estimator(
+            problem, [(t, make_pipeline(problem, candidate_registry.get(t.candidate), t.params, t.seed))
+                      for t in members], winner.params["weights"])
+    else:
+        candidate = candidate_registry.get(winner.candidate)
+        pipeline = make_pipeline(problem, candidate, winner.params, winner.seed)
     if refit_all:
         X: Any = pd.concat([problem.X_train, problem.X_test])
         y: Any = pd.concat([problem.y_train, problem.y_test])
