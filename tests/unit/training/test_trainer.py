@@ -1,0 +1,117 @@
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from podium.candidates import Candidate, Tags, candidate_registry
+from podium.spec import BudgetSpec, ConstraintsSpec, parse_spec
+from podium.training import (
+    InlineExecutor,
+    LocalExecutor,
+    Trial,
+    compete,
+    fit_final,
+    prepare,
+    select_candidates,
+)
+
+
+def _frame(n=240, seed=0):
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    color = rng.choice(["red", "green", "blue"], n)
+    y = np.where(x1 + 0.5 * x2 + (color == "red") + rng.normal(0, 0.3, n) > 0.5, "yes", "no")
+    return pd.DataFrame({"x1": x1, "x2": x2, "color": color, "y": y})
+
+
+class _Boom(BaseEstimator, ClassifierMixin):
+    def fit(self, X, y):
+        raise RuntimeError("boom: this family always fails")
+
+
+class _Sleepy(BaseEstimator, ClassifierMixin):
+    def __init__(self, seconds=30.0):
+        self.seconds = seconds
+
+    def fit(self, X, y):
+        time.sleep(self.seconds)
+        return self
+
+
+def _register(name, build):
+    if name not in candidate_registry:
+        candidate_registry.register(name, Candidate(name=name, tasks=frozenset({"binary"}), build=build,
+                                                    tags=Tags(handles_missing=True, encoding="ordinal")))
+    return candidate_registry.get(name)
+
+
+@pytest.fixture
+def problem():
+    spec = parse_spec({"source": "x.csv", "target": "y", "budget": {"trials": 6}, "seed": 1})
+    return prepare(_frame(), spec).problem
+
+
+def test_a_trial_budget_gives_the_same_leaderboard_twice(problem):
+    cands, _ = select_candidates(["logistic_regression", "decision_tree", "lightgbm"], "binary", 240)
+    boards = [compete(problem, cands, budget=BudgetSpec(trials=6), executor=InlineExecutor(), seed=1)
+              for _ in range(2)]
+    rows = [[(r["candidate"], r["params"], r["score"]) for r in b.rows()] for b in boards]
+    assert rows[0] == rows[1]
+    assert len([r for r in boards[0].results if r.candidate != "ensemble"]) == 6
+    assert boards[0].best.value > 0.7
+
+
+def test_a_failing_candidate_is_recorded_and_the_rest_go_on(problem):
+    boom = _register("boom_test", lambda task, params, seed: _Boom())
+    logistic = candidate_registry.get("logistic_regression")
+    board = compete(problem, [boom, logistic], budget=BudgetSpec(trials=2), executor=InlineExecutor(),
+                    ensemble=False)
+    failed = [r for r in board.results if r.status == "failed"]
+    assert len(failed) == 1 and "boom: this family always fails" in failed[0].error
+    assert board.best.candidate == "logistic_regression"
+
+
+def test_constraints_exclude_models_too_big_to_serve(problem):
+    forest = candidate_registry.get("random_forest")
+    logistic = candidate_registry.get("logistic_regression")
+    board = compete(problem, [forest, logistic], budget=BudgetSpec(trials=2), executor=InlineExecutor(),
+                    constraints=ConstraintsSpec(max_model_mb=0.05), ensemble=False)
+    excluded = [r for r in board.results if r.status == "excluded"]
+    assert [r.candidate for r in excluded] == ["random_forest"]
+    assert "over max_model_mb" in excluded[0].error
+    assert board.best.candidate == "logistic_regression"
+
+
+def test_a_trial_past_the_time_budget_is_stopped_and_recorded(problem):
+    sleepy = _register("sleepy_test", lambda task, params, seed: _Sleepy(30))
+    logistic = candidate_registry.get("logistic_regression")
+    start = time.time()
+    board = compete(problem, [sleepy, logistic], budget=BudgetSpec(seconds=2),
+                    executor=LocalExecutor(2), ensemble=False)
+    assert time.time() - start < 15
+    statuses = {r.candidate: r.status for r in board.results}
+    assert statuses["sleepy_test"] == "timeout"
+    assert board.best is not None and board.best.candidate == "logistic_regression"
+
+
+def test_the_ensemble_is_a_plain_voting_model_of_whole_pipelines(problem):
+    cands, _ = select_candidates(["logistic_regression", "knn", "decision_tree"], "binary", 240)
+    board = compete(problem, cands, budget=BudgetSpec(trials=6), executor=InlineExecutor(), seed=1,
+                    ensemble=False)
+    first, second = board.results[:2]
+    combined = Trial(99, "ensemble", {"members": [first.trial.id, second.trial.id], "weights": [2, 1]}, 0)
+    model = fit_final(problem, combined, board, refit_all=True)
+    assert type(model).__name__ == "VotingClassifier" and model.weights == [2, 1]
+    pred = model.predict(problem.X_test.head(5))
+    assert set(pred) <= {"yes", "no"}
+    assert model.predict_proba(problem.X_test.head(5)).shape == (5, 2)
+
+
+def test_candidates_are_filtered_by_task_and_size():
+    chosen, notes = select_candidates("all", "regression", 100)
+    names = {c.name for c in chosen}
+    assert "ridge" in names and "logistic_regression" not in names
+    chosen, notes = select_candidates("all", "binary", 1_000_000)
+    assert "knn" not in {c.name for c in chosen} and any("knn" in n for n in notes)
