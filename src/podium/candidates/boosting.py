@@ -39,6 +39,7 @@ class EarlyStoppedBooster(BaseEstimator):
             "Classifier" in type(self.booster).__name__
 
     def fit(self, X: Any, y: Any) -> EarlyStoppedBooster:
+        X = _matrix(X)  # plain floats: column names with JSON characters upset LightGBM
         y = np.asarray(y)
         if self._is_classifier:
             self.label_encoder_ = LabelEncoder().fit(y)
@@ -87,13 +88,17 @@ class EarlyStoppedBooster(BaseEstimator):
         return int(best or model.get_params()["n_estimators"])
 
     def predict(self, X: Any) -> np.ndarray:
-        pred = self.model_.predict(X)
+        pred = self.model_.predict(_matrix(X))
         if self._is_classifier:
             return self.label_encoder_.inverse_transform(np.asarray(pred).astype(int))
         return pred
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        return self.model_.predict_proba(X)
+        return self.model_.predict_proba(_matrix(X))
+
+
+def _matrix(X: Any) -> np.ndarray:
+    return np.asarray(X, dtype=np.float64)
 
 
 class BoostedClassifier(ClassifierMixin, EarlyStoppedBooster):

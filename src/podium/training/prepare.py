@@ -34,7 +34,7 @@ def prepare(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:
         raise DataError("The data has no rows.", hint="check the source, its table name or filter")
     target = spec.target
     check_target(frame, target)
-    built = build_steps(spec.steps or [], origin="steps")
+    built = build_steps(spec.steps or [], origin="spec")
     frame_steps = list(built.frame)
     if spec.steps is None:
         frame_steps = default_frame_steps(frame, infer_column_types(frame.drop(columns=[target])),
@@ -65,7 +65,7 @@ def prepare(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:
     problem = Problem(
         X_train=split.X_train, y_train=split.y_train, X_test=split.X_test, y_test=split.y_test,
         task=task, metric=metric, column_types=column_types,
-        transforms=built.transforms if spec.steps is not None else None,
+        transforms=built.transforms or None,  # only frame steps: the defaults encode
         cv_folds=cv_folds(split.y_train, spec.split.cv_folds, task=task, seed=spec.split.seed)
         if spec.split.cv_folds else [],
         classes=sorted(y.unique().tolist()) if task != "regression" else None,
