@@ -7,10 +7,11 @@ factory under its URL schemes; ``resolve_source`` picks it, so a new kind plugs 
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pandas as pd
 
@@ -84,6 +85,27 @@ def resolve_source(spec: str | Mapping[str, Any] | Source) -> Source:
     return source_kinds.get(kind)(url, options)
 
 
+def redact_url(url: str) -> str:
+    """The URL with its password (and secret-looking query values) replaced by ``***``."""
+    parts = urlsplit(url)
+    if len(parts.scheme) <= 1:
+        return url
+    # by hand, not urlunsplit: that would turn sqlite:///x.db into sqlite:/x.db
+    base, mark, query = url.partition("?")
+    if parts.password is not None:
+        scheme, _, rest = base.partition("://")
+        netloc, slash, path = rest.partition("/")
+        user, _, host = netloc.rpartition("@")
+        base = f"{scheme}://{user.split(':', 1)[0]}:***@{host}{slash}{path}"
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if any(_SECRET.search(k) for k, _ in pairs):
+        query = urlencode([(k, "***" if _SECRET.search(k) else v) for k, v in pairs], safe="*:/")
+    return base + mark + query
+
+
+_SECRET = re.compile(r"password|secret|token|api_?key", re.IGNORECASE)
+
+
 def _kind_of(url: str) -> str:
     from podium.data import files  # noqa: F401  (registers the file kinds)
 
@@ -99,7 +121,7 @@ def _kind_of(url: str) -> str:
     if not url:
         raise SourceError("No data source given.", hint="pass a file path or a URL like postgresql://host/db?table=t")
     raise SourceError(
-        f"Cannot tell what kind of source '{url}' is.",
+        f"Cannot tell what kind of source '{redact_url(url)}' is.",
         hint="use a file ending in .csv/.parquet/.json/.jsonl/.xlsx or a URL with a scheme "
         f"({', '.join(sorted(k for k in source_kinds.names() if k not in files.FILE_KINDS))}).",
     )
