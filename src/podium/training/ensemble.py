@@ -25,10 +25,13 @@ _POOL = 12
 _ROUNDS = 20
 
 
-def select_ensemble(problem: Problem, results: list[TrialResult], next_id: int) -> TrialResult | None:
+def select_ensemble(problem: Problem, results: list[TrialResult], next_id: int, *,
+                    max_member_seconds: float | None = None) -> TrialResult | None:
     """The greedy ensemble of the best trials, as a result with its holdout score; None if it
-    is a single trial (nothing to gain)."""
-    pool = [r for r in results if r.status == "ok" and _has_predictions(r, problem)][:_POOL]
+    is a single trial (nothing to gain). Trials slower to fit than ``max_member_seconds``
+    are left out: the ensemble is refitted at the end, within the budget."""
+    pool = [r for r in results if r.status == "ok" and _has_predictions(r, problem)
+            and (max_member_seconds is None or r.fit_seconds <= max_member_seconds)][:_POOL]
     if len(pool) < 2:
         return None
     metric = problem.metric

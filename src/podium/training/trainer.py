@@ -79,6 +79,7 @@ def compete(
     start = time.time()
     deadline = start + budget.seconds if budget.seconds else None
     grace = 2.0 + 0.1 * budget.seconds if budget.seconds else 0.0
+    member_cap = 0.15 * budget.seconds if budget.seconds else None  # ensemble members' fit time
     planner = Planner(candidates, seed=seed, adaptive=budget.trials is None)
     results: list[TrialResult] = []
     running: dict[Future[TrialResult], Trial] = {}
@@ -95,8 +96,10 @@ def compete(
             return False
         if deadline is None:
             return True
-        top = Leaderboard(results, problem.metric.name).results[:3]
-        reserve = 1.0 + 1.3 * sum(r.fit_seconds for r in top if r.status == "ok")  # the final fit
+        # keep time for the final fit of the best few (an ensemble's members)
+        top = [r for r in Leaderboard(results, problem.metric.name).results[:5]
+               if r.status == "ok" and (member_cap is None or r.fit_seconds <= member_cap)]
+        reserve = 1.0 + 1.3 * sum(r.fit_seconds for r in top)
         return time.time() < deadline - reserve
 
     executor.start(problem)
@@ -141,7 +144,8 @@ def compete(
         executor.close(kill=bool(running))
     board = Leaderboard(results, problem.metric.name)
     if ensemble:
-        combined = select_ensemble(problem, board.results, next_id=len(results))
+        combined = select_ensemble(problem, board.results, next_id=len(results),
+                                   max_member_seconds=member_cap)
         if combined is not None:
             board = Leaderboard([*results, _apply_constraints(combined, constraints)], problem.metric.name)
     return board
