@@ -1,0 +1,622 @@
+"""The registry: runs and trials, model versions and aliases, events and API keys.
+
+Metadata lives in a SQLAlchemy database (SQLite in ``.podium/registry.db`` by default,
+PostgreSQL by URL); model packages live in an ``ArtifactStore``. Registering a version is
+crash-safe and safe between processes:
+
+1. the version number is *reserved*: a ``pending`` row, made unique by the primary key
+   (name, version) — two writers that pick the same number conflict, and the loser retries;
+2. the package is stored under ``models/<name>/<version>`` (whole or not at all);
+3. one transaction marks the row ``ready`` and moves the alias.
+
+Only ``ready`` rows are versions. A crash leaves at worst an invisible ``pending`` row and an
+unreferenced artifact, never a version without its files or an alias pointing at nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import random
+import secrets
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, Table, and_, delete, exc, func, insert, select, update
+
+from podium._internal.fingerprint import file_fingerprint
+from podium._internal.suggest import did_you_mean
+from podium.errors import IntegrityError, NotFoundError, PodiumError, SpecError, UserError
+from podium.registry import tables as t
+from podium.registry.artifacts import MANIFEST, ArtifactExists, ArtifactStore
+from podium.registry.engine import WRITE_OPTION, create_registry_engine, normalize_url
+from podium.registry.package import ModelPackage
+from podium.registry.records import (
+    RUN_STATUSES,
+    TRIAL_STATUSES,
+    ApiKeyInfo,
+    EventRecord,
+    KeyVerdict,
+    ModelInfo,
+    ModelVersionInfo,
+    RunInfo,
+)
+from podium.registry.refs import DEFAULT_ALIAS, LATEST, check_name, parse_ref
+
+if TYPE_CHECKING:
+    from podium.config import Settings
+
+__all__ = ["Registry"]
+
+logger = logging.getLogger("podium.registry")
+
+_ATTEMPTS = 50  # reservations tried before giving up (each conflict means another writer won)
+_TRIAL_COLUMNS = ("candidate", "params", "status", "score", "metrics", "fit_seconds",
+                  "predict_ms_per_1000", "size_bytes", "error", "rank")
+_KEY_PREFIX = "pdm_"
+_UNKNOWN = "unknown"  # a version's state when the database cannot be asked
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Registry:
+    """The project's registry: metadata at ``registry_url``, packages at ``artifacts_url``.
+
+    One engine per registry; tables are created on first use. Several processes may share
+    one registry (SQLite in WAL mode, or PostgreSQL).
+    """
+
+    def __init__(self, registry_url: str, artifacts_url: str | ArtifactStore, *,
+                 cache_dir: str | Path | None = None, echo: bool = False) -> None:
+        self.url = normalize_url(registry_url)
+        self.engine: Engine = create_registry_engine(self.url, echo=echo)
+        self.artifacts = (artifacts_url if isinstance(artifacts_url, ArtifactStore)
+                          else ArtifactStore(artifacts_url, cache_dir=cache_dir))
+        self._ready = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Registry:
+        return cls(settings.resolved_registry_url, settings.resolved_artifacts_url)
+
+    def __repr__(self) -> str:
+        return f"Registry({self.engine.url.render_as_string(hide_password=True)!r}, {self.artifacts.url!r})"
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- connections --------------------------------------------------------------------------
+    def _ensure_tables(self) -> None:
+        if self._ready:
+            return
+        with self._lock:
+            if self._ready:
+                return
+            for attempt in range(3):
+                try:
+                    with self._connection(write=True) as conn, conn.begin():
+                        t.metadata.create_all(conn, checkfirst=True)
+                    break
+                except (exc.IntegrityError, exc.ProgrammingError, exc.OperationalError):
+                    if attempt == 2:  # not a race with another process creating them
+                        raise
+                    time.sleep(0.1 * (attempt + 1))
+            self._ready = True
+
+    @contextmanager
+    def _connection(self, *, write: bool) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            if write:
+                conn.execution_options(**{WRITE_OPTION: True})
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One transaction that writes (on SQLite it holds the write lock from its start)."""
+        self._ensure_tables()
+        with self._connection(write=True) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        self._ensure_tables()
+        with self._connection(write=False) as conn:
+            yield conn
+
+    # -- runs ---------------------------------------------------------------------------------
+    def start_run(self, name: str, *, spec: Mapping[str, Any], task: str | None, metric: str | None,
+                  dataset_fingerprint: str | None, source: str | None) -> str:
+        """Record a run that starts now; returns its id."""
+        run_id = uuid.uuid4().hex
+        with self._write() as conn:
+            conn.execute(insert(t.runs).values(
+                id=run_id, name=name, status="running", spec=dict(spec), task=task, metric=metric,
+                dataset_fingerprint=dataset_fingerprint, source=source, started_at=_now()))
+        return run_id
+
+    def record_trials(self, run_id: str, trials: Sequence[Mapping[str, Any]]) -> None:
+        """Append a run's trials (leaderboard rows); keys beyond the columns are kept as ``extra``."""
+        rows = []
+        for trial in trials:
+            status = str(trial.get("status", "ok"))
+            if status not in TRIAL_STATUSES:
+                raise ValueError(f"trial status {status!r} is not one of {', '.join(TRIAL_STATUSES)}")
+            row = {k: _finite(trial.get(k)) for k in _TRIAL_COLUMNS}
+            row.update(run_id=run_id, status=status, candidate=str(trial.get("candidate", "")),
+                       extra={k: v for k, v in trial.items() if k not in _TRIAL_COLUMNS and k != "run_id"})
+            rows.append(row)
+        with self._write() as conn:
+            self._run_row(conn, run_id)
+            if rows:
+                conn.execute(insert(t.trials), rows)
+
+    def finish_run(self, run_id: str, status: str, *, summary: Mapping[str, Any],
+                   error: str | None = None) -> None:
+        """Record how a run ended: succeeded, gate_failed or failed, with its figures."""
+        if status not in RUN_STATUSES or status == "running":
+            raise ValueError(f"a run finishes as succeeded, gate_failed or failed, not {status!r}")
+        with self._write() as conn:
+            self._run_row(conn, run_id)
+            conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(
+                status=status, summary=dict(summary), error=error, finished_at=_now()))
+
+    def get_run(self, run_id: str) -> RunInfo:
+        """A run by id or by a unique prefix of it."""
+        with self._read() as conn:
+            return _run_info(self._run_row(conn, run_id))
+
+    def list_runs(self, limit: int = 50, name: str | None = None) -> list[RunInfo]:
+        """The latest runs, newest first."""
+        query = select(t.runs).order_by(t.runs.c.started_at.desc(), t.runs.c.id).limit(limit)
+        if name is not None:
+            query = query.where(t.runs.c.name == name)
+        with self._read() as conn:
+            return [_run_info(r) for r in conn.execute(query).mappings()]
+
+    def get_trials(self, run_id: str) -> list[dict[str, Any]]:
+        """A run's trials in the order they were recorded (best first for a leaderboard)."""
+        with self._read() as conn:
+            full_id = self._run_row(conn, run_id)["id"]
+            rows = conn.execute(select(t.trials).where(t.trials.c.run_id == full_id)
+                                .order_by(t.trials.c.id)).mappings().all()
+        out = []
+        for r in rows:
+            record = {"run_id": r["run_id"], **{k: r[k] for k in _TRIAL_COLUMNS}}
+            record.update(r["extra"] or {})
+            out.append(record)
+        return out
+
+    def _run_row(self, conn: Connection, run_id: str) -> Mapping[str, Any]:
+        row = conn.execute(select(t.runs).where(t.runs.c.id == run_id)).mappings().first()
+        if row is not None:
+            return row
+        prefix = run_id.strip().lower()
+        matches = []
+        if prefix and all(c in "0123456789abcdef" for c in prefix):
+            matches = conn.execute(select(t.runs).where(t.runs.c.id.startswith(prefix))
+                                   .order_by(t.runs.c.started_at.desc()).limit(6)).mappings().all()
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            shown = ", ".join(m["id"][:12] for m in matches[:5])
+            raise UserError(f"run id '{run_id}' matches several runs ({shown}...).",
+                            hint="give more characters of the id")
+        raise NotFoundError(f"no run with id '{run_id}'.", hint="list the runs: podium runs list")
+
+    # -- models: registering ------------------------------------------------------------------
+    def register(self, name: str, package: ModelPackage, *, run_id: str | None = None,
+                 alias: str | None = DEFAULT_ALIAS, description: str | None = None) -> int:
+        """Store ``package`` as the next version of ``name`` and point ``alias`` at it.
+
+        Atomic and crash-safe (see the module docstring); returns the new version number.
+        """
+        check_name(name, "model name")
+        if alias is not None:
+            _check_alias(alias)
+        with tempfile.TemporaryDirectory(prefix="podium-register-") as tmp:
+            package.save(None, tmp)
+            checksum = file_fingerprint(Path(tmp) / MANIFEST)
+            for _ in range(_ATTEMPTS):
+                version = self._reserve(name, package, run_id=run_id, description=description)
+                key = _artifact_key(name, version)
+                try:
+                    self.artifacts.put_dir(tmp, key)
+                except ArtifactExists:
+                    # left by another registry sharing this store: never overwrite it; the
+                    # pending row keeps the number taken, so the next reservation moves on
+                    logger.warning("artifact %s already exists; skipping version %d of %s", key, version, name)
+                    continue
+                except BaseException:
+                    self._release(name, version)
+                    raise
+                try:
+                    self._publish(name, version, checksum=checksum, alias=alias, run_id=run_id,
+                                  metric=package.metric, score=package.score)
+                except BaseException:
+                    state = self._version_state(name, version)
+                    if state == t.READY:  # the commit landed after all (the error came after it)
+                        return version
+                    if state != _UNKNOWN:  # never delete files a committed version might use
+                        self._discard(name, version, key)
+                    raise
+                return version
+        raise PodiumError(f"could not register a new version of '{name}': no free version number "
+                          f"after {_ATTEMPTS} tries.", hint="check the artifact store for stray folders")
+
+    def _next_version(self, conn: Connection, name: str) -> int:
+        current = conn.execute(select(func.max(t.model_versions.c.version))
+                               .where(t.model_versions.c.name == name)).scalar()
+        return int(current or 0) + 1
+
+    def _reserve(self, name: str, package: ModelPackage, *, run_id: str | None,
+                 description: str | None) -> int:
+        """Take the next version number with a pending row; retries when another writer won."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                with self._write() as conn:
+                    known = conn.execute(select(t.models.c.name).where(t.models.c.name == name)).first()
+                    if known is None:
+                        conn.execute(insert(t.models).values(name=name, created_at=_now(),
+                                                             description=description))
+                    version = self._next_version(conn, name)
+                    conn.execute(insert(t.model_versions).values(
+                        name=name, version=version, state=t.PENDING, run_id=run_id,
+                        artifact_key=_artifact_key(name, version), metric=package.metric,
+                        score=package.score, created_at=_now()))
+                return version
+            except exc.IntegrityError:  # (name, version) taken by a concurrent writer
+                time.sleep(random.uniform(0.002, 0.02) * (1 + attempt))
+        raise PodiumError(f"could not reserve a version number for '{name}' after {_ATTEMPTS} tries "
+                          "(too many concurrent registrations).", hint="try again")
+
+    def _publish(self, name: str, version: int, *, checksum: str, alias: str | None,
+                 run_id: str | None, metric: str, score: float | None) -> None:
+        """Make a stored version visible and move the alias, in one transaction."""
+        now = _now()
+        with self._write() as conn:
+            done = conn.execute(update(t.model_versions).where(
+                t.model_versions.c.name == name, t.model_versions.c.version == version,
+                t.model_versions.c.state == t.PENDING).values(state=t.READY, checksum=checksum,
+                                                               created_at=now)).rowcount
+            if done != 1:
+                raise PodiumError(f"version {version} of '{name}' is no longer reserved.")
+            self._record(conn, "registered", {"alias": alias, "metric": metric, "score": score},
+                         run_id=run_id, model=name, version=version)
+            if alias is not None:
+                self._move_alias(conn, name, alias, version, run_id=run_id)
+
+    def _version_state(self, name: str, version: int) -> str | None:
+        try:
+            with self._read() as conn:
+                return conn.execute(select(t.model_versions.c.state).where(
+                    t.model_versions.c.name == name, t.model_versions.c.version == version)).scalar()
+        except exc.SQLAlchemyError:
+            return _UNKNOWN
+
+    def _release(self, name: str, version: int) -> None:
+        """Drop a reservation (best effort: a leftover pending row is harmless)."""
+        try:
+            with self._write() as conn:
+                conn.execute(delete(t.model_versions).where(
+                    t.model_versions.c.name == name, t.model_versions.c.version == version,
+                    t.model_versions.c.state == t.PENDING))
+        except exc.SQLAlchemyError as err:
+            logger.warning("could not release version %d of %s: %s", version, name, err)
+
+    def _discard(self, name: str, version: int, key: str) -> None:
+        try:
+            self.artifacts.delete(key)
+        except Exception as err:  # noqa: BLE001  an unreferenced artifact is harmless
+            logger.warning("could not remove artifact %s: %s", key, err)
+        self._release(name, version)
+
+    # -- models: aliases ----------------------------------------------------------------------
+    def set_alias(self, name: str, alias: str, version: int) -> int | None:
+        """Point ``name@alias`` at ``version`` (atomic); returns the version it pointed at before."""
+        _check_alias(alias)
+        with self._write() as conn:
+            self._model_row(conn, name)
+            self._version_row(conn, name, int(version))
+            return self._move_alias(conn, name, alias, int(version))
+
+    def delete_alias(self, name: str, alias: str) -> int:
+        """Remove ``name@alias``; returns the version it pointed at."""
+        with self._write() as conn:
+            self._model_row(conn, name)
+            current = self._alias_version(conn, name, alias)
+            if current is None:
+                raise NotFoundError(f"model '{name}' has no alias '{alias}'.",
+                                    hint=f"see its aliases: podium models show {name}")
+            conn.execute(delete(t.aliases).where(t.aliases.c.name == name, t.aliases.c.alias == alias))
+            self._record(conn, "alias_deleted", {"alias": alias, "from": current}, model=name,
+                         version=current)
+            return current
+
+    def _move_alias(self, conn: Connection, name: str, alias: str, version: int, *,
+                    run_id: str | None = None) -> int | None:
+        previous = self._alias_version(conn, name, alias)
+        _upsert(conn, t.aliases, {"name": name, "alias": alias, "version": version, "updated_at": _now()},
+                keys=("name", "alias"), changes=("version", "updated_at"))
+        self._record(conn, "alias_moved", {"alias": alias, "from": previous, "to": version},
+                     run_id=run_id, model=name, version=version)
+        return previous
+
+    def _alias_version(self, conn: Connection, name: str, alias: str) -> int | None:
+        return conn.execute(select(t.aliases.c.version).where(
+            t.aliases.c.name == name, t.aliases.c.alias == alias)).scalar()
+
+    # -- models: reading ----------------------------------------------------------------------
+    def resolve(self, ref: str) -> ModelVersionInfo:
+        """The version ``ref`` names: ``name`` (champion, else latest), ``name@alias``, ``name:3``."""
+        parsed = parse_ref(ref)
+        with self._read() as conn:
+            self._model_row(conn, parsed.name)
+            if parsed.version is not None:
+                return self._version_row(conn, parsed.name, parsed.version)
+            alias = parsed.alias or DEFAULT_ALIAS
+            if alias != LATEST:
+                version = self._alias_version(conn, parsed.name, alias)
+                if version is not None:
+                    return self._version_row(conn, parsed.name, version)
+                if parsed.alias is not None:
+                    known = self._aliases(conn, parsed.name)
+                    choices = did_you_mean(alias, known) if known else "It has no aliases."
+                    raise NotFoundError(f"model '{parsed.name}' has no alias '{alias}'. {choices}",
+                                        hint=f"see its versions: podium models show {parsed.name}")
+            latest = conn.execute(select(func.max(t.model_versions.c.version)).where(
+                t.model_versions.c.name == parsed.name, t.model_versions.c.state == t.READY)).scalar()
+            if latest is None:
+                raise NotFoundError(f"model '{parsed.name}' has no versions yet.",
+                                    hint="train and register one: podium run SPEC")
+            return self._version_row(conn, parsed.name, int(latest))
+
+    def load(self, ref: str) -> ModelPackage:
+        """The package ``ref`` names, its checksums verified before it is unpickled."""
+        info = self.resolve(ref)
+        try:
+            folder = self.artifacts.get_local(info.artifact_key)
+        except NotFoundError:
+            raise IntegrityError(
+                f"model {info.ref} is registered but its files '{info.artifact_key}' are missing "
+                f"from {self.artifacts.url}.",
+                hint="check artifacts_url in podium.yaml (or PODIUM_ARTIFACTS_URL), or re-register the model",
+            ) from None
+        return ModelPackage.load(folder, manifest_sha256=info.checksum)
+
+    def list_models(self) -> list[ModelInfo]:
+        """Every model with at least one version, by name."""
+        with self._read() as conn:
+            described = {r.name: r for r in conn.execute(select(t.models))}
+            versions = conn.execute(select(t.model_versions).where(t.model_versions.c.state == t.READY)
+                                    .order_by(t.model_versions.c.name, t.model_versions.c.version)).mappings().all()
+            pointers = conn.execute(select(t.aliases).order_by(t.aliases.c.alias)).mappings().all()
+        by_model: dict[str, list[Mapping[str, Any]]] = {}
+        for v in versions:
+            by_model.setdefault(v["name"], []).append(v)
+        out = []
+        for name in sorted(by_model):
+            rows = {v["version"]: v for v in by_model[name]}
+            names = {a["alias"]: a["version"] for a in pointers if a["name"] == name}
+            latest = max(rows)
+            headline = rows.get(names.get(DEFAULT_ALIAS, latest), rows[latest])
+            out.append(ModelInfo(name=name, latest_version=latest, versions=len(rows), aliases=names,
+                                 metric=headline["metric"], score=headline["score"],
+                                 created_at=described[name].created_at,
+                                 description=described[name].description))
+        return out
+
+    def list_versions(self, name: str) -> list[ModelVersionInfo]:
+        """The versions of ``name``, oldest first."""
+        with self._read() as conn:
+            self._model_row(conn, name)
+            rows = conn.execute(select(t.model_versions).where(
+                t.model_versions.c.name == name, t.model_versions.c.state == t.READY)
+                .order_by(t.model_versions.c.version)).mappings().all()
+            pointers = conn.execute(select(t.aliases).where(t.aliases.c.name == name)
+                                    .order_by(t.aliases.c.alias)).mappings().all()
+        return [_version_info(r, [a["alias"] for a in pointers if a["version"] == r["version"]]) for r in rows]
+
+    def _model_row(self, conn: Connection, name: str) -> Any:
+        row = conn.execute(select(t.models).where(t.models.c.name == name)).first()
+        if row is None:
+            known = conn.execute(select(t.models.c.name)).scalars().all()
+            hint = did_you_mean(name, known) if known else "No model is registered yet."
+            raise NotFoundError(f"no model named '{name}'. {hint}",
+                                hint="list the models: podium models list")
+        return row
+
+    def _version_row(self, conn: Connection, name: str, version: int) -> ModelVersionInfo:
+        row = conn.execute(select(t.model_versions).where(
+            t.model_versions.c.name == name, t.model_versions.c.version == version,
+            t.model_versions.c.state == t.READY)).mappings().first()
+        if row is None:
+            numbers = conn.execute(select(t.model_versions.c.version).where(
+                t.model_versions.c.name == name, t.model_versions.c.state == t.READY)
+                .order_by(t.model_versions.c.version)).scalars().all()
+            have = f"its versions: {_spans(numbers)}" if numbers else "it has no versions yet"
+            raise NotFoundError(f"model '{name}' has no version {version} ({have}).",
+                                hint=f"list them: podium models show {name}")
+        pointing = conn.execute(select(t.aliases.c.alias).where(
+            t.aliases.c.name == name, t.aliases.c.version == version).order_by(t.aliases.c.alias)).scalars().all()
+        return _version_info(row, list(pointing))
+
+    def _aliases(self, conn: Connection, name: str) -> list[str]:
+        return list(conn.execute(select(t.aliases.c.alias).where(t.aliases.c.name == name)).scalars())
+
+    # -- events -------------------------------------------------------------------------------
+    def record_event(self, kind: str, payload: Mapping[str, Any], *, run_id: str | None = None,
+                     model: str | None = None, version: int | None = None) -> int:
+        """Record a decision (promotion, gate...) with the figures it was taken on; returns its id."""
+        with self._write() as conn:
+            return self._record(conn, kind, payload, run_id=run_id, model=model, version=version)
+
+    def list_events(self, *, kind: str | None = None, model: str | None = None,
+                    run_id: str | None = None, limit: int = 100) -> list[EventRecord]:
+        """Recorded events, newest first."""
+        query = select(t.events).order_by(t.events.c.id.desc()).limit(limit)
+        if kind is not None:
+            query = query.where(t.events.c.kind == kind)
+        if model is not None:
+            query = query.where(t.events.c.model == model)
+        if run_id is not None:
+            query = query.where(t.events.c.run_id == run_id)
+        with self._read() as conn:
+            return [EventRecord(id=r["id"], time=r["time"], kind=r["kind"], run_id=r["run_id"],
+                                model=r["model"], version=r["version"], payload=r["payload"] or {})
+                    for r in conn.execute(query).mappings()]
+
+    def _record(self, conn: Connection, kind: str, payload: Mapping[str, Any], *, run_id: str | None = None,
+                model: str | None = None, version: int | None = None) -> int:
+        result = conn.execute(insert(t.events).values(time=_now(), kind=kind, run_id=run_id, model=model,
+                                                      version=version, payload=dict(payload)))
+        return int(result.inserted_primary_key[0])
+
+    # -- API keys -----------------------------------------------------------------------------
+    def create_key(self, name: str, models: Sequence[str] = ("*",)) -> tuple[str, str]:
+        """A new API key for ``models`` ("*": all); returns (id, the key). Only its sha256 is kept."""
+        name = name.strip()
+        if not name:
+            raise SpecError("an API key needs a name.", hint="podium keys create --name NAME")
+        allowed = sorted({str(m) for m in models})
+        if not allowed:
+            raise SpecError(f"API key '{name}' would give access to no model.",
+                            hint="name the models it may use, or '*' for all")
+        plaintext = _KEY_PREFIX + secrets.token_urlsafe(32)
+        key_id = uuid.uuid4().hex[:16]
+        with self._write() as conn:
+            clash = conn.execute(select(t.api_keys.c.id).where(
+                t.api_keys.c.name == name, t.api_keys.c.revoked_at.is_(None))).first()
+            if clash is not None:
+                raise SpecError(f"an API key named '{name}' already exists.",
+                                hint=f"revoke it first (podium keys revoke {name}) or choose another name")
+            conn.execute(insert(t.api_keys).values(
+                id=key_id, name=name, hashed_key=_hash_key(plaintext), prefix=plaintext[:12],
+                models=allowed, created_at=_now()))
+        return key_id, plaintext
+
+    def list_keys(self) -> list[ApiKeyInfo]:
+        """Every API key, active and revoked, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(select(t.api_keys).order_by(t.api_keys.c.created_at, t.api_keys.c.id)).mappings()
+            return [_key_info(r) for r in rows]
+
+    def revoke_key(self, name_or_id: str) -> ApiKeyInfo:
+        """Revoke the active key with this name (or this id); returns it as revoked."""
+        with self._write() as conn:
+            rows = conn.execute(select(t.api_keys).where(
+                (t.api_keys.c.id == name_or_id) | (t.api_keys.c.name == name_or_id))
+                .order_by(t.api_keys.c.created_at.desc())).mappings().all()
+            if not rows:
+                known = conn.execute(select(t.api_keys.c.name)).scalars().all()
+                raise NotFoundError(f"no API key named '{name_or_id}'. {did_you_mean(name_or_id, set(known))}".rstrip(),
+                                    hint="list the keys: podium keys list")
+            target = next((r for r in rows if r["id"] == name_or_id), None) or \
+                next((r for r in rows if r["revoked_at"] is None), rows[0])
+            if target["revoked_at"] is None:
+                conn.execute(update(t.api_keys).where(t.api_keys.c.id == target["id"]).values(revoked_at=_now()))
+            row = conn.execute(select(t.api_keys).where(t.api_keys.c.id == target["id"])).mappings().one()
+            return _key_info(row)
+
+    def check_key(self, plaintext: str, model: str) -> KeyVerdict:
+        """Whether a key may call ``model``: ok, unknown, revoked or forbidden."""
+        with self._read() as conn:
+            row = conn.execute(select(t.api_keys.c.models, t.api_keys.c.revoked_at).where(
+                t.api_keys.c.hashed_key == _hash_key(plaintext))).first()
+        if row is None:
+            return "unknown"
+        if row.revoked_at is not None:
+            return "revoked"
+        return "ok" if "*" in row.models or model in row.models else "forbidden"
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _artifact_key(name: str, version: int) -> str:
+    return f"models/{name}/{version}"
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities as None: SQLite cannot keep them and PostgreSQL would."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _check_alias(alias: str) -> None:
+    check_name(alias, "alias")
+    if alias == LATEST or alias.isdigit():
+        raise SpecError(f"'{alias}' cannot be an alias: name@{LATEST} always means the newest "
+                        "version and numbers are versions.", hint="choose another alias name")
+
+
+def _hash_key(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.strip().encode()).hexdigest()
+
+
+def _upsert(conn: Connection, table: Table, values: dict[str, Any], *, keys: tuple[str, ...],
+            changes: tuple[str, ...]) -> None:
+    """Insert a row or update it in place, in one statement where the database allows."""
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        stmt = dialect_insert(table).values(**values)
+        conn.execute(stmt.on_conflict_do_update(index_elements=list(keys),
+                                                set_={c: stmt.excluded[c] for c in changes}))
+        return
+    where = and_(*(table.c[k] == values[k] for k in keys))
+    if conn.execute(update(table).where(where).values({c: values[c] for c in changes})).rowcount == 0:
+        conn.execute(insert(table).values(**values))
+
+
+def _run_info(row: Mapping[str, Any]) -> RunInfo:
+    return RunInfo(id=row["id"], name=row["name"], status=row["status"], spec=row["spec"] or {},
+                   task=row["task"], metric=row["metric"], dataset_fingerprint=row["dataset_fingerprint"],
+                   source=row["source"], started_at=row["started_at"], finished_at=row["finished_at"],
+                   summary=row["summary"], error=row["error"])
+
+
+def _version_info(row: Mapping[str, Any], pointing: list[str]) -> ModelVersionInfo:
+    return ModelVersionInfo(name=row["name"], version=int(row["version"]), run_id=row["run_id"],
+                            artifact_key=row["artifact_key"], checksum=row["checksum"], metric=row["metric"],
+                            score=row["score"], created_at=row["created_at"], aliases=pointing)
+
+
+def _key_info(row: Mapping[str, Any]) -> ApiKeyInfo:
+    return ApiKeyInfo(id=row["id"], name=row["name"], prefix=row["prefix"], models=list(row["models"]),
+                      created_at=row["created_at"], revoked_at=row["revoked_at"])
+
+
+def _spans(numbers: Sequence[int]) -> str:
+    """[1, 2, 3, 5] → "1-3, 5"."""
+    parts: list[str] = []
+    start = prev = None
+    for n in list(numbers) + [None]:  # type: ignore[list-item]
+        if start is not None and (n is None or n != prev + 1):  # type: ignore[operator]
+            parts.append(str(start) if start == prev else f"{start}-{prev}")
+            start = None
+        if n is not None and start is None:
+            start = n
+        prev = n
+    return ", ".join(parts)

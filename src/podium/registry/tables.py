@@ -1,0 +1,166 @@
+"""The registry's tables (SQLAlchemy Core), portable between SQLite and PostgreSQL.
+
+JSON is stored as text (NaN and infinities as null, so PostgreSQL accepts every value) and
+times as UTC. A model version row is ``pending`` from the moment its number is reserved
+until its artifact is stored; only ``ready`` versions are ever resolved, listed or aliased.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+from podium.registry._json import dumps, loads
+
+__all__ = ["metadata", "runs", "trials", "models", "model_versions", "aliases", "api_keys", "events",
+           "JSONText", "UTCDateTime", "READY", "PENDING"]
+
+READY = "ready"
+PENDING = "pending"
+
+
+class JSONText(TypeDecorator[Any]):
+    """A JSON value kept as text."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else dumps(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return loads(value)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend (SQLite keeps naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+metadata = MetaData()
+
+_NAME = 200
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(_NAME), nullable=False, index=True),
+    Column("status", String(20), nullable=False),
+    Column("spec", JSONText, nullable=False),
+    Column("task", String(20)),
+    Column("metric", String(100)),
+    Column("dataset_fingerprint", String(64)),
+    Column("source", Text),
+    Column("started_at", UTCDateTime, nullable=False, index=True),
+    Column("finished_at", UTCDateTime),
+    Column("summary", JSONText),
+    Column("error", Text),
+)
+
+trials = Table(
+    "trials",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), ForeignKey("runs.id"), nullable=False, index=True),
+    Column("candidate", String(100), nullable=False),
+    Column("params", JSONText),
+    Column("status", String(20), nullable=False),
+    Column("score", Float),
+    Column("metrics", JSONText),
+    Column("fit_seconds", Float),
+    Column("predict_ms_per_1000", Float),
+    Column("size_bytes", BigInteger),
+    Column("error", Text),
+    Column("rank", Integer),
+    Column("extra", JSONText),  # the other fields of a leaderboard row (trial number, cv score...)
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("name", String(_NAME), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("description", Text),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("name", String(_NAME), ForeignKey("models.name"), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),  # (name, version) is unique
+    Column("state", String(10), nullable=False),
+    Column("run_id", String(32)),
+    Column("artifact_key", String(500), nullable=False),
+    Column("checksum", String(64)),  # sha256 of the package's manifest
+    Column("metric", String(100)),
+    Column("score", Float),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+aliases = Table(
+    "aliases",
+    metadata,
+    Column("name", String(_NAME), primary_key=True),
+    Column("alias", String(_NAME), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # an alias can only point at a version that exists
+    ForeignKeyConstraint(["name", "version"], ["model_versions.name", "model_versions.version"]),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(_NAME), nullable=False, index=True),
+    Column("hashed_key", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("models", JSONText, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time", UTCDateTime, nullable=False, index=True),
+    Column("kind", String(50), nullable=False),
+    Column("run_id", String(32)),
+    Column("model", String(_NAME)),
+    Column("version", Integer),
+    Column("payload", JSONText),
+    Index("ix_events_model", "model", "version"),
+    Index("ix_events_kind", "kind"),
+)
