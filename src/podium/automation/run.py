@@ -117,7 +117,7 @@ def run_pipeline(
         best = board.best
         decision = check_gate(best.value if best else None, problem.metric, spec.gate.min_score)
         result = RunResult(run_id, "gate_failed", problem.task, problem.metric.name, rows, decision,
-                           notes=notes, columns={c: t.value for c, t in prepared.column_types.items()})
+                           notes=notes, columns={c: t.value for c, t in prepared.source_types.items()})
         if not decision.passed or best is None:
             result.deliveries = notify_all(notifiers, gate_failed_event(
                 model=spec.model_name, run_id=run_id, metric=problem.metric.name,

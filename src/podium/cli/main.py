@@ -91,7 +91,7 @@ def execute(pipeline: Any, *, as_json: bool) -> None:
     def show_prepared(prepared: Any) -> None:
         if as_json:
             return
-        out.print(columns_table({c: t.value for c, t in prepared.column_types.items()},
+        out.print(columns_table({c: t.value for c, t in prepared.source_types.items()},
                                 pipeline.target, prepared.problem.task))
         for note in prepared.notes:
             out.print(f"[dim]note:[/] {note}")
@@ -148,7 +148,8 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args=args, prog_name="podium", standalone_mode=False)
+        code = app(args=args, prog_name="podium", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)  # click returns Exit's code here
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except PodiumError as exc:

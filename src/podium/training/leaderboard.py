@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -66,14 +66,21 @@ def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
 
 
 class Leaderboard:
-    """Results ranked best first: by selection score, ties to the faster model."""
+    """Results ranked best first: by selection score, ties to the faster model — or, when
+    ``reproducible``, to the earlier trial, so that timings cannot change the order."""
 
-    def __init__(self, results: list[TrialResult], metric: str) -> None:
+    def __init__(self, results: list[TrialResult], metric: str, *, reproducible: bool = False) -> None:
         self.metric = metric
         ok = [r for r in results if r.status == "ok"]
         rest = [r for r in results if r.status != "ok"]
-        ok.sort(key=lambda r: (-(r.score if r.score is not None else -np.inf),
-                               r.fit_seconds + (r.predict_ms_per_1000 or 0) / 1000))
+
+        def key(r: TrialResult) -> tuple[float, float]:
+            score = -(r.score if r.score is not None else -np.inf)
+            if reproducible:
+                return score, r.trial.id
+            return score, r.fit_seconds + (r.predict_ms_per_1000 or 0) / 1000
+
+        ok.sort(key=key)
         self.results = ok + sorted(rest, key=lambda r: r.trial.id)
 
     @property
@@ -91,6 +98,3 @@ class Leaderboard:
 
     def __len__(self) -> int:
         return len(self.results)
-
-    def as_dicts(self) -> list[dict[str, Any]]:
-        return [asdict(r.trial) | r.row() for r in self.results]

@@ -24,6 +24,8 @@ class Prepared:
     #: the frame after row/column steps: what the package's input schema describes
     features: pd.DataFrame
     column_types: dict[str, ColumnType]
+    #: every column of the data as read, before any step: what the user is shown
+    source_types: dict[str, ColumnType] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -34,11 +36,13 @@ def prepare(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:
         raise DataError("The data has no rows.", hint="check the source, its table name or filter")
     target = spec.target
     check_target(frame, target)
+    task = infer_task(frame[target], spec.task)  # an unusable target is the first thing to say
     built = build_steps(spec.steps or [], origin="spec")
     frame_steps = list(built.frame)
+    source_types = infer_column_types(frame)
     if spec.steps is None:
-        frame_steps = default_frame_steps(frame, infer_column_types(frame.drop(columns=[target])),
-                                          target=target)
+        features = {c: t for c, t in source_types.items() if c != target}
+        frame_steps = default_frame_steps(frame, features, target=target)
     for step in frame_steps:
         result = step.apply(frame, target=target)
         frame = result.frame
@@ -52,7 +56,6 @@ def prepare(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:
     if X.shape[1] == 0:
         raise DataError(f"No feature columns are left besides the target '{target}'.",
                         hint="check drop_columns/select_columns, or the notes on dropped columns")
-    task = infer_task(y, spec.task)
     if task != "regression":
         y = y.astype(str) if y.dtype == object else y
     else:
@@ -70,4 +73,4 @@ def prepare(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:
         if spec.split.cv_folds else [],
         classes=sorted(y.unique().tolist()) if task != "regression" else None,
     )
-    return Prepared(problem, X, column_types, notes)
+    return Prepared(problem, X, column_types, source_types, notes)

@@ -142,12 +142,14 @@ def compete(
                 executor.start(problem)
     finally:
         executor.close(kill=bool(running))
-    board = Leaderboard(results, problem.metric.name)
+    reproducible = budget.trials is not None and budget.seconds is None
+    board = Leaderboard(results, problem.metric.name, reproducible=reproducible)
     if ensemble:
         combined = select_ensemble(problem, board.results, next_id=len(results),
                                    max_member_seconds=member_cap)
         if combined is not None:
-            board = Leaderboard([*results, _apply_constraints(combined, constraints)], problem.metric.name)
+            board = Leaderboard([*results, _apply_constraints(combined, constraints)], problem.metric.name,
+                                reproducible=reproducible)
     return board
 
 

@@ -1,0 +1,134 @@
+"""``podium serve``, ``podium deploy`` and ``podium keys``: models as web services."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from podium.cli.context import err, out, state
+
+__all__ = ["register"]
+
+keys_app = typer.Typer(help="API keys of the services: create, list, revoke.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve``, ``deploy`` and ``keys`` to the ``podium`` command."""
+    app.command("serve")(serve)
+    app.command("deploy")(deploy)
+    app.add_typer(keys_app, name="keys")
+
+
+def serve(
+    refs: list[str] = typer.Argument(..., help="models to serve: name, name@alias or name:version"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (0.0.0.0: every interface)"),
+    port: int = typer.Option(8000, "--port"),
+    workers: int = typer.Option(0, "--workers", help="worker processes (default: one per CPU core)"),
+    no_auth: bool = typer.Option(False, "--no-auth", help="serve without API keys (local work only)"),
+    keys_file: Optional[Path] = typer.Option(None, "--keys-file",
+                                             help="extra accepted keys, one a line (plain or sha256:HEX)"),
+    max_batch: int = typer.Option(1000, "--max-batch", help="most records in one batch request"),
+    log_rate: float = typer.Option(0.1, "--log-rate", help="share of predictions logged to the registry"),
+    access_log: str = typer.Option("-", "--access-log", help="JSON-lines access log: '-' stdout, a file, or 'off'"),
+    reload_interval: float = typer.Option(2.0, "--reload-interval",
+                                          help="seconds between alias checks (0: never follow)"),
+    onnx: bool = typer.Option(True, "--onnx/--no-onnx", help="score with ONNX Runtime when the model converts"),
+) -> None:
+    """Serve registered models over HTTP: OpenAPI at /openapi.json, Swagger UI at /docs.
+
+    Follows aliases: when churn@champion moves, the service switches without a restart.
+    """
+    from podium.serving.options import ServeOptions
+    from podium.serving.workers import check_refs, serve as run_service
+
+    settings = state.settings()
+    registry = state.registry()
+    resolved = check_refs(registry, refs)
+    options = ServeOptions(
+        refs=refs, registry_url=settings.resolved_registry_url,
+        artifacts_url=settings.resolved_artifacts_url, host=host, port=port, workers=workers,
+        auth=not no_auth, max_batch=max_batch, prediction_log_rate=log_rate,
+        access_log=None if access_log == "off" else access_log, reload_interval=reload_interval,
+        onnx="auto" if onnx else "off", keys_file=str(keys_file.resolve()) if keys_file else None,
+    )
+    shown = ", ".join(f"{name} v{version}" for name, version in resolved)
+    base = f"http://{host}:{port}"
+    err.print(f"serving {shown} at {base} with {options.resolved_workers} worker(s); "
+              f"docs: {base}/docs" + ("" if options.auth else "  [yellow](no auth)[/]"))
+    run_service(options)
+
+
+def deploy(
+    ref: str = typer.Argument(..., help="the model to package: name, name@alias or name:version"),
+    target: str = typer.Option(..., "--target", help="docker | kubernetes"),
+    out_dir: Path = typer.Option(..., "--out", help="folder to write (created; must be empty)"),
+    replicas: int = typer.Option(2, "--replicas", help="kubernetes: pods (at least 2)"),
+    image: Optional[str] = typer.Option(None, "--image", help="kubernetes: image name (default podium-NAME:VERSION)"),
+    port: int = typer.Option(8000, "--port"),
+    workers: int = typer.Option(2, "--workers", help="worker processes per container"),
+) -> None:
+    """Write a Docker build context, or Kubernetes manifests, that serve one model version."""
+    from podium.serving.deploy import write_docker, write_kubernetes
+
+    registry = state.registry()
+    if target == "docker":
+        result = write_docker(registry, ref, out_dir, port=port, workers=workers)
+    elif target in ("kubernetes", "k8s"):
+        result = write_kubernetes(registry, ref, out_dir, replicas=replicas, image=image, port=port,
+                                  workers=workers)
+    else:
+        from podium.errors import SpecError
+
+        raise SpecError(f"Unknown deploy target '{target}'. Use --target docker or --target kubernetes.")
+    for path in result.files:
+        out.print(str(path))
+    for line in result.next_steps:
+        err.print(line)
+
+
+@keys_app.command("create")
+def create_key(
+    name: str = typer.Option(..., "--name", help="who the key is for, e.g. billing-service"),
+    models: str = typer.Option("*", "--models", help="comma-separated models it may call (default: all)"),
+) -> None:
+    """Create an API key; it is printed once and stored hashed."""
+    allowed = [m.strip() for m in models.split(",") if m.strip()] or ["*"]
+    key_id, plaintext = state.registry().create_key(name, models=allowed)
+    err.print(f"key '{name}' ({key_id}) for models: {', '.join(allowed)} — shown once, keep it safe:")
+    print(plaintext)
+
+
+@keys_app.command("list")
+def list_keys(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Every API key: name, models, created, revoked (never the key itself)."""
+    records = [_plain(k) for k in state.registry().list_keys()]
+    if as_json:
+        print(json.dumps(records, default=str))
+        return
+    if not records:
+        out.print("no keys yet: podium keys create --name NAME")
+        return
+    from podium.cli.render import records_table
+
+    out.print(records_table("API keys", records, list(records[0].keys())))
+
+
+@keys_app.command("revoke")
+def revoke_key(name_or_id: str = typer.Argument(..., help="the key's name or id")) -> None:
+    """Revoke a key; services refuse it within seconds."""
+    state.registry().revoke_key(name_or_id)
+    err.print(f"revoked '{name_or_id}'")
+
+
+def _plain(record: object) -> dict:
+    if hasattr(record, "model_dump"):
+        data = record.model_dump()  # type: ignore[union-attr]
+    elif isinstance(record, dict):
+        data = dict(record)
+    else:
+        data = dict(getattr(record, "__dict__", {}))
+    return {k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+            for k, v in data.items() if k not in ("hash", "key_hash", "secret")}
