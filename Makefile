@@ -24,6 +24,8 @@ system-deps:
 
 demo: install
 	cd examples/quickstart && ../../$(BIN)/podium run pipeline.yaml
+	cd examples/quickstart && ../../$(BIN)/podium predict churn@champion --input new_customers.csv --output scored.csv
+	@head -n 4 examples/quickstart/scored.csv
 
 test: install-test system-deps
 	$(BIN)/lint-imports

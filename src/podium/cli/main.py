@@ -107,7 +107,7 @@ def execute(pipeline: Any, *, as_json: bool) -> None:
         out.print(f"[green]gate passed[/]: {result.gate.message}")
         out.print(f"registered [bold]{result.model}:{result.version}[/] as "
                   f"[bold]{result.model}@{result.alias}[/] in {settings.resolved_artifacts_url}")
-        out.print(f"next: podium predict {result.model}@{result.alias} --input new.csv --output scored.csv")
+        out.print(f"next: podium predict {result.model}@{result.alias} --input NEW_ROWS.csv --output scored.csv")
     else:
         err.print(f"[red]gate failed[/]: {result.gate.message}. Nothing was promoted.")
         for d in result.deliveries:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rich.table import Table
@@ -10,6 +11,8 @@ from rich.table import Table
 def _num(value: Any, digits: int = 4) -> str:
     if value is None:
         return "—"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, float):
         return f"{value:.{digits}g}" if abs(value) >= 1e4 else f"{value:.{digits}f}"
     return str(value)
@@ -21,8 +24,21 @@ def _size(n: int | None) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
 
 
-def leaderboard_table(rows: list[dict[str, Any]], metric: str, *, limit: int = 15) -> Table:
-    table = Table(title=f"Leaderboard ({metric} on the holdout)", title_justify="left")
+def leaderboard_table(rows: list[dict[str, Any]], metric: str, *, limit: int = 15,
+                      per_family: bool = True) -> Table:
+    """The ranked trials; with ``per_family`` only each family's best (and its failures)."""
+    total = len(rows)
+    if per_family:
+        seen: set[tuple[str, str]] = set()
+        kept = []
+        for r in rows:
+            key = (r["candidate"], r["status"] if r["status"] != "ok" else "ok")
+            if key not in seen:
+                seen.add(key)
+                kept.append(r)
+        rows = kept
+    title = f"Leaderboard ({metric} on the holdout" + (", best of each family)" if per_family else ")")
+    table = Table(title=title, title_justify="left")
     for name, justify in (("#", "right"), ("candidate", "left"), (metric, "right"), ("fit s", "right"),
                           ("predict ms/1k", "right"), ("size", "right"), ("status", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
@@ -33,9 +49,9 @@ def leaderboard_table(rows: list[dict[str, Any]], metric: str, *, limit: int = 1
         style = "bold" if r.get("rank") == 1 else None
         table.add_row(_num(r.get("rank")), r["candidate"], _num(r["score"]), _num(r["fit_seconds"], 2),
                       _num(r["predict_ms_per_1000"], 2), _size(r["size_bytes"]), status, style=style)
-    hidden = len(rows) - len(shown)
+    hidden = total - len(shown)
     if hidden > 0:
-        table.caption = f"{hidden} more trials: podium runs show RUN_ID"
+        table.caption = f"{total} trials in all: podium runs show RUN_ID --all"
     return table
 
 

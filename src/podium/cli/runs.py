@@ -17,19 +17,24 @@ def list_runs(limit: int = typer.Option(20, "--limit"), as_json: bool = typer.Op
     from podium.cli.models import _plain
     from podium.cli.render import records_table
 
-    records = [_plain(r) for r in state.registry().list_runs(limit=limit)]
+    runs = state.registry().list_runs(limit=limit)
+    records = [_plain(r) for r in runs]
     if as_json:
         print(json.dumps(records, default=str))
         return
     if not records:
         out.print("no runs yet: podium run --data FILE --target COLUMN")
         return
+    for record, run in zip(records, runs):
+        record["id"] = record["id"][:12]
+        record["started_at"], record["finished_at"] = run.started_at, run.finished_at
     keys = [k for k in ("id", "name", "status", "task", "metric", "started_at", "finished_at") if k in records[0]]
-    out.print(records_table("Runs", records, keys))
+    out.print(records_table("Runs (podium runs show ID)", records, keys))
 
 
 @app.command("show")
 def show(run_id: str = typer.Argument(..., help="a run id (a unique prefix is enough)"),
+         show_all: bool = typer.Option(False, "--all", help="every trial, not each family's best"),
          as_json: bool = typer.Option(False, "--json")) -> None:
     """A run's spec, decision and every trial."""
     from podium.cli.models import _plain
@@ -46,7 +51,8 @@ def show(run_id: str = typer.Argument(..., help="a run id (a unique prefix is en
         if run.get(key) is not None:
             out.print(f"[bold]{key}[/]: {run[key]}")
     if trials:
-        out.print(leaderboard_table([_row(t) for t in trials], run.get("metric", "score"), limit=50))
+        out.print(leaderboard_table([_row(t) for t in trials], run.get("metric", "score"),
+                                    limit=10_000 if show_all else 15, per_family=not show_all))
 
 
 def _row(trial: dict) -> dict:
