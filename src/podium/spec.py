@@ -23,6 +23,7 @@ __all__ = [
     "GateSpec",
     "RegisterSpec",
     "ConstraintsSpec",
+    "PromotionSpec",
     "StepSpec",
     "Task",
     "load_spec",
@@ -85,6 +86,15 @@ class ConstraintsSpec(_Strict):
     max_model_mb: float | None = Field(None, gt=0, description="serialized model size limit")
 
 
+class PromotionSpec(_Strict):
+    """When a challenger that cleared the gate may replace the champion."""
+
+    compare_with_champion: bool = Field(True, description="the challenger must not be worse on the same rows")
+    tolerance: float = Field(0.0, ge=0, description="how much worse (in metric units) is still 'not worse'")
+    allow_breaking_schema: bool = Field(False, description="promote even if input columns were removed or changed type")
+    smoke_test: bool = Field(True, description="reload the package in a fresh process and reproduce its predictions")
+
+
 class PipelineSpec(_Strict):
     """A whole pipeline: source → steps → competition → gate → registry."""
 
@@ -103,6 +113,7 @@ class PipelineSpec(_Strict):
     gate: GateSpec = Field(default_factory=GateSpec)
     constraints: ConstraintsSpec = Field(default_factory=ConstraintsSpec)
     registration: RegisterSpec = Field(default_factory=RegisterSpec, alias="register")
+    promotion: PromotionSpec = Field(default_factory=PromotionSpec)
     notify: list[Any] | None = None
 
     @model_validator(mode="before")

@@ -1,3 +1,5 @@
+import json
+
 import pandas as pd
 import pytest
 
@@ -61,3 +63,21 @@ def test_the_spec_file_form(podium, project):
     assert ran.code == 0, ran.err
     assert ran.json()["model"]["name"] == "churn-model"
     assert {r["candidate"] for r in ran.json()["leaderboard"]} <= {"logistic_regression", "knn", "ensemble"}
+
+
+def test_champion_challenger_then_promote_and_rollback_by_hand(podium, project):
+    base = ("run", "--data", "customers.csv", "--target", "churned", "--name", "churn", "--seed", "1", "--json")
+    first = podium(*base, "--trials", "3", "--candidates", "lightgbm,logistic_regression")
+    assert first.code == 0, first.err
+    # a weak challenger (one shallow tree) must not replace the champion
+    weak = podium(*base, "--trials", "1", "--candidates", "decision_tree")
+    result = weak.json()
+    assert weak.code == 3 and result["status"] == "not_promoted"
+    assert result["model"]["version"] == 2 and result["promotion"]["champion"] is not None
+    assert "worse than the champion" in result["promotion"]["message"]
+    shown = json.loads(podium("models", "list", "--json").out)
+    assert shown[0]["aliases"] == json.dumps({"champion": 1})
+    assert podium("models", "promote", "churn:2").code == 0
+    assert podium("predict", "churn@champion", "-i", "new_customers.csv", "-o", "a.csv").code == 0
+    rolled = podium("models", "rollback", "churn")
+    assert rolled.code == 0 and "2 → 1" in rolled.out

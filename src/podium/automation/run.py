@@ -21,7 +21,8 @@ from podium.automation.events import Event, gate_failed_event
 from podium.automation.notifiers import Delivery, build_notifiers, notify_all
 from podium.config import Settings
 from podium.data import Source, resolve_source
-from podium.errors import PodiumError
+from podium.automation.promote import PromotionDecision, decide_promotion, smoke_test
+from podium.errors import NotFoundError, PodiumError
 from podium.registry import InputSchema, ModelPackage, OutputSchema, Registry
 from podium.spec import PipelineSpec
 from podium.training import (
@@ -44,7 +45,7 @@ class RunResult:
     """What a run did, as the CLI prints it (``--json``) and a watcher records it."""
 
     run_id: str
-    status: str  # registered | gate_failed
+    status: str  # registered | not_promoted | gate_failed
     task: str
     metric: str
     leaderboard: list[dict[str, Any]]
@@ -56,6 +57,7 @@ class RunResult:
     deliveries: list[Delivery] = field(default_factory=list)
     seconds: float = 0.0
     columns: dict[str, str] = field(default_factory=dict)
+    promotion: PromotionDecision | None = None
 
     @property
     def exit_code(self) -> int:
@@ -69,6 +71,8 @@ class RunResult:
             "metric": self.metric,
             "leaderboard": self.leaderboard,
             "gate": {"passed": self.gate.passed, "message": self.gate.message, **self.gate.figures},
+            "promotion": None if self.promotion is None else
+            {"promoted": self.promotion.promote, "message": self.promotion.message, **self.promotion.figures},
             "model": None if self.model is None else
             {"name": self.model, "version": self.version, "alias": self.alias},
             "notes": self.notes,
@@ -138,12 +142,40 @@ def run_pipeline(
             lineage=_lineage(spec, source, frame, run_id, best.trial.candidate),
             notes=notes,
         )
-        model = spec.model_name
-        alias = spec.registration.alias
-        version = registry.register(model, package, run_id=run_id, alias=alias)
-        result.status, result.model, result.version, result.alias = "registered", model, version, alias
+        model, alias = spec.model_name, spec.registration.alias
+        champion = _current(registry, f"{model}@{alias}")
+        promotion = decide_promotion(
+            challenger_value=best.value, champion=champion, challenger=package, X_test=problem.X_test,
+            y_test=problem.y_test, metric=problem.metric, policy=spec.promotion)
+        version = registry.register(model, package, run_id=run_id, alias=None)
+        result.model, result.version = model, version
+        if promotion.promote and spec.promotion.smoke_test:
+            expected, _ = package.predict_frame(problem.X_test)
+            failure = smoke_test(registry.artifacts.get_local(registry.resolve(f"{model}:{version}").artifact_key),
+                                 problem.X_test, expected["prediction"].to_numpy())
+            if failure is not None:
+                promotion = PromotionDecision(False, f"smoke test failed: {failure}", promotion.figures)
+        registry.record_event("promotion_decision", {"promote": promotion.promote, "message": promotion.message,
+                                                     **promotion.figures}, run_id=run_id, model=model, version=version)
+        result.promotion = promotion
+        if promotion.promote:
+            registry.set_alias(model, alias, version)
+            result.status, result.alias = "registered", alias
+            result.deliveries = notify_all(notifiers, Event(
+                kind="promoted", title=f"podium: {model}:{version} is now {model}@{alias}",
+                text=f"{promotion.message}.", payload={"run_id": run_id, "model": model, "version": version,
+                                                       **promotion.figures}))
+        else:
+            result.status = "not_promoted"
+            result.deliveries = notify_all(notifiers, Event(
+                kind="gate_failed", title=f"podium: {model}:{version} was not promoted ({promotion.message})",
+                text=f"The challenger {model}:{version} cleared the gate but was not promoted: "
+                     f"{promotion.message}. {model}@{alias} stays on the champion. "
+                     f"To promote it anyway: podium models promote {model}:{version}",
+                payload={"run_id": run_id, "model": model, "version": version, **promotion.figures}))
         result.seconds = time.time() - started
-        registry.finish_run(run_id, "succeeded", summary=_summary(result))
+        registry.finish_run(run_id, "succeeded" if promotion.promote else "not_promoted",
+                            summary=_summary(result))
         return result
     except PodiumError as exc:
         registry.finish_run(run_id, "failed", summary={"notes": notes}, error=str(exc))
@@ -154,6 +186,13 @@ def run_pipeline(
             notify_all(notifiers, Event(kind="run_failed", title=f"podium run of '{spec.name}' failed",
                                         text=f"{type(exc).__name__}: {exc}", payload={"run_id": run_id}))
         raise
+
+
+def _current(registry: Registry, ref: str) -> ModelPackage | None:
+    try:
+        return registry.load(ref)
+    except NotFoundError:
+        return None
 
 
 def _summary(result: RunResult) -> dict[str, Any]:

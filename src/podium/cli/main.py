@@ -105,11 +105,18 @@ def execute(pipeline: Any, *, as_json: bool) -> None:
     out.print(f"{len(result.leaderboard)} trials in {result.seconds:.1f} s · run {result.run_id}")
     if result.status == "registered":
         out.print(f"[green]gate passed[/]: {result.gate.message}")
+        if result.promotion is not None:
+            out.print(f"[green]promoted[/]: {escape(result.promotion.message)}")
         out.print(f"registered [bold]{result.model}:{result.version}[/] as "
                   f"[bold]{result.model}@{result.alias}[/] in {settings.resolved_artifacts_url}")
         out.print(f"next: podium predict {result.model}@{result.alias} --input NEW_ROWS.csv --output scored.csv")
+    elif result.status == "not_promoted":
+        assert result.promotion is not None
+        err.print(f"[yellow]not promoted[/]: {escape(result.promotion.message)}. "
+                  f"Registered as {result.model}:{result.version}; the champion stays.")
     else:
         err.print(f"[red]gate failed[/]: {result.gate.message}. Nothing was promoted.")
+    if result.status != "registered":
         for d in result.deliveries:
             err.print(f"  notified {d.notifier}: {'ok' if d.ok else d.error}")
     raise typer.Exit(result.exit_code)

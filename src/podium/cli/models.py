@@ -52,6 +52,27 @@ def show(ref: str = typer.Argument(..., help="name, name@alias or name:version")
         out.print(leaderboard_table(info["leaderboard"], info.get("metric", "score"), limit=10))
 
 
+@app.command("promote")
+def promote_version(ref: str = typer.Argument(..., help="name:version to promote"),
+                    alias: str = typer.Option("champion", "--alias")) -> None:
+    """Move the alias to a version by hand (a running service follows within seconds)."""
+    from podium.automation.promote import promote
+
+    previous, version = promote(state.registry(), ref, alias=alias)
+    name = ref.split(":")[0].split("@")[0]
+    out.print(f"{name}@{alias}: version {previous or '—'} → {version}")
+
+
+@app.command("rollback")
+def rollback_alias(name: str = typer.Argument(..., help="the model name"),
+                   alias: str = typer.Option("champion", "--alias")) -> None:
+    """Move the alias back to the version it pointed at before its last move."""
+    from podium.automation.promote import rollback
+
+    current, previous = rollback(state.registry(), name, alias=alias)
+    out.print(f"{name}@{alias}: version {current} → {previous}")
+
+
 def _plain(record: object) -> dict:
     data = record if isinstance(record, dict) else getattr(record, "__dict__", {})
     if hasattr(record, "model_dump"):

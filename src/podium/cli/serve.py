@@ -104,10 +104,11 @@ def create_key(
 @keys_app.command("list")
 def list_keys(as_json: bool = typer.Option(False, "--json")) -> None:
     """Every API key: name, models, created, revoked (never the key itself)."""
-    records = [_plain(k) for k in state.registry().list_keys()]
+    keys = state.registry().list_keys()
     if as_json:
-        print(json.dumps(records, default=str))
+        print(json.dumps([_plain(k, joined=False) for k in keys], default=str))
         return
+    records = [_plain(k) for k in keys]
     if not records:
         out.print("no keys yet: podium keys create --name NAME")
         return
@@ -123,12 +124,12 @@ def revoke_key(name_or_id: str = typer.Argument(..., help="the key's name or id"
     err.print(f"revoked '{name_or_id}'")
 
 
-def _plain(record: object) -> dict:
+def _plain(record: object, *, joined: bool = True) -> dict[str, object]:
     if hasattr(record, "model_dump"):
-        data = record.model_dump()  # type: ignore[union-attr]
+        data = record.model_dump()
     elif isinstance(record, dict):
         data = dict(record)
     else:
         data = dict(getattr(record, "__dict__", {}))
-    return {k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
-            for k, v in data.items() if k not in ("hash", "key_hash", "secret")}
+    return {k: (", ".join(map(str, v)) if joined and isinstance(v, (list, tuple)) else v)
+            for k, v in data.items() if k not in ("hash", "hashed_key", "secret")}

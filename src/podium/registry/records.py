@@ -9,11 +9,11 @@ from typing import Any, Literal
 __all__ = ["RunInfo", "ModelVersionInfo", "ModelInfo", "ApiKeyInfo", "EventRecord", "RunStatus",
            "TrialStatus", "KeyVerdict", "RUN_STATUSES", "TRIAL_STATUSES"]
 
-RunStatus = Literal["running", "succeeded", "gate_failed", "failed"]
+RunStatus = Literal["running", "succeeded", "not_promoted", "gate_failed", "failed"]
 TrialStatus = Literal["ok", "failed", "timeout", "excluded"]
 KeyVerdict = Literal["ok", "unknown", "revoked", "forbidden"]
 
-RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "gate_failed", "failed")
+RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "not_promoted", "gate_failed", "failed")
 TRIAL_STATUSES: tuple[str, ...] = ("ok", "failed", "timeout", "excluded")
 
 

@@ -170,9 +170,9 @@ class Registry:
 
     def finish_run(self, run_id: str, status: str, *, summary: Mapping[str, Any],
                    error: str | None = None) -> None:
-        """Record how a run ended: succeeded, gate_failed or failed, with its figures."""
+        """Record how a run ended: succeeded, not_promoted, gate_failed or failed, with its figures."""
         if status not in RUN_STATUSES or status == "running":
-            raise ValueError(f"a run finishes as succeeded, gate_failed or failed, not {status!r}")
+            raise ValueError(f"a run finishes as succeeded, not_promoted, gate_failed or failed, not {status!r}")
         with self._write() as conn:
             self._run_row(conn, run_id)
             conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(
