@@ -48,15 +48,22 @@ class SplitSpec(_Strict):
     test_size: float = Field(0.2, gt=0, lt=1, description="fraction of rows held out")
     seed: int = 42
     time_column: str | None = Field(None, description="hold out the latest rows by this column")
-    cv_folds: int = Field(0, ge=0, description="k-fold CV on the train part for selection; 0 = off")
+    cv_folds: int | Literal["auto"] = Field(
+        "auto", description="k-fold CV on the train part for selection; 0 = off; auto = 5 up to 10,000 rows")
     refit: bool = Field(True, description="refit the winner on train + test rows before registering")
 
     @field_validator("cv_folds")
     @classmethod
-    def _folds(cls, v: int) -> int:
-        if v == 1:
-            raise ValueError("cv_folds must be 0 (off) or at least 2")
+    def _folds(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and (v == 1 or v < 0):
+            raise ValueError("cv_folds must be 0 (off), at least 2, or auto")
         return v
+
+    def folds_for(self, n_train: int) -> int:
+        """The number of folds for this many train rows."""
+        if self.cv_folds == "auto":
+            return 5 if n_train <= 10_000 else 0
+        return int(self.cv_folds)
 
 
 class BudgetSpec(_Strict):

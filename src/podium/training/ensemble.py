@@ -28,28 +28,29 @@ _ROUNDS = 20
 def select_ensemble(problem: Problem, results: list[TrialResult], next_id: int, *,
                     max_member_seconds: float | None = None) -> TrialResult | None:
     """The greedy ensemble of the best trials, as a result with its holdout score; None if it
-    is a single trial (nothing to gain). Trials slower to fit than ``max_member_seconds``
-    are left out: the ensemble is refitted at the end, within the budget."""
-    pool = [r for r in results if r.status == "ok" and _has_predictions(r, problem)
+    is a single trial (nothing to gain). With CV the weights are chosen on the out-of-fold
+    predictions, so the holdout score stays honest. Trials slower to fit than
+    ``max_member_seconds`` are left out: the ensemble is refitted at the end, within the budget."""
+    pool = [r for r in results if r.status == "ok" and _output(r, problem, oof=False) is not None
             and (max_member_seconds is None or r.fit_seconds <= max_member_seconds)][:_POOL]
     if len(pool) < 2:
         return None
+    oof = bool(problem.cv_folds) and all(_output(r, problem, oof=True) is not None for r in pool)
+    y_select = (problem.y_train if oof else problem.y_test).to_numpy()
+    outputs = [_output(r, problem, oof=oof) for r in pool]
     metric = problem.metric
-    y = problem.y_test.to_numpy()
-    classes = problem.classes
-    outputs = [r.proba if problem.task != "regression" else r.predictions for r in pool]
 
-    def value_of(mean: np.ndarray) -> float:
+    def value_of(mean: np.ndarray, y: np.ndarray) -> float:
         if problem.task == "regression":
             return metric.value(y, mean)
-        pred = np.asarray(classes)[mean.argmax(axis=1)]
-        return metric.value(y, pred, mean, classes)
+        pred = np.asarray(problem.classes)[mean.argmax(axis=1)]
+        return metric.value(y, pred, mean, problem.classes)
 
     chosen: list[int] = []
     total = np.zeros_like(outputs[0], dtype=float)
     best_score = -np.inf
     for _ in range(_ROUNDS):
-        scores = [metric.score(value_of((total + out) / (len(chosen) + 1))) for out in outputs]
+        scores = [metric.score(value_of((total + out) / (len(chosen) + 1), y_select)) for out in outputs]
         pick = int(np.argmax(scores))  # first best: the better-ranked trial on ties
         if chosen and scores[pick] < best_score:
             break
@@ -61,12 +62,16 @@ def select_ensemble(problem: Problem, results: list[TrialResult], next_id: int, 
         return None
     members = [pool[i] for i in sorted(counts)]
     weights = [counts[i] for i in sorted(counts)]
-    mean = sum(w * (o.proba if problem.task != "regression" else o.predictions)
-               for w, o in zip(weights, members)) / sum(weights)
-    value = value_of(mean)
+
+    def blend(use_oof: bool) -> np.ndarray:
+        return sum(w * _output(m, problem, oof=use_oof) for w, m in zip(weights, members)) / sum(weights)
+
+    value = value_of(blend(False), problem.y_test.to_numpy())
+    selection = value_of(blend(True), y_select) if oof else value
     trial = Trial(next_id, ENSEMBLE, {"members": [m.trial.id for m in members], "weights": weights}, 0)
     return TrialResult(
-        trial, "ok", value=value, score=metric.score(value), metrics={metric.name: value},
+        trial, "ok", value=value, score=metric.score(selection), metrics={metric.name: value},
+        cv_value=selection if oof else None,
         fit_seconds=sum(m.fit_seconds for m in members),
         predict_ms_per_1000=sum(m.predict_ms_per_1000 or 0.0 for m in members),
         size_bytes=sum(m.size_bytes or 0 for m in members),
@@ -81,5 +86,8 @@ def ensemble_estimator(problem: Problem, members: list[tuple[Trial, Any]], weigh
     return VotingClassifier(estimators, voting="soft", weights=weights)
 
 
-def _has_predictions(result: TrialResult, problem: Problem) -> bool:
-    return (result.proba if problem.task != "regression" else result.predictions) is not None
+def _output(result: TrialResult, problem: Problem, *, oof: bool) -> np.ndarray | None:
+    """What the ensemble averages: probabilities for classes, values for regression."""
+    if problem.task == "regression":
+        return result.oof_predictions if oof else result.predictions
+    return result.oof_proba if oof else result.proba

@@ -37,6 +37,9 @@ class TrialResult:
     #: holdout predictions (labels or values) and class probabilities, kept in the parent
     predictions: np.ndarray | None = field(default=None, repr=False)
     proba: np.ndarray | None = field(default=None, repr=False)
+    #: with CV, the out-of-fold predictions over the train split
+    oof_predictions: np.ndarray | None = field(default=None, repr=False)
+    oof_proba: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def candidate(self) -> str:

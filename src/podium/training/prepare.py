@@ -65,12 +65,12 @@ def prepare(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:
     if split.note:
         notes.append(split.note)
     column_types = infer_column_types(X)
+    folds = spec.split.folds_for(len(split.X_train))
     problem = Problem(
         X_train=split.X_train, y_train=split.y_train, X_test=split.X_test, y_test=split.y_test,
         task=task, metric=metric, column_types=column_types,
         transforms=built.transforms or None,  # only frame steps: the defaults encode
-        cv_folds=cv_folds(split.y_train, spec.split.cv_folds, task=task, seed=spec.split.seed)
-        if spec.split.cv_folds else [],
+        cv_folds=cv_folds(split.y_train, folds, task=task, seed=spec.split.seed) if folds else [],
         classes=sorted(y.unique().tolist()) if task != "regression" else None,
     )
     return Prepared(problem, X, column_types, source_types, notes)

@@ -1,4 +1,9 @@
-"""Fitting and scoring one trial; runs inside an executor's worker."""
+"""Fitting and scoring one trial; runs inside an executor's worker.
+
+Without CV a trial fits on the train split and scores the holdout. With k folds it fits one
+model per fold: the out-of-fold predictions over the train split select (and weigh
+ensembles), and the fold models' averaged predictions score the holdout.
+"""
 
 from __future__ import annotations
 
@@ -14,64 +19,110 @@ from podium.candidates import candidate_registry, fit_deadline
 from podium.training.leaderboard import Trial, TrialResult
 from podium.training.problem import Problem, make_pipeline
 
-__all__ = ["run_trial", "evaluate"]
+__all__ = ["run_trial", "evaluate", "metric_values"]
 
 
-def evaluate(problem: Problem, pipeline: Any, X: Any, y: Any) -> tuple[dict[str, float], np.ndarray, np.ndarray | None, float]:
-    """All metrics of the task on (X, y); also the predictions and predict seconds."""
+def predict(problem: Problem, pipeline: Any, X: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predictions and, for classes, probabilities with columns in ``problem.classes`` order."""
+    if problem.task == "regression":
+        return np.asarray(pipeline.predict(X), dtype=float), None
+    raw = pipeline.predict_proba(X)
+    proba = np.zeros((len(X), len(problem.classes or [])))
+    index = {c: i for i, c in enumerate(problem.classes or [])}
+    for j, c in enumerate(pipeline.classes_):  # a fold may miss a rare class
+        proba[:, index[c]] = raw[:, j]
+    return _labels(problem, proba), proba
+
+
+def _labels(problem: Problem, proba: np.ndarray) -> np.ndarray:
+    return np.asarray(problem.classes)[proba.argmax(axis=1)]
+
+
+def metric_values(problem: Problem, y: Any, pred: np.ndarray, proba: np.ndarray | None) -> dict[str, float]:
+    """Every metric of the task that can be computed on these rows."""
     from podium.training.metrics import metric_registry
 
-    start = time.perf_counter()
-    proba = pipeline.predict_proba(X) if problem.task != "regression" else None
-    pred = pipeline.predict(X) if proba is None else np.asarray(pipeline.classes_)[proba.argmax(axis=1)]
-    seconds = time.perf_counter() - start
-    classes = list(pipeline.classes_) if proba is not None else None
     values: dict[str, float] = {}
     for name, metric in metric_registry.items():
         if problem.task in metric.tasks:
             try:
-                values[name] = metric.value(y, pred, proba, classes)
+                values[name] = metric.value(y, pred, proba, problem.classes)
             except ValueError:
-                continue  # e.g. roc_auc with a class missing from the test rows
-    return values, pred, proba, seconds
+                continue  # e.g. roc_auc with a class missing from the rows
+    return values
+
+
+def evaluate(problem: Problem, pipeline: Any, X: Any, y: Any) -> tuple[dict[str, float], np.ndarray, np.ndarray | None, float]:
+    """All metrics of the task on (X, y); also the predictions and predict seconds."""
+    start = time.perf_counter()
+    pred, proba = predict(problem, pipeline, X)
+    seconds = time.perf_counter() - start
+    return metric_values(problem, y, pred, proba), pred, proba, seconds
 
 
 def run_trial(problem: Problem, trial: Trial, deadline: float | None) -> TrialResult:
-    """Fit on train (and each CV fold), score on test; never raises."""
+    """Fit and score one configuration; never raises."""
     candidate = candidate_registry.get(trial.candidate)
     try:
         with warnings.catch_warnings(), fit_deadline(deadline):
             warnings.simplefilter("ignore")
             pipeline = make_pipeline(problem, candidate, trial.params, trial.seed)
-            cv_value = _cross_validate(problem, pipeline) if problem.cv_folds else None
+            if problem.cv_folds:
+                return _cross_validated(problem, trial, pipeline)
             start = time.perf_counter()
             pipeline.fit(problem.X_train, problem.y_train)
             fit_seconds = time.perf_counter() - start
             values, pred, proba, predict_seconds = evaluate(problem, pipeline, problem.X_test, problem.y_test)
     except Exception as exc:  # a failing candidate is recorded; the others go on
         return TrialResult(trial, "failed", error=_one_line(exc))
+    return _result(problem, trial, values, None, fit_seconds=fit_seconds, predict_seconds=predict_seconds,
+                   model=pipeline, predictions=pred, proba=proba)
+
+
+def _cross_validated(problem: Problem, trial: Trial, pipeline: Any) -> TrialResult:
+    X, y = problem.X_train, problem.y_train
+    n_classes = len(problem.classes or [])
+    oof = np.zeros((len(X), n_classes)) if n_classes else np.zeros(len(X))
+    holdout = np.zeros((len(problem.X_test), n_classes)) if n_classes else np.zeros(len(problem.X_test))
+    fit_seconds = predict_seconds = 0.0
+    fold = pipeline
+    for train_idx, val_idx in problem.cv_folds:
+        fold = clone(pipeline)
+        start = time.perf_counter()
+        fold.fit(X.iloc[train_idx], y.iloc[train_idx])
+        fit_seconds += time.perf_counter() - start
+        pred, proba = predict(problem, fold, X.iloc[val_idx])
+        oof[val_idx] = proba if n_classes else pred
+        start = time.perf_counter()
+        pred, proba = predict(problem, fold, problem.X_test)
+        predict_seconds += time.perf_counter() - start
+        holdout += proba if n_classes else pred
+    k = len(problem.cv_folds)
+    holdout /= k
+    if n_classes:
+        oof_pred, oof_proba, pred, proba = _labels(problem, oof), oof, _labels(problem, holdout), holdout
+    else:
+        oof_pred, oof_proba, pred, proba = oof, None, holdout, None
+    cv_values = metric_values(problem, y.to_numpy(), oof_pred, oof_proba)
+    values = metric_values(problem, problem.y_test.to_numpy(), pred, proba)
+    return _result(problem, trial, values, cv_values.get(problem.metric.name), fit_seconds=fit_seconds / k,
+                   predict_seconds=predict_seconds / k, model=fold, predictions=pred, proba=proba,
+                   oof_predictions=oof_pred, oof_proba=oof_proba)
+
+
+def _result(problem: Problem, trial: Trial, values: dict[str, float], cv_value: float | None, *,
+            fit_seconds: float, predict_seconds: float, model: Any, **outputs: Any) -> TrialResult:
     metric = problem.metric
-    if metric.name not in values:
+    if metric.name not in values or (problem.cv_folds and cv_value is None):
         return TrialResult(trial, "failed", error=f"{metric.name} could not be computed on the test rows")
     value = values[metric.name]
-    selection = cv_value if cv_value is not None else value
     return TrialResult(
-        trial, "ok", value=value, score=metric.score(selection), metrics=values,
-        fit_seconds=fit_seconds,
+        trial, "ok", value=value, score=metric.score(cv_value if cv_value is not None else value),
+        metrics=values, fit_seconds=fit_seconds,
         predict_ms_per_1000=1000 * predict_seconds * 1000 / max(1, len(problem.X_test)),
-        size_bytes=len(pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL)),
-        cv_value=cv_value, predictions=pred, proba=proba,
+        size_bytes=len(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)),
+        cv_value=cv_value, **outputs,
     )
-
-
-def _cross_validate(problem: Problem, pipeline: Any) -> float:
-    values = []
-    X, y = problem.X_train, problem.y_train
-    for train_idx, val_idx in problem.cv_folds:
-        fold = clone(pipeline).fit(X.iloc[train_idx], y.iloc[train_idx])
-        scores, *_ = evaluate(problem, fold, X.iloc[val_idx], y.iloc[val_idx])
-        values.append(scores[problem.metric.name])
-    return float(np.mean(values))
 
 
 def _one_line(exc: BaseException) -> str:
