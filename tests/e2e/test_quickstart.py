@@ -75,6 +75,7 @@ def test_champion_challenger_then_promote_and_rollback_by_hand(podium, project):
     assert weak.code == 3 and result["status"] == "not_promoted"
     assert result["model"]["version"] == 2 and result["promotion"]["champion"] is not None
     assert "worse than the champion" in result["promotion"]["message"]
+    assert result["promotion"]["basis"] == "holdout scores on the same data"
     shown = json.loads(podium("models", "list", "--json").out)
     assert shown[0]["aliases"] == json.dumps({"champion": 1})
     assert podium("models", "promote", "churn:2").code == 0

@@ -47,13 +47,13 @@ def schema_changes(champion: InputSchema, challenger: InputSchema) -> list[str]:
     return changes
 
 
-def champion_value(champion: ModelPackage, X_test: pd.DataFrame, y_test: pd.Series, metric: Metric) -> float | None:
-    """The champion's score on the challenger's test rows (None if it cannot read them)."""
+def score_on(package: ModelPackage, X_test: pd.DataFrame, y_test: pd.Series, metric: Metric) -> float | None:
+    """A package's score on these rows (None if it cannot read them)."""
     try:
-        scored, _ = champion.predict_frame(X_test)
+        scored, _ = package.predict_frame(X_test)
     except Exception:  # a schema the champion does not know: no comparison possible
         return None
-    classes = champion.output_schema.classes
+    classes = package.output_schema.classes
     proba = None
     if classes is not None:
         columns = [f"proba_{c}" for c in classes]
@@ -74,8 +74,14 @@ def decide_promotion(
     y_test: pd.Series,
     metric: Metric,
     policy: PromotionSpec,
+    dataset_fingerprint: str | None = None,
 ) -> PromotionDecision:
-    """Compare the challenger with the champion on the same rows, under the policy."""
+    """Compare the challenger with the champion on the same rows, under the policy.
+
+    On new data both score the new test rows. On the data the champion was trained on
+    (a replay), the champion's recorded holdout score is used: refitted on every row, it
+    has seen this test split.
+    """
     figures: dict[str, Any] = {"metric": metric.name, "challenger": challenger_value,
                                "tolerance": policy.tolerance}
     if champion is None:
@@ -87,7 +93,15 @@ def decide_promotion(
                                  + " (set promotion.allow_breaking_schema to allow)", figures)
     if not policy.compare_with_champion:
         return PromotionDecision(True, "the gate alone decides (compare_with_champion is off)", figures)
-    value = champion_value(champion, X_test, y_test, metric)
+    same_data = dataset_fingerprint is not None and \
+        champion.lineage.get("dataset_fingerprint") == dataset_fingerprint
+    if same_data and metric.name in champion.metrics:
+        # the champion was refitted on these very rows: its recorded holdout score is the fair one
+        value: float | None = float(champion.metrics[metric.name])
+        figures["basis"] = "holdout scores on the same data"
+    else:
+        value = score_on(champion, X_test, y_test, metric)
+        figures["basis"] = "the new data's test rows"
     figures["champion"] = value
     if value is None:
         return PromotionDecision(True, "the champion cannot score the new rows: the challenger takes over",
@@ -96,9 +110,9 @@ def decide_promotion(
     figures["margin"] = margin
     if margin >= -policy.tolerance:
         return PromotionDecision(True, f"challenger {metric.name} {challenger_value:.4g} vs champion "
-                                       f"{value:.4g} on the same rows: not worse", figures)
+                                       f"{value:.4g} ({figures['basis']}): not worse", figures)
     return PromotionDecision(False, f"challenger {metric.name} {challenger_value:.4g} is worse than the "
-                                    f"champion's {value:.4g} on the same rows (tolerance {policy.tolerance:g})",
+                                    f"champion's {value:.4g} ({figures['basis']}; tolerance {policy.tolerance:g})",
                              figures)
 
 

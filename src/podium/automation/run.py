@@ -108,9 +108,10 @@ def run_pipeline(
     problem = prepared.problem
     candidates, notes = select_candidates(spec.candidates, problem.task, problem.n_rows)
     notes = prepared.notes + notes
+    fingerprint = frame_fingerprint(frame)
     run_id = registry.start_run(
         spec.name, spec=spec.model_dump(mode="json", by_alias=True), task=problem.task,
-        metric=problem.metric.name, dataset_fingerprint=frame_fingerprint(frame),
+        metric=problem.metric.name, dataset_fingerprint=fingerprint,
         source=source.describe())
     try:
         executor = make_executor(settings.executor, spec.n_jobs or settings.n_jobs)
@@ -139,14 +140,15 @@ def run_pipeline(
             metric=problem.metric.name,
             metrics=best.metrics,
             leaderboard=rows,
-            lineage=_lineage(spec, source, frame, run_id, best.trial.candidate),
+            lineage=_lineage(spec, source, frame, fingerprint, run_id, best.trial.candidate),
             notes=notes,
         )
         model, alias = spec.model_name, spec.registration.alias
         champion = _current(registry, f"{model}@{alias}")
         promotion = decide_promotion(
             challenger_value=best.value, champion=champion, challenger=package, X_test=problem.X_test,
-            y_test=problem.y_test, metric=problem.metric, policy=spec.promotion)
+            y_test=problem.y_test, metric=problem.metric, policy=spec.promotion,
+            dataset_fingerprint=fingerprint)
         version = registry.register(model, package, run_id=run_id, alias=None)
         result.model, result.version = model, version
         if promotion.promote and spec.promotion.smoke_test:
@@ -199,14 +201,15 @@ def _summary(result: RunResult) -> dict[str, Any]:
     return {k: v for k, v in result.to_json().items() if k not in ("leaderboard", "run_id")}
 
 
-def _lineage(spec: PipelineSpec, source: Source, frame: pd.DataFrame, run_id: str, winner: str) -> dict[str, Any]:
+def _lineage(spec: PipelineSpec, source: Source, frame: pd.DataFrame, fingerprint: str, run_id: str,
+             winner: str) -> dict[str, Any]:
     import lightgbm
     import numpy
     import sklearn
 
     return {
         "run_id": run_id,
-        "dataset_fingerprint": frame_fingerprint(frame),
+        "dataset_fingerprint": fingerprint,
         "rows": len(frame),
         "source": source.describe(),
         "spec_hash": spec.fingerprint(),

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from podium._internal.lazy import MissingDependency
-from podium.cli import catalog, models, runs
+from podium.cli import catalog, datasets, models, runs
 from podium.cli.context import err, out, state
 from podium.errors import PodiumError, SpecError
 
@@ -26,6 +26,7 @@ app = typer.Typer(
 app.add_typer(models.app, name="models")
 app.add_typer(runs.app, name="runs")
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(datasets.app, name="datasets")
 
 
 @app.callback()
