@@ -20,7 +20,7 @@ from podium._internal.fingerprint import frame_fingerprint
 from podium.automation.events import Event, gate_failed_event
 from podium.automation.notifiers import Delivery, build_notifiers, notify_all
 from podium.config import Settings
-from podium.data import Source, resolve_source
+from podium.data import resolve_source
 from podium.automation.promote import PromotionDecision, decide_promotion, smoke_test
 from podium.errors import NotFoundError, PodiumError
 from podium.registry import InputSchema, ModelPackage, OutputSchema, Registry
@@ -91,17 +91,22 @@ def run_pipeline(
     frame: pd.DataFrame | None = None,
     on_event: Callable[[TrainerEvent], None] | None = None,
     on_prepared: Callable[[Prepared], None] | None = None,
+    on_run_started: Callable[[str], None] | None = None,
+    origin: str | None = None,
 ) -> RunResult:
     """Run the whole pipeline of ``spec``; returns the result (gate failures included).
 
     Raises a ``UserError`` for bad input (nothing is recorded before the data is read).
+    ``frame`` with ``origin`` (e.g. "dataset sales:3") trains on rows already read.
     """
     started = time.time()
     registry = registry or Registry.from_settings(settings)
     notifiers = build_notifiers(spec.notify if spec.notify is not None else settings.notify)
-    source: Source = resolve_source(spec.source)
-    if frame is None:
-        frame = source.read()
+    if frame is None or origin is None:
+        source = resolve_source(spec.source)
+        origin = source.describe()
+        if frame is None:
+            frame = source.read()
     prepared = prepare(frame, spec)
     if on_prepared is not None:
         on_prepared(prepared)
@@ -112,7 +117,9 @@ def run_pipeline(
     run_id = registry.start_run(
         spec.name, spec=spec.model_dump(mode="json", by_alias=True), task=problem.task,
         metric=problem.metric.name, dataset_fingerprint=fingerprint,
-        source=source.describe())
+        source=origin)
+    if on_run_started is not None:
+        on_run_started(run_id)
     try:
         executor = make_executor(settings.executor, spec.n_jobs or settings.n_jobs)
         board = compete(problem, candidates, budget=spec.budget, executor=executor, seed=spec.seed,
@@ -140,7 +147,7 @@ def run_pipeline(
             metric=problem.metric.name,
             metrics=best.metrics,
             leaderboard=rows,
-            lineage=_lineage(spec, source, frame, fingerprint, run_id, best.trial.candidate),
+            lineage=_lineage(spec, origin, frame, fingerprint, run_id, best.trial.candidate),
             notes=notes,
         )
         model, alias = spec.model_name, spec.registration.alias
@@ -201,7 +208,7 @@ def _summary(result: RunResult) -> dict[str, Any]:
     return {k: v for k, v in result.to_json().items() if k not in ("leaderboard", "run_id")}
 
 
-def _lineage(spec: PipelineSpec, source: Source, frame: pd.DataFrame, fingerprint: str, run_id: str,
+def _lineage(spec: PipelineSpec, origin: str, frame: pd.DataFrame, fingerprint: str, run_id: str,
              winner: str) -> dict[str, Any]:
     import lightgbm
     import numpy
@@ -211,7 +218,7 @@ def _lineage(spec: PipelineSpec, source: Source, frame: pd.DataFrame, fingerprin
         "run_id": run_id,
         "dataset_fingerprint": fingerprint,
         "rows": len(frame),
-        "source": source.describe(),
+        "source": origin,
         "spec_hash": spec.fingerprint(),
         "spec": spec.model_dump(mode="json", by_alias=True),
         "seed": spec.seed,

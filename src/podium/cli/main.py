@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from podium._internal.lazy import MissingDependency
-from podium.cli import catalog, datasets, models, runs
+from podium.cli import catalog, datasets, models, pipelines, runs
 from podium.cli.context import err, out, state
 from podium.errors import PodiumError, SpecError
 
@@ -27,6 +27,8 @@ app.add_typer(models.app, name="models")
 app.add_typer(runs.app, name="runs")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(datasets.app, name="datasets")
+app.add_typer(pipelines.app, name="pipelines")
+app.command("watch")(pipelines.watch)
 
 
 @app.callback()

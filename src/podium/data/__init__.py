@@ -12,6 +12,7 @@ Importing this package registers the built-in kinds; none imports its driver
 from __future__ import annotations
 
 from podium.data.files import FileSource
+from podium.data.folder import FolderSource
 from podium.data.memory import MemorySource
 from podium.data.mongo import MongoSource
 from podium.data.redis_source import RedisSource
@@ -29,6 +30,7 @@ __all__ = [
     "infer_column_types",
     "infer_column_type",
     "FileSource",
+    "FolderSource",
     "SqlSource",
     "RedisSource",
     "MongoSource",
