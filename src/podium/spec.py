@@ -49,7 +49,7 @@ class SplitSpec(_Strict):
     seed: int = 42
     time_column: str | None = Field(None, description="hold out the latest rows by this column")
     cv_folds: int | Literal["auto"] = Field(
-        "auto", description="k-fold CV on the train part for selection; 0 = off; auto = 5 up to 10,000 rows")
+        0, description="k-fold CV on the train part for selection; 0 = off; auto = 5 up to 10,000 rows")
     refit: bool = Field(True, description="refit the winner on train + test rows before registering")
 
     @field_validator("cv_folds")
