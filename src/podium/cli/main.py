@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from podium._internal.lazy import MissingDependency
-from podium.cli import catalog, datasets, models, pipelines, runs
+from podium.cli import catalog, datasets, models, pipelines, runs, serve
 from podium.cli.context import err, out, state
 from podium.errors import PodiumError, SpecError
 
@@ -23,12 +23,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(models.app, name="models")
-app.add_typer(runs.app, name="runs")
-app.add_typer(catalog.app, name="catalog")
-app.add_typer(datasets.app, name="datasets")
-app.add_typer(pipelines.app, name="pipelines")
-app.command("watch")(pipelines.watch)
 
 
 @app.callback()
@@ -139,18 +133,34 @@ def predict(
     ref: str = typer.Argument(..., help="model reference: name, name@alias or name:version"),
     input: str = typer.Option(..., "--input", "-i", help="rows to score: a file or source URL"),
     output: str = typer.Option(..., "--output", "-o", help="where to write the scored rows"),
+    url: Optional[str] = typer.Option(None, "--url", help="score through a running service instead"),
+    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="PODIUM_API_KEY",
+                                          help="the service's API key (or PODIUM_API_KEY)"),
 ) -> None:
     """Score rows with a registered model: the input plus `prediction` (and `proba_<class>`)."""
     from podium.data import resolve_source
 
-    registry = state.registry()
-    package = registry.load(ref)
     frame = resolve_source(input).read()
-    scored, notes = package.predict_frame(frame)
-    for note in notes:
-        err.print(f"[dim]note:[/] {note}")
+    if url is not None:
+        from podium.serving import predict_remote
+
+        remote = predict_remote(url, ref.split("@")[0].split(":")[0], frame, api_key)
+        scored = frame.join(remote.drop(columns=[c for c in remote.columns if c in frame.columns]))
+    else:
+        scored, notes = state.registry().load(ref).predict_frame(frame)
+        for note in notes:
+            err.print(f"[dim]note:[/] {escape(note)}")
     resolve_source(output).write(scored)
     out.print(f"scored {len(scored)} rows with {ref} → {output}")
+
+
+serve.register(app)
+app.add_typer(models.app, name="models")
+app.add_typer(runs.app, name="runs")
+app.add_typer(datasets.app, name="datasets")
+app.add_typer(pipelines.app, name="pipelines")
+app.command("watch")(pipelines.watch)
+app.add_typer(catalog.app, name="catalog")
 
 
 def main(argv: list[str] | None = None) -> None:

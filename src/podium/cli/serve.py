@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -28,7 +27,7 @@ def serve(
     port: int = typer.Option(8000, "--port"),
     workers: int = typer.Option(0, "--workers", help="worker processes (default: one per CPU core)"),
     no_auth: bool = typer.Option(False, "--no-auth", help="serve without API keys (local work only)"),
-    keys_file: Optional[Path] = typer.Option(None, "--keys-file",
+    keys_file: Path | None = typer.Option(None, "--keys-file",
                                              help="extra accepted keys, one a line (plain or sha256:HEX)"),
     max_batch: int = typer.Option(1000, "--max-batch", help="most records in one batch request"),
     log_rate: float = typer.Option(0.1, "--log-rate", help="share of predictions logged to the registry"),
@@ -42,7 +41,8 @@ def serve(
     Follows aliases: when churn@champion moves, the service switches without a restart.
     """
     from podium.serving.options import ServeOptions
-    from podium.serving.workers import check_refs, serve as run_service
+    from podium.serving.workers import check_refs
+    from podium.serving.workers import serve as run_service
 
     settings = state.settings()
     registry = state.registry()
@@ -66,7 +66,7 @@ def deploy(
     target: str = typer.Option(..., "--target", help="docker | kubernetes"),
     out_dir: Path = typer.Option(..., "--out", help="folder to write (created; must be empty)"),
     replicas: int = typer.Option(2, "--replicas", help="kubernetes: pods (at least 2)"),
-    image: Optional[str] = typer.Option(None, "--image", help="kubernetes: image name (default podium-NAME:VERSION)"),
+    image: str | None = typer.Option(None, "--image", help="kubernetes: image name (default podium-NAME:VERSION)"),
     port: int = typer.Option(8000, "--port"),
     workers: int = typer.Option(2, "--workers", help="worker processes per container"),
 ) -> None:

@@ -1,0 +1,542 @@
+"""The web service generated from model packages: ``create_app(registry, refs)``.
+
+Per served model: ``POST /v1/models/{name}/predict`` (one record), ``POST
+/v1/models/{name}/predict/batch`` (several) and ``GET /v1/models/{name}`` (metrics, schema,
+lineage); for the service: ``GET /v1/models``, ``/healthz``, ``/readyz``, ``/metrics``,
+``/openapi.json`` and ``/docs``. Request bodies are read and validated here (not by FastAPI's
+body machinery) so that malformed JSON is a 400, an oversized batch a 413 before any record
+is validated, a bad field a 422 that names it, and no input a 500; the OpenAPI document is
+completed with the generated models of the versions being served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
+from pydantic import BaseModel, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from podium.errors import SpecError
+from podium.serving.auth import (
+    SECURITY_SCHEMES,
+    KeyChecker,
+    Verdict,
+    key_from_headers,
+    read_key_file,
+    with_static_keys,
+)
+from podium.serving.logging import AccessLog, PredictionSampler
+from podium.serving.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
+from podium.serving.options import ServeOptions
+from podium.serving.reload import AliasWatcher
+from podium.serving.served import ModelSlot, ServedModel, load_served
+
+__all__ = ["create_app", "ApiError", "ErrorBody", "ServiceState"]
+
+logger = logging.getLogger("podium.serving")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_JSON = "application/json"
+_INLINE_ROWS = 1000  # a bigger request goes to the scoring thread even when the model is quick
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="where: a feature name, or records[i].feature in a batch")
+    message: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """Every refusal: one sentence that says what is wrong and what to do."""
+
+    detail: str
+    errors: list[FieldError] | None = None
+    request_id: str | None = None
+
+
+class ApiError(Exception):
+    """A refusal with its status code; ``kind`` labels the errors metric."""
+
+    def __init__(self, status: int, detail: str, *, kind: str, errors: list[dict[str, str]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.kind = kind
+        self.errors = errors
+        self.headers = headers
+
+
+@dataclass
+class ServiceState:
+    """What a running app holds, reachable as ``app.state.podium`` (tests, the console)."""
+
+    options: ServeOptions
+    slots: dict[str, ModelSlot]
+    metrics: ServiceMetrics
+    sampler: PredictionSampler
+    access_log: AccessLog
+    watcher: AliasWatcher
+    checker: KeyChecker | None
+    executor: ThreadPoolExecutor
+    ready: bool = False
+    openapi_key: tuple[tuple[str, int], ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
+               options: ServeOptions | None = None) -> FastAPI:
+    """A FastAPI app serving ``refs`` (``name``, ``name@alias`` or ``name:N``) from ``registry``.
+
+    Every model is loaded (checksum verified), checked and warmed up before this returns.
+    """
+    options = (options or ServeOptions()).model_copy(update={"refs": list(refs), "auth": auth})
+    if not options.refs:
+        raise SpecError("Nothing to serve: name at least one model (podium serve churn@champion).")
+    executor = ThreadPoolExecutor(1, thread_name_prefix="podium-predict")
+    metrics = ServiceMetrics(multiprocess=options.metrics_dir is not None)
+
+    def build(ref: str, version: int | None = None) -> ServedModel:
+        served = load_served(registry, ref, executor=executor, max_batch=options.max_batch,
+                             micro_batch_rows=options.micro_batch_rows, onnx=options.onnx,
+                             version=version)
+        calls = metrics.rows_per_call.labels(served.name)
+        served.batcher.observe = calls.observe
+        return served
+
+    slots: dict[str, ModelSlot] = {}
+    for ref in options.refs:
+        served = build(ref)
+        if served.name in slots:
+            raise SpecError(f"Model '{served.name}' is named twice ({slots[served.name].ref}, {ref}); "
+                            "serve each model once.")
+        slots[served.name] = ModelSlot(ref, served)
+        metrics.version.labels(served.name).set(served.version)
+
+    def swapped(slot: ModelSlot, old: ServedModel, new: ServedModel) -> None:
+        metrics.version.labels(new.name).set(new.version)
+        metrics.reloads.labels(new.name, "swapped").inc()
+
+    def failed(slot: ModelSlot, version: int, exc: Exception) -> None:
+        metrics.reloads.labels(slot.name, "failed").inc()
+
+    watcher = AliasWatcher(registry, list(slots.values()), interval=options.reload_interval,
+                           build=build, on_swap=swapped, on_failure=failed)
+    checker = None
+    if auth:
+        check = registry.check_key
+        if options.keys_file:
+            check = with_static_keys(read_key_file(options.keys_file), check)
+        checker = KeyChecker(check, ttl=options.key_cache_seconds)
+    sampler = PredictionSampler(_prediction_writer(registry, options.prediction_log_rate),
+                                options.prediction_log_rate,
+                                max_rows_per_interval=options.prediction_log_max_rows)
+    state = ServiceState(options, slots, metrics, sampler, AccessLog(options.access_log), watcher,
+                         checker, executor)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sampler.start()
+        watcher.start()
+        state.ready = True
+        try:
+            yield
+        finally:
+            state.ready = False
+            watcher.stop()
+            await asyncio.get_running_loop().run_in_executor(None, sampler.close)
+            executor.shutdown(wait=True)
+            state.access_log.close()
+
+    names = ", ".join(slots)
+    app = FastAPI(
+        title=f"podium: {names}",
+        version=_podium_version(),
+        description=_DESCRIPTION.format(names=names, limit=options.max_batch,
+                                        auth="required" if auth else "off (--no-auth)"),
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.podium = state
+    _add_model_routes(app, state)
+    _add_service_routes(app, state)
+    _add_error_handlers(app, state)
+    app.add_middleware(ObserveMiddleware, state=state)
+    app.openapi = lambda: _openapi(app, state)  # type: ignore[method-assign]
+    return app
+
+
+_DESCRIPTION = """Predictions from podium models: {names}.
+
+Send one record to `POST /v1/models/{{name}}/predict`, or up to {limit} to
+`POST /v1/models/{{name}}/predict/batch`. API key: {auth} — `Authorization: Bearer KEY` or
+`X-API-Key: KEY`. Every answer carries the model version and a request id (`X-Request-ID`).
+"""
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "malformed JSON"},
+    401: {"model": ErrorBody, "description": "no API key, or an unknown or revoked one"},
+    403: {"model": ErrorBody, "description": "the API key has no access to this model"},
+    422: {"model": ErrorBody, "description": "a field is missing or invalid (the error names it)"},
+    503: {"model": ErrorBody, "description": "the key store could not be reached"},
+}
+
+
+# -- model endpoints ----------------------------------------------------------------------------
+def _add_model_routes(app: FastAPI, state: ServiceState) -> None:
+    for name, slot in state.slots.items():
+        op = re.sub(r"\W", "_", name)
+        app.add_api_route(f"/v1/models/{name}/predict", _predict_one(state, slot), methods=["POST"],
+                          operation_id=f"predict_{op}", summary=f"Score one record with '{name}'",
+                          tags=[name], responses=_ERRORS)
+        app.add_api_route(f"/v1/models/{name}/predict/batch", _predict_batch(state, slot),
+                          methods=["POST"], operation_id=f"predict_batch_{op}",
+                          summary=f"Score up to {state.options.max_batch} records with '{name}'",
+                          tags=[name], responses={**_ERRORS, 413: {
+                              "model": ErrorBody, "description": "more records than the limit"}})
+        app.add_api_route(f"/v1/models/{name}", _describe(state, slot), methods=["GET"],
+                          operation_id=f"describe_{op}", tags=[name],
+                          summary=f"'{name}': version, metrics, input schema, lineage",
+                          responses={k: v for k, v in _ERRORS.items() if k in (401, 403, 503)})
+
+    async def unknown(request: Request, name: str) -> Response:
+        if name in state.slots:  # a served model, the wrong method
+            allowed = "GET" if request.url.path.rstrip("/").endswith(f"/models/{name}") else "POST"
+            raise ApiError(405, f"{request.method} is not allowed on {request.url.path}; use {allowed}.",
+                           kind="method", headers={"Allow": allowed})
+        served = ", ".join(state.slots)
+        raise ApiError(404, f"No model '{name}' is served here; served: {served}.", kind="not_found")
+
+    for path in ("/v1/models/{name}", "/v1/models/{name}/predict", "/v1/models/{name}/predict/batch"):
+        app.add_api_route(path, unknown, methods=["GET", "POST"], include_in_schema=False)
+
+
+def _predict_one(state: ServiceState, slot: ModelSlot) -> Callable[[Request], Awaitable[Response]]:
+    async def predict(request: Request) -> Response:
+        served = slot.current  # this request stays on this version whatever happens meanwhile
+        request.scope["podium"] = (served.name, served.version, "predict")
+        await _authorize(state, request, served.name)
+        body = await request.body()
+        try:
+            record = served.requests.record.model_validate_json(body)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+        row = served.requests.values(record)
+        results = await _score(state, served, [row])
+        rid = request.scope["podium_request_id"]
+        state.sampler.offer(served.name, served.version, rid, served.requests.columns, [row], results)
+        payload = {"model": served.name, "version": served.version, "request_id": rid, **results[0]}
+        return Response(orjson.dumps(payload), media_type=_JSON)
+
+    return predict
+
+
+def _predict_batch(state: ServiceState, slot: ModelSlot) -> Callable[[Request], Awaitable[Response]]:
+    limit = state.options.max_batch
+
+    async def predict_batch(request: Request) -> Response:
+        served = slot.current
+        request.scope["podium"] = (served.name, served.version, "batch")
+        await _authorize(state, request, served.name)
+        body = await request.body()
+        data = _parse_json(body)
+        records = data.get("records") if isinstance(data, dict) else None
+        if isinstance(records, list) and len(records) > limit:
+            raise ApiError(413, f"{len(records)} records in one batch; the limit is {limit}. "
+                           "Split the batch.", kind="too_large")
+        try:  # from the JSON text again: JSON's rules (no bool for a number), not Python's
+            batch = served.requests.batch.model_validate_json(body)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+        values = served.requests.values
+        rows = [values(r) for r in batch.records]  # type: ignore[attr-defined]
+        results = await _score(state, served, rows)
+        rid = request.scope["podium_request_id"]
+        state.sampler.offer(served.name, served.version, rid, served.requests.columns, rows, results)
+        payload = {"model": served.name, "version": served.version, "request_id": rid,
+                   "predictions": results}
+        return Response(orjson.dumps(payload), media_type=_JSON)
+
+    return predict_batch
+
+
+def _describe(state: ServiceState, slot: ModelSlot) -> Callable[[Request], Awaitable[Response]]:
+    async def describe(request: Request) -> Response:
+        served = slot.current
+        request.scope["podium"] = (served.name, served.version, "describe")
+        await _authorize(state, request, served.name)
+        return Response(served.metadata, media_type=_JSON)
+
+    return describe
+
+
+async def _authorize(state: ServiceState, request: Request, model: str) -> None:
+    checker = state.checker
+    if checker is None:
+        return
+    key = key_from_headers(request.headers)
+    cached = checker.cached(key, model)
+    if cached is not None:
+        verdict: Verdict = cached
+    else:
+        try:
+            verdict = await asyncio.get_running_loop().run_in_executor(None, checker.verify, key, model)
+        except Exception as exc:  # noqa: BLE001  the key store is down: refuse, do not crash
+            logger.error("API key check failed: %s", exc)
+            raise ApiError(503, "The API key could not be checked (key store unreachable); retry.",
+                           kind="auth_unavailable", headers={"Retry-After": "1"}) from None
+    if verdict != "ok":
+        status, message = checker.refusal(verdict, model)
+        raise ApiError(status, message, kind="auth",
+                       headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
+
+
+async def _score(state: ServiceState, served: ServedModel, rows: list[Any]) -> list[dict[str, Any]]:
+    try:
+        inline = served.inline and len(rows) <= _INLINE_ROWS
+        results = served.predictor.predict(rows) if inline else await served.batcher.submit(rows)
+    except Exception as exc:  # noqa: BLE001  input the pipeline cannot take is the caller's problem
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ApiError(422, f"The model could not score this input: {type(exc).__name__}: {text[:300]}",
+                       kind="scoring") from None
+    state.metrics.observe_predictions(served.name, results)
+    return results
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:  # valid JSON orjson refuses: integers beyond 64 bits
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, f"The body is not valid JSON: {exc}. Send a JSON object.",
+                       kind="malformed") from None
+
+
+def _invalid(exc: ValidationError) -> ApiError:
+    errors = exc.errors(include_url=False, include_input=False)
+    if errors and errors[0]["type"] == "json_invalid":
+        return ApiError(400, f"The body is not valid JSON: {errors[0]['msg']}. Send a JSON object.",
+                        kind="malformed")
+    fields = [{"field": _where(e["loc"]), "message": e["msg"], "type": e["type"]} for e in errors]
+    shown = "; ".join(f"'{f['field']}': {f['message']}" for f in fields[:5])
+    more = f" (and {len(fields) - 5} more)" if len(fields) > 5 else ""
+    return ApiError(422, f"Invalid input: {shown}{more}.", kind="validation", errors=fields)
+
+
+def _where(loc: Sequence[int | str]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
+
+
+# -- service endpoints --------------------------------------------------------------------------
+def _add_service_routes(app: FastAPI, state: ServiceState) -> None:
+    @app.get("/healthz", tags=["service"], summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["service"], summary="Readiness: the models are loaded",
+             responses={503: {"description": "not ready (starting or stopping)"}})
+    async def readyz() -> Response:
+        models = {name: slot.current.version for name, slot in state.slots.items()}
+        body = {"status": "ready" if state.ready else "not ready", "models": models, "worker": os.getpid()}
+        return Response(orjson.dumps(body), status_code=200 if state.ready else 503, media_type=_JSON)
+
+    @app.get("/metrics", tags=["service"], summary="Prometheus metrics",
+             response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+    async def metrics() -> Response:
+        body = await asyncio.get_running_loop().run_in_executor(None, state.metrics.exposition)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/v1/models", tags=["service"], summary="The models served here",
+             responses={k: v for k, v in _ERRORS.items() if k in (401, 503)})
+    async def list_models(request: Request) -> Response:
+        request.scope["podium"] = ("", 0, "list")
+        listed = []
+        for name, slot in state.slots.items():
+            if state.checker is not None:
+                try:
+                    await _authorize(state, request, name)
+                except ApiError as exc:
+                    if exc.status == 403:
+                        continue
+                    raise
+            served = slot.current
+            listed.append({"name": name, "version": served.version, "ref": slot.ref,
+                           "task": served.task, "engine": served.predictor.engine,
+                           "predict": f"/v1/models/{name}/predict",
+                           "batch": f"/v1/models/{name}/predict/batch"})
+        return Response(orjson.dumps({"models": listed}), media_type=_JSON)
+
+
+# -- errors -------------------------------------------------------------------------------------
+def _add_error_handlers(app: FastAPI, state: ServiceState) -> None:
+    def respond(request: Request, status: int, detail: str, errors: Any = None,
+                headers: dict[str, str] | None = None) -> Response:
+        body: dict[str, Any] = {"detail": detail, "request_id": request.scope.get("podium_request_id")}
+        if errors:
+            body["errors"] = errors
+        return Response(orjson.dumps(body), status_code=status, media_type=_JSON, headers=headers)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        model = request.scope.get("podium", ("",))[0]
+        state.metrics.errors.labels(model, exc.kind).inc()
+        return respond(request, exc.status, exc.detail, exc.errors, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = str(exc.detail)
+        if exc.status_code == 404:
+            detail = f"No such endpoint: {request.url.path}. See /docs for what is served."
+        elif exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}. See /docs."
+        return respond(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        fields = [{"field": _where(e.get("loc", ())), "message": str(e.get("msg", "")),
+                   "type": str(e.get("type", ""))} for e in exc.errors()]
+        return respond(request, 422, "Invalid request.", fields)
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> Response:
+        logger.exception("unexpected error on %s", request.url.path)
+        state.metrics.errors.labels(request.scope.get("podium", ("",))[0], "internal").inc()
+        return respond(request, 500, "Internal error; the request id identifies it in the log.")
+
+
+# -- observability: request id, metrics and the access log, for every request -------------------
+class ObserveMiddleware:
+    """Pure ASGI middleware: cheaper per request than Starlette's BaseHTTPMiddleware."""
+
+    def __init__(self, app: ASGIApp, *, state: ServiceState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        rid = None
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                text = value.decode("latin-1")
+                rid = text if _REQUEST_ID.match(text) else None
+                break
+        rid = rid or uuid.uuid4().hex
+        scope["podium_request_id"] = rid
+        header = (b"x-request-id", rid.encode())
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            model, version, endpoint = scope.get("podium", ("", 0, _endpoint(scope["path"])))
+            self.state.metrics.observe_request(model, endpoint, status, seconds)
+            if self.state.access_log.enabled:
+                self.state.access_log.write({
+                    "time": time.time(), "request_id": rid, "method": scope["method"],
+                    "path": scope["path"], "status": status, "ms": round(seconds * 1000, 3),
+                    "model": model or None, "version": version or None,
+                    "client": (scope.get("client") or ("",))[0]})
+
+
+def _endpoint(path: str) -> str:
+    known = {"/healthz": "healthz", "/readyz": "readyz", "/metrics": "metrics",
+             "/openapi.json": "openapi", "/docs": "docs", "/v1/models": "list"}
+    return known.get(path, "other")
+
+
+# -- OpenAPI ------------------------------------------------------------------------------------
+def _openapi(app: FastAPI, state: ServiceState) -> dict[str, Any]:
+    key = tuple((name, slot.current.version) for name, slot in state.slots.items())
+    if app.openapi_schema is not None and key == state.openapi_key:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                         routes=app.routes)
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    auth = state.checker is not None
+    if auth:
+        components["securitySchemes"] = SECURITY_SCHEMES
+    paths = schema.setdefault("paths", {})
+    for name, slot in state.slots.items():
+        served = slot.current
+        schemas.update(served.component_schemas())
+        title = served.title
+        for path, method, body, answer in (
+                (f"/v1/models/{name}/predict", "post", f"{title}Input", f"{title}Prediction"),
+                (f"/v1/models/{name}/predict/batch", "post", f"{title}Batch", f"{title}BatchPrediction"),
+                (f"/v1/models/{name}", "get", None, None)):
+            operation = paths.get(path, {}).get(method)
+            if operation is None:
+                continue
+            if body is not None:
+                operation["requestBody"] = {"required": True, "content": {
+                    _JSON: {"schema": {"$ref": f"#/components/schemas/{body}"}}}}
+                operation["responses"]["200"] = {"description": "the prediction", "content": {
+                    _JSON: {"schema": {"$ref": f"#/components/schemas/{answer}"}}}}
+            else:
+                operation["responses"]["200"] = {"description": "the model's metadata", "content": {
+                    _JSON: {"schema": {"type": "object", "additionalProperties": True}}}}
+            if auth:
+                operation["security"] = [{"bearer": []}, {"apiKey": []}]
+            else:
+                for code in ("401", "403", "503"):
+                    operation["responses"].pop(code, None)
+    if auth and "/v1/models" in paths:
+        paths["/v1/models"]["get"]["security"] = [{"bearer": []}, {"apiKey": []}]
+    app.openapi_schema = schema
+    state.openapi_key = key
+    return schema
+
+
+def _prediction_writer(registry: Any, rate: float) -> Callable[[list[dict[str, Any]]], Any] | None:
+    if rate <= 0:
+        return None
+    from podium.registry.predictions import PredictionLog
+
+    engine = getattr(registry, "engine", None) or getattr(registry, "registry_url", None)
+    if engine is None:
+        logger.warning("prediction logging is off: the registry exposes no database engine")
+        return None
+    return PredictionLog(engine).append
+
+
+def _podium_version() -> str:
+    import podium
+
+    return podium.__version__

@@ -1,0 +1,71 @@
+"""Prometheus metrics of the service, served at ``/metrics``.
+
+With several worker processes every worker writes its figures to files in a shared folder
+(``PROMETHEUS_MULTIPROC_DIR``, set by the supervisor before any worker starts) and
+``/metrics`` adds them up, whichever worker answers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from collections.abc import Sequence
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["ServiceMetrics", "CONTENT_TYPE_LATEST"]
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+_ROW_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+_VALUE_BUCKETS = tuple(sorted({s * m for m in (0.1, 1, 10, 100, 1e3, 1e4, 1e5, 1e6) for s in (-1, 1)} | {0.0}))
+
+
+class ServiceMetrics:
+    """The service's counters, histograms and gauges on their own collector registry."""
+
+    def __init__(self, *, multiprocess: bool = False) -> None:
+        self.multiprocess = multiprocess
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("podium_requests", "HTTP requests by model, endpoint and status",
+                                ["model", "endpoint", "status"], registry=r)
+        self.latency = Histogram("podium_request_duration_seconds", "request latency",
+                                 ["model", "endpoint"], buckets=_LATENCY_BUCKETS, registry=r)
+        self.errors = Counter("podium_errors", "refused or failed requests by model and kind",
+                              ["model", "kind"], registry=r)
+        self.predictions = Counter("podium_predictions", "rows scored by model and predicted class",
+                                   ["model", "class"], registry=r)
+        self.values = Histogram("podium_prediction_value", "predicted values (regression)",
+                                ["model"], buckets=_VALUE_BUCKETS, registry=r)
+        self.rows_per_call = Histogram("podium_model_call_rows", "rows per model call (micro-batching)",
+                                       ["model"], buckets=_ROW_BUCKETS, registry=r)
+        self.version = Gauge("podium_model_version", "the model version being served", ["model"],
+                             multiprocess_mode="livemostrecent", registry=r)
+        self.reloads = Counter("podium_model_reloads", "alias moves followed, by outcome",
+                               ["model", "outcome"], registry=r)
+
+    def observe_request(self, model: str, endpoint: str, status: int, seconds: float) -> None:
+        self.requests.labels(model, endpoint, str(status)).inc()
+        self.latency.labels(model, endpoint).observe(seconds)
+
+    def observe_predictions(self, model: str, results: Sequence[dict[str, Any]]) -> None:
+        if not results:
+            return
+        if "probabilities" in results[0]:
+            for label, n in Tally(str(r["prediction"]) for r in results).items():
+                self.predictions.labels(model, label).inc(n)
+        else:
+            histogram = self.values.labels(model)
+            for r in results:
+                histogram.observe(r["prediction"])
+            self.predictions.labels(model, "").inc(len(results))
+
+    def exposition(self) -> bytes:
+        """The text format of every worker's figures (or this process's)."""
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)
+        return generate_latest(merged)

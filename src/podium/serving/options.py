@@ -1,0 +1,44 @@
+"""What a service is told: which models, where the registry is, and its knobs.
+
+One object, built by ``podium serve`` (or a library user) and handed to every worker
+process as JSON.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["ServeOptions"]
+
+
+class ServeOptions(BaseModel):
+    """The settings of one service (all its workers)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refs: list[str] = Field(default_factory=list, description="models to serve: name, name@alias, name:N")
+    registry_url: str | None = Field(default=None, description="SQLAlchemy URL of the registry")
+    artifacts_url: str | None = Field(default=None, description="fsspec URL of the artifact store")
+    host: str = Field(default="127.0.0.1", description="address to listen on")
+    port: int = Field(default=8000, ge=0, le=65535)
+    workers: int = Field(default=0, ge=0, description="worker processes; 0 means one per CPU core")
+    auth: bool = Field(default=True, description="require an API key on model endpoints")
+    max_batch: int = Field(default=1000, ge=1, description="most records in one batch request (more: 413)")
+    micro_batch_rows: int = Field(default=256, ge=1, description="most rows scored in one model call")
+    reload_interval: float = Field(default=2.0, ge=0, description="seconds between alias checks; 0: never")
+    keys_file: str | None = Field(default=None, description="extra accepted keys (a mounted secret), one a line")
+    key_cache_seconds: float = Field(default=2.0, ge=0, description="how long a key check is remembered")
+    prediction_log_rate: float = Field(default=0.1, ge=0, le=1, description="share of requests logged")
+    prediction_log_max_rows: int = Field(default=200, ge=0,
+                                         description="most rows a worker logs per second (the sample's cap)")
+    access_log: str | None = Field(default="-", description="'-' for stdout, a file path, or None for off")
+    onnx: Literal["auto", "off"] = Field(default="auto", description="score with ONNX Runtime when it converts")
+    graceful_timeout: float = Field(default=10.0, ge=0, description="seconds in-flight requests get on SIGTERM")
+    metrics_dir: str | None = Field(default=None, description="PROMETHEUS_MULTIPROC_DIR shared by workers")
+
+    @property
+    def resolved_workers(self) -> int:
+        return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)

@@ -1,0 +1,213 @@
+"""One model version ready to answer, and the slot a service serves it from.
+
+A ``ServedModel`` is immutable: the package, its generated request and response models, its
+predictor (checked against the package's own answers and warmed up) and its micro-batcher.
+A ``ModelSlot`` holds the current one; following an alias means replacing it, which is a
+single reference assignment, so a request that has started keeps the version it started on.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+
+from podium.serving.batching import MicroBatcher
+from podium.serving.predictor import Predictor
+from podium.serving.schema_models import (
+    RequestModels,
+    ResponseModels,
+    build_request_models,
+    build_response_models,
+    class_label,
+    model_title,
+)
+
+__all__ = ["ServedModel", "ModelSlot", "load_served", "follows_alias", "check_rows"]
+
+logger = logging.getLogger("podium.serving")
+
+UNSEEN = "__podium_unseen_category__"
+INLINE_BELOW_S = 0.0005
+
+
+@dataclass(eq=False)
+class ServedModel:
+    """One model version, loaded, checked and ready to score."""
+
+    name: str
+    version: int
+    ref: str
+    package: Any
+    predictor: Predictor
+    batcher: MicroBatcher
+    requests: RequestModels
+    responses: ResponseModels
+    metadata: bytes
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return model_title(self.name)
+
+    @property
+    def task(self) -> str:
+        return self.predictor.task
+
+    @property
+    def inline(self) -> bool:
+        """Score on the event loop: a call too cheap to be worth a thread hop (ONNX Runtime)."""
+        return self.predictor.seconds_per_call < INLINE_BELOW_S
+
+    def component_schemas(self) -> dict[str, Any]:
+        """Every JSON schema the OpenAPI document needs for this model."""
+        from pydantic.json_schema import models_json_schema
+
+        _, top = models_json_schema(
+            [(self.requests.record, "validation"), (self.requests.batch, "validation"),
+             (self.responses.prediction, "serialization"), (self.responses.batch, "serialization")],
+            ref_template="#/components/schemas/{model}")
+        return dict(top.get("$defs", {}))
+
+
+@dataclass(eq=False)
+class ModelSlot:
+    """Where a service keeps the version of one model it serves now."""
+
+    ref: str
+    current: ServedModel
+
+    @property
+    def name(self) -> str:
+        return self.current.name
+
+    @property
+    def follows(self) -> bool:
+        return follows_alias(self.ref)
+
+
+def follows_alias(ref: str) -> bool:
+    """``name`` and ``name@alias`` can move; ``name:3`` is pinned."""
+    return ":" not in ref
+
+
+def load_served(registry: Any, ref: str, *, executor: Executor, max_batch: int = 1000,
+                micro_batch_rows: int = 256, onnx: str = "auto", version: int | None = None) -> ServedModel:
+    """Resolve ``ref``, load that exact version (checksum verified) and make it ready."""
+    info = registry.resolve(ref) if version is None else None
+    name = str(info.name) if info is not None else ref.split("@")[0].split(":")[0]
+    number = int(info.version) if info is not None else int(version)  # type: ignore[arg-type]
+    package = registry.load(f"{name}:{number}")
+    return serve_package(package, name=name, version=number, ref=ref, executor=executor,
+                         max_batch=max_batch, micro_batch_rows=micro_batch_rows, onnx=onnx)
+
+
+def serve_package(package: Any, *, name: str, version: int, ref: str, executor: Executor,
+                  max_batch: int = 1000, micro_batch_rows: int = 256, onnx: str = "auto") -> ServedModel:
+    """A loaded package made ready: models generated, predictor checked and warmed up."""
+    requests = build_request_models(name, package.input_schema, max_batch=max_batch)
+    responses = build_response_models(name, package.output_schema)
+    predictor = Predictor(package)
+    notes: list[str] = []
+    rows = check_rows(package.input_schema)
+    if onnx == "auto":
+        from podium.serving.onnx import try_onnx
+
+        note = try_onnx(predictor, rows)
+        if note:
+            notes.append(note)
+    if predictor.engine == "sklearn" and (problem := predictor.check(rows)):
+        predictor.use_package()
+        notes.append(f"fast path off, the package's own path is used: {problem}")
+        logger.warning("%s: fast scoring path off: %s", name, problem)
+    try:  # warms up too: the first request should not pay for lazy setup
+        predictor.time_call(rows[:1])
+    except Exception:  # noqa: BLE001  a row the model cannot take; requests will say why
+        pass
+    metadata = _metadata(package, name, version, ref, predictor.engine, notes, requests)
+    batcher = MicroBatcher(predictor.predict, executor, max_rows=micro_batch_rows)
+    return ServedModel(name, version, ref, package, predictor, batcher, requests, responses,
+                       metadata, notes)
+
+
+def check_rows(input_schema: Any) -> list[tuple[Any, ...]]:
+    """Rows that exercise a schema: the examples, missing values, unseen categories, bounds."""
+    columns = list(input_schema.columns)
+    base = [_python(getattr(c, "example", None), c) for c in columns]
+    base = [v if v is not None or c.nullable else _fallback(c) for v, c in zip(base, columns)]
+    rows = [tuple(base)]
+    if any(c.nullable for c in columns):
+        rows.append(tuple(None if c.nullable else v for v, c in zip(base, columns)))
+    if any(str(c.kind) == "categorical" and _is_text(c) for c in columns):
+        rows.append(tuple(UNSEEN if str(c.kind) == "categorical" and _is_text(c) else v
+                          for v, c in zip(base, columns)))
+    for bound in ("min", "max"):
+        row = tuple(_python(getattr(c, bound, None), c) if str(c.kind) == "numeric" and
+                    _python(getattr(c, bound, None), c) is not None else v for v, c in zip(base, columns))
+        rows.append(row)
+    return rows
+
+
+def _is_text(column: Any) -> bool:
+    return not str(getattr(column, "dtype", "object")).startswith(("int", "uint", "float", "bool", "Int", "Float"))
+
+
+def _python(value: Any, column: Any) -> Any:
+    value = class_label(value)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    kind = str(getattr(column, "kind", ""))
+    if kind == "numeric":
+        dtype = str(getattr(column, "dtype", ""))
+        return int(value) if dtype.startswith(("int", "uint", "Int", "UInt")) else float(value)
+    if kind == "datetime" and isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if hasattr(value, "to_pydatetime"):
+        return value.to_pydatetime()
+    return value
+
+
+def _fallback(column: Any) -> Any:
+    kind = str(getattr(column, "kind", ""))
+    categories = getattr(column, "categories", None)
+    if categories:
+        return class_label(categories[0])
+    if kind == "numeric":
+        return 0
+    if kind == "boolean":
+        return False
+    if kind == "datetime":
+        return datetime(2020, 1, 1)
+    return ""
+
+
+def _metadata(package: Any, name: str, version: int, ref: str, engine: str, notes: list[str],
+              requests: RequestModels) -> bytes:
+    try:
+        described = package.describe()
+    except Exception as exc:  # noqa: BLE001  metadata must not stop a model from serving
+        described = {"error": f"describe() failed: {exc}"}
+    described = {"name": name, "version": version, "ref": ref, "engine": engine,
+                 "endpoints": {"predict": f"/v1/models/{name}/predict",
+                               "batch": f"/v1/models/{name}/predict/batch"},
+                 "features": [{"name": alias, "required": f.is_required()} for alias, f in
+                              ((f.alias or k, f) for k, f in requests.record.model_fields.items())],
+                 "serving_notes": notes, **{k: v for k, v in described.items() if k not in ("name", "version")}}
+    return orjson.dumps(described, default=_jsonable, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    item = getattr(value, "item", None)
+    if callable(item):
+        return item()
+    return str(value)

@@ -1,0 +1,119 @@
+"""Running a service: N uvicorn worker processes on one socket, kept alive by a supervisor.
+
+``serve(options)`` binds the socket, then starts the workers (uvicorn's multiprocess
+supervisor: a worker that dies is replaced; SIGTERM or SIGINT stops every worker gracefully,
+in-flight requests first). Each worker loads its models once, with one OpenMP/BLAS thread
+(N workers on N cores must not fight over them), and follows its aliases on its own.
+Prometheus figures of all workers meet in a shared folder (``PROMETHEUS_MULTIPROC_DIR``).
+
+Workers are fresh processes (spawned), so they get their options as JSON in one environment
+variable, read once by ``worker_app`` — the worker's entry point.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from podium.serving.options import ServeOptions
+
+__all__ = ["serve", "worker_app", "OPTIONS_ENV", "check_refs"]
+
+OPTIONS_ENV = "PODIUM_SERVE_OPTIONS"
+_CRASH_LIMIT, _CRASH_WINDOW_S = 10, 30
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+logger = logging.getLogger("podium.serving")
+
+
+def check_refs(registry: Any, refs: list[str]) -> list[tuple[str, int]]:
+    """Resolve every ref before any worker starts, so that a typo fails once and clearly."""
+    return [(str(info.name), int(info.version)) for info in (registry.resolve(ref) for ref in refs)]
+
+
+def serve(options: ServeOptions) -> None:
+    """Serve ``options.refs`` until SIGINT or SIGTERM (blocks)."""
+    import uvicorn
+
+    from podium.errors import SpecError
+
+    if not options.refs:
+        raise SpecError("Nothing to serve: name at least one model (podium serve churn@champion).")
+    if options.registry_url is None or options.artifacts_url is None:  # the current project's
+        from podium.config import load_settings
+
+        settings = load_settings()
+        options = options.model_copy(update={
+            "registry_url": options.registry_url or settings.resolved_registry_url,
+            "artifacts_url": options.artifacts_url or settings.resolved_artifacts_url})
+    own_dir = options.metrics_dir is None
+    metrics_dir = options.metrics_dir or tempfile.mkdtemp(prefix="podium-metrics-")
+    for stale in Path(metrics_dir).glob("*.db"):  # figures of an earlier run would add up
+        stale.unlink()
+    options = options.model_copy(update={"metrics_dir": metrics_dir})
+    # Children are spawned from this process: what they inherit is set here, once.
+    os.environ[OPTIONS_ENV] = options.model_dump_json()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    for var in _THREAD_VARS:
+        os.environ[var] = "1"
+    config = uvicorn.Config(
+        "podium.serving.workers:worker_app", factory=True, host=options.host, port=options.port,
+        workers=options.resolved_workers, access_log=False, log_level="info", lifespan="on",
+        timeout_graceful_shutdown=int(options.graceful_timeout) or None, server_header=False,
+    )
+    sock = config.bind_socket()
+    try:
+        _supervisor(config, [sock]).run()
+    finally:
+        sock.close()
+        if own_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def worker_app() -> Any:
+    """One worker's app: options from the environment, models loaded, one thread for math."""
+    from threadpoolctl import threadpool_limits
+
+    from podium.registry import Registry
+    from podium.serving.app import create_app
+
+    options = ServeOptions.model_validate_json(os.environ[OPTIONS_ENV])
+    threadpool_limits(1)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
+    assert options.registry_url is not None and options.artifacts_url is not None  # set by serve()
+    registry = Registry(options.registry_url, options.artifacts_url)
+    return create_app(registry, options.refs, auth=options.auth, options=options)
+
+
+def _supervisor(config: Any, sockets: list[Any]) -> Any:
+    """uvicorn's supervisor (it replaces dead workers), plus two duties.
+
+    A dead worker's live Prometheus gauges are retired, and workers dying over and over (a
+    crash loop: a model that kills its process on load) stop the service instead of spinning.
+    """
+    from prometheus_client import multiprocess
+    from uvicorn.supervisors import Multiprocess
+
+    class Supervisor(Multiprocess):
+        deaths: list[float] = []
+
+        def keep_subprocess_alive(self) -> None:
+            before = {p.pid for p in self.processes}
+            super().keep_subprocess_alive()
+            for pid in before - {p.pid for p in self.processes}:
+                if pid is not None:
+                    multiprocess.mark_process_dead(pid)
+                now = time.monotonic()
+                self.deaths = [t for t in self.deaths if now - t < _CRASH_WINDOW_S] + [now]
+                if len(self.deaths) > _CRASH_LIMIT:
+                    logger.error("%d workers died within %ds: stopping (see the errors above)",
+                                 len(self.deaths), _CRASH_WINDOW_S)
+                    self.should_exit.set()
+
+    return Supervisor(config, sockets=sockets)

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+from serving_doubles import Column, InputSchema, OutputSchema
+
+from podium.serving.schema_models import build_request_models, build_response_models, model_title
+
+SCHEMA = InputSchema([
+    Column("plan", "str", "categorical", nullable=False, categories=["basic", "pro"], example="pro"),
+    Column("tenure", "int64", "numeric", min=0, max=72, example=12),
+    Column("monthly charges", "float64", "numeric", nullable=True, min=18.2, max=118.7, example=70.1),
+    Column("pclass", "int64", "categorical", categories=["1", "2", "3"], example=3),
+    Column("paperless", "bool", "boolean", categories=[False, True], example=True),
+])
+
+
+def models():
+    return build_request_models("churn-v2", SCHEMA, max_batch=10)
+
+
+def test_model_title_is_a_schema_name():
+    assert model_title("churn-v2") == "ChurnV2"
+    assert model_title("3d_prints") == "M3dPrints"
+
+
+def test_the_schema_lists_every_feature_with_its_type_and_categories():
+    schema = models().record.model_json_schema()
+    props = schema["properties"]
+    assert list(props) == ["plan", "tenure", "monthly charges", "pclass", "paperless"]
+    assert props["plan"]["anyOf"][0] == {"enum": ["basic", "pro"], "type": "string"}
+    assert props["plan"]["x-categories"] == ["basic", "pro"]
+    assert props["tenure"]["type"] == "integer"
+    assert {"type": "number"} in props["monthly charges"]["anyOf"]
+    assert {"type": "null"} in props["monthly charges"]["anyOf"]
+    assert props["pclass"]["anyOf"][0]["enum"] == [1, 2, 3]
+    assert props["paperless"]["type"] == "boolean"
+    assert set(schema["required"]) == {"plan", "tenure", "pclass", "paperless"}
+    assert schema["examples"] == [{"plan": "pro", "tenure": 12, "monthly charges": 70.1, "pclass": 3,
+                                   "paperless": True}]
+    assert schema["additionalProperties"] is False
+
+
+def test_an_unseen_category_is_accepted_and_values_come_back_in_column_order():
+    m = models()
+    record = m.record.model_validate({"plan": "enterprise", "tenure": 3, "pclass": 2, "paperless": False})
+    assert m.values(record) == ("enterprise", 3, None, 2, False)
+    assert m.columns == ["plan", "tenure", "monthly charges", "pclass", "paperless"]
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"plan": "pro", "tenure": "twelve", "pclass": 1, "paperless": True}, "tenure"),
+    ({"plan": "pro", "pclass": 1, "paperless": True}, "tenure"),
+    ({"plan": "pro", "tenure": 1, "pclass": 1, "paperless": True, "monthly charges": float("inf")},
+     "monthly charges"),
+    ({"plan": "pro", "tenure": 1, "pclass": 1, "paperless": True, "tenur": 4}, "tenur"),
+    ({"plan": None, "tenure": 1, "pclass": 1, "paperless": True}, "plan"),
+])
+def test_a_bad_record_names_the_field(body, field):
+    with pytest.raises(ValidationError) as info:
+        models().record.model_validate(body)
+    assert field in [str(e["loc"][0]) for e in info.value.errors()]
+
+
+def test_the_batch_model_limits_and_documents_its_size():
+    schema = models().batch.model_json_schema()
+    assert schema["properties"]["records"]["maxItems"] == 10
+    assert schema["properties"]["records"]["minItems"] == 1
+
+
+def test_response_models_name_classes_and_probabilities():
+    responses = build_response_models("churn", OutputSchema("binary", "churned", ["no", "yes"]))
+    schema = responses.prediction.model_json_schema()
+    assert schema["properties"]["prediction"]["enum"] == ["no", "yes"]
+    proba = schema["$defs"]["ChurnProbabilities"]["properties"]
+    assert list(proba) == ["no", "yes"]
+    value = build_response_models("fare", OutputSchema("regression", "fare")).prediction
+    assert value.model_json_schema()["properties"]["prediction"]["type"] == "number"
