@@ -130,7 +130,7 @@ def test_sigterm_lets_in_flight_requests_finish_then_stops(project):
         in_flight = [threading.Thread(target=big_batch) for _ in range(2)]
         for thread in in_flight:
             thread.start()
-        time.sleep(0.05)
+        time.sleep(0.2)  # let both batches reach the service (a loaded machine is slow)
         running.process.send_signal(signal.SIGTERM)
         stopping = time.monotonic()
         assert running.process.wait(timeout=20) == 0
