@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from enum import Enum
 
+import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-__all__ = ["ColumnType", "infer_column_type", "infer_column_types"]
+__all__ = ["ColumnType", "infer_column_type", "infer_column_types", "as_text"]
 
 
 class ColumnType(str, Enum):
@@ -74,3 +75,22 @@ def _parses_as_dates(text: pd.Series) -> bool:
         return False
     parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
     return bool(parsed.notna().mean() > 0.9)
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Categories as strings, missing kept missing: training and serving must agree.
+
+    ``1``, ``1.0`` and ``"1"`` all become ``"1"`` so numbers that arrive as strings
+    (or as floats after a missing value) meet the categories seen in training.
+    """
+    missing = values.isna()
+    if ptypes.is_float_dtype(values.dtype) and not missing.all():
+        present = values[~missing]
+        if (present == np.round(present)).all() and present.abs().max() < 2**53:
+            values = values.astype("Int64")
+    text = values.astype(str)
+    if text.str.endswith(".0").any():
+        text = text.str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
+    if missing.any():
+        text = text.where(~missing)
+    return text

@@ -27,7 +27,6 @@ import json
 import logging
 import random
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -64,7 +63,7 @@ from podium.errors import DataError, IntegrityError, NotFoundError, PodiumError,
 from podium.registry._json import dumps, to_jsonable
 from podium.registry.artifacts import MANIFEST, ArtifactExists
 from podium.registry.refs import LATEST, check_name, parse_ref
-from podium.registry.tables import PENDING, READY, JSONText, UTCDateTime
+from podium.registry.tables import PENDING, READY, JSONText, RegistryTables, UTCDateTime
 
 if TYPE_CHECKING:
     from podium.registry.store import Registry
@@ -164,46 +163,20 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class DatasetStore:
+class DatasetStore(RegistryTables):
     """Datasets and their versions in ``registry``'s database and artifact store.
 
     ``psi_threshold`` and ``p_threshold`` decide when a column of a new version is flagged
     as drifted against the previous one (see ``podium.data.drift``).
     """
 
+    metadata = _metadata
+
     def __init__(self, registry: Registry, *, psi_threshold: float = PSI_THRESHOLD,
                  p_threshold: float = P_THRESHOLD) -> None:
-        self.registry = registry
+        super().__init__(registry)
         self.psi_threshold = psi_threshold
         self.p_threshold = p_threshold
-        self._ready = False
-        self._lock = threading.Lock()
-
-    # -- connections --------------------------------------------------------------------------
-    def _ensure_tables(self) -> None:
-        if self._ready:
-            return
-        with self._lock:
-            if self._ready:
-                return
-            for attempt in range(3):
-                try:
-                    with self.registry._write() as conn:
-                        _metadata.create_all(conn, checkfirst=True)
-                    break
-                except (exc.IntegrityError, exc.ProgrammingError, exc.OperationalError):
-                    if attempt == 2:  # not a race with another process creating them
-                        raise
-                    time.sleep(0.1 * (attempt + 1))
-            self._ready = True
-
-    def _write(self) -> Any:
-        self._ensure_tables()
-        return self.registry._write()
-
-    def _read(self) -> Any:
-        self._ensure_tables()
-        return self.registry._read()
 
     # -- datasets -----------------------------------------------------------------------------
     def add(self, name: str, source: str | Mapping[str, Any], *, options: Mapping[str, Any] | None = None,

@@ -8,21 +8,16 @@ run in the order they were queued, one at a time.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, UniqueConstraint, exc, insert, select, update
 
 from podium._internal.suggest import did_you_mean
 from podium.errors import NotFoundError
-from podium.registry.tables import JSONText, UTCDateTime
-
-if TYPE_CHECKING:
-    from podium.registry.store import Registry
+from podium.registry.tables import JSONText, RegistryTables, UTCDateTime
 
 __all__ = ["PipelineStore", "Binding", "Job"]
 
@@ -82,36 +77,10 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class PipelineStore:
+class PipelineStore(RegistryTables):
     """Bindings and jobs, in the registry's database."""
 
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-        self._ready = False
-        self._lock = threading.Lock()
-
-    def _ensure_tables(self) -> None:
-        with self._lock:
-            if self._ready:
-                return
-            for attempt in range(3):
-                try:
-                    with self.registry._write() as conn:
-                        _metadata.create_all(conn, checkfirst=True)
-                    break
-                except (exc.IntegrityError, exc.ProgrammingError, exc.OperationalError):
-                    if attempt == 2:
-                        raise
-                    time.sleep(0.1 * (attempt + 1))
-            self._ready = True
-
-    def _write(self) -> Any:
-        self._ensure_tables()
-        return self.registry._write()
-
-    def _read(self) -> Any:
-        self._ensure_tables()
-        return self.registry._read()
+    metadata = _metadata
 
     # -- bindings -------------------------------------------------------------------------------
     def bind(self, pipeline: str, spec: Mapping[str, Any], *, dataset: str, schedule: str | None = None) -> Binding:

@@ -20,13 +20,12 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    exc,
     insert,
     select,
 )
 
 from podium.registry.engine import WRITE_OPTION, create_registry_engine
-from podium.registry.tables import JSONText, UTCDateTime
+from podium.registry.tables import JSONText, UTCDateTime, create_tables
 
 __all__ = ["PredictionLog", "prediction_log_table"]
 
@@ -59,12 +58,7 @@ class PredictionLog:
         with self._lock:
             if self._ready:
                 return
-            try:
-                _metadata.create_all(self.engine, tables=[prediction_log_table], checkfirst=True)
-            except exc.OperationalError:  # another worker created it at the same moment
-                _metadata.create_all(self.engine, tables=[prediction_log_table], checkfirst=True)
-            except exc.ProgrammingError:
-                _metadata.create_all(self.engine, tables=[prediction_log_table], checkfirst=True)
+            create_tables(self.engine.begin, _metadata)
             self._ready = True
 
     def append(self, records: Iterable[Mapping[str, Any]]) -> int:

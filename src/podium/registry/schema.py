@@ -17,7 +17,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from podium.data import ColumnType, infer_column_type
+from podium.data.types import ColumnType, as_text, infer_column_type
 from podium.errors import SchemaError
 from podium.registry._json import to_jsonable
 
@@ -77,7 +77,7 @@ class ColumnSchema(BaseModel):
             if ptypes.is_bool_dtype(values.dtype):
                 categories = sorted({bool(v) for v in present})
             else:
-                counts = _as_text(present).value_counts()
+                counts = as_text(present).value_counts()
                 categories = sorted(str(c) for c in counts.index[:MAX_CATEGORIES])
         return cls(
             name=str(name),
@@ -183,7 +183,7 @@ def _coerce(values: pd.Series, column: ColumnSchema) -> pd.Series:
         return _to_number(values, column)
     if dtype.startswith("datetime64"):
         return _to_datetime(values, column)
-    return _as_text(values)
+    return as_text(values)
 
 
 def _blank_to_missing(values: pd.Series) -> pd.Series:
@@ -255,21 +255,6 @@ def _to_datetime(values: pd.Series, column: ColumnSchema) -> pd.Series:
         return converted.astype(column.dtype)
     except (TypeError, ValueError):
         return converted
-
-
-def _as_text(values: pd.Series) -> pd.Series:
-    """Categories as strings, missing kept missing; ``1``, ``1.0`` and ``"1"`` are all ``"1"``."""
-    missing = values.isna()
-    if ptypes.is_float_dtype(values.dtype) and not missing.all():
-        present = values[~missing]
-        if (present == np.round(present)).all() and present.abs().max() < 2**53:
-            values = values.astype("Int64")
-    text = values.astype(str)
-    if text.str.endswith(".0").any():
-        text = text.str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
-    if missing.any():
-        text = text.where(~missing)
-    return text
 
 
 def _listing(names: list[str]) -> str:

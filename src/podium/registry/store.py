@@ -37,6 +37,7 @@ from podium._internal.fingerprint import file_fingerprint
 from podium._internal.suggest import did_you_mean
 from podium.errors import IntegrityError, NotFoundError, PodiumError, SpecError, UserError
 from podium.registry import tables as t
+from podium.registry.tables import create_tables
 from podium.registry.artifacts import MANIFEST, ArtifactExists, ArtifactStore
 from podium.registry.engine import WRITE_OPTION, create_registry_engine, normalize_url
 from podium.registry.package import ModelPackage
@@ -108,18 +109,14 @@ class Registry:
         if self._ready:
             return
         with self._lock:
-            if self._ready:
-                return
-            for attempt in range(3):
-                try:
-                    with self._connection(write=True) as conn, conn.begin():
-                        t.metadata.create_all(conn, checkfirst=True)
-                    break
-                except (exc.IntegrityError, exc.ProgrammingError, exc.OperationalError):
-                    if attempt == 2:  # not a race with another process creating them
-                        raise
-                    time.sleep(0.1 * (attempt + 1))
-            self._ready = True
+            if not self._ready:
+                create_tables(self._begin_write, t.metadata)
+                self._ready = True
+
+    @contextmanager
+    def _begin_write(self) -> Iterator[Connection]:
+        with self._connection(write=True) as conn, conn.begin():
+            yield conn
 
     @contextmanager
     def _connection(self, *, write: bool) -> Iterator[Connection]:

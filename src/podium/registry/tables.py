@@ -7,12 +7,17 @@ until its artifact is stored; only ``ready`` versions are ever resolved, listed 
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     DateTime,
     Dialect,
     Float,
@@ -25,9 +30,13 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    exc,
 )
 
 from podium.registry._json import dumps, loads
+
+if TYPE_CHECKING:
+    from podium.registry.store import Registry
 
 __all__ = ["metadata", "runs", "trials", "models", "model_versions", "aliases", "api_keys", "events",
            "JSONText", "UTCDateTime", "READY", "PENDING"]
@@ -164,3 +173,42 @@ events = Table(
     Index("ix_events_model", "model", "version"),
     Index("ix_events_kind", "kind"),
 )
+
+
+def create_tables(begin: Callable[[], AbstractContextManager[Connection]], metadata: MetaData) -> None:
+    """Create ``metadata``'s tables if missing, tolerating another process doing the same."""
+    for attempt in range(3):
+        try:
+            with begin() as conn:
+                metadata.create_all(conn, checkfirst=True)
+            return
+        except (exc.IntegrityError, exc.ProgrammingError, exc.OperationalError):
+            if attempt == 2:  # not a race with another process creating them
+                raise
+            time.sleep(0.1 * (attempt + 1))
+
+
+class RegistryTables:
+    """Base of a part that keeps its own tables in the registry's database (datasets,
+    pipelines): created once, on first use, in the registry's transactions."""
+
+    metadata: MetaData
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def _ensure_tables(self) -> None:
+        with self._lock:
+            if not self._ready:
+                create_tables(self.registry._write, self.metadata)
+                self._ready = True
+
+    def _write(self) -> AbstractContextManager[Connection]:
+        self._ensure_tables()
+        return self.registry._write()
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        self._ensure_tables()
+        return self.registry._read()

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from podium._internal.named import Named
 from podium._internal.suggest import did_you_mean
+from podium.data.types import as_text
 from podium.errors import DataError, NotFoundError, SchemaError, SpecError
 
 __all__ = [
@@ -94,25 +95,6 @@ def column_kind(values: pd.Series) -> Kind:
     if ptypes.is_numeric_dtype(dtype):
         return "numeric"
     return "categorical"
-
-
-def as_text(values: pd.Series) -> pd.Series:
-    """Categories as strings, missing kept missing: training and serving must agree.
-
-    ``1``, ``1.0`` and ``"1"`` all become ``"1"`` so numbers that arrive as strings
-    (or as floats after a missing value) meet the categories seen in training.
-    """
-    missing = values.isna()
-    if ptypes.is_float_dtype(values.dtype) and not missing.all():
-        present = values[~missing]
-        if (present == np.round(present)).all() and present.abs().max() < 2**53:
-            values = values.astype("Int64")
-    text = values.astype(str)
-    if text.str.endswith(".0").any():
-        text = text.str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
-    if missing.any():
-        text = text.where(~missing)
-    return text
 
 
 def describe_error(err: Mapping[str, Any], fields: Iterable[str]) -> tuple[str, str]:
