@@ -9,7 +9,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -93,11 +93,14 @@ def run_pipeline(
     on_prepared: Callable[[Prepared], None] | None = None,
     on_run_started: Callable[[str], None] | None = None,
     origin: str | None = None,
+    data_note: str | None = None,
 ) -> RunResult:
     """Run the whole pipeline of ``spec``; returns the result (gate failures included).
 
     Raises a ``UserError`` for bad input (nothing is recorded before the data is read).
-    ``frame`` with ``origin`` (e.g. "dataset sales:3") trains on rows already read.
+    ``frame`` with ``origin`` (e.g. "dataset sales:3") trains on rows already read;
+    ``data_note`` (what changed in the data) goes into the messages sent when the new model
+    is not promoted.
     """
     started = time.time()
     registry = registry or Registry.from_settings(settings)
@@ -131,11 +134,11 @@ def run_pipeline(
         result = RunResult(run_id, "gate_failed", problem.task, problem.metric.name, rows, decision,
                            notes=notes, columns={c: t.value for c, t in prepared.source_types.items()})
         if not decision.passed or best is None:
-            result.deliveries = notify_all(notifiers, gate_failed_event(
+            result.deliveries = notify_all(notifiers, _with_data(gate_failed_event(
                 model=spec.model_name, run_id=run_id, metric=problem.metric.name,
                 threshold=spec.gate.min_score, best_score=best.value if best else None, rows=rows,
                 greater_is_better=problem.metric.greater_is_better,
-                command=f"podium runs replay {run_id}"))
+                command=f"podium runs replay {run_id}"), data_note))
             result.seconds = time.time() - started
             registry.finish_run(run_id, "gate_failed", summary=_summary(result))
             return result
@@ -176,12 +179,13 @@ def run_pipeline(
                                                        **promotion.figures}))
         else:
             result.status = "not_promoted"
-            result.deliveries = notify_all(notifiers, Event(
+            result.deliveries = notify_all(notifiers, _with_data(Event(
                 kind="gate_failed", title=f"podium: {model}:{version} was not promoted ({promotion.message})",
                 text=f"The challenger {model}:{version} cleared the gate but was not promoted: "
                      f"{promotion.message}. {model}@{alias} stays on the champion. "
                      f"To promote it anyway: podium models promote {model}:{version}",
-                payload={"run_id": run_id, "model": model, "version": version, **promotion.figures}))
+                payload={"run_id": run_id, "model": model, "version": version, **promotion.figures}),
+                data_note))
         result.seconds = time.time() - started
         registry.finish_run(run_id, "succeeded" if promotion.promote else "not_promoted",
                             summary=_summary(result))
@@ -195,6 +199,13 @@ def run_pipeline(
             notify_all(notifiers, Event(kind="run_failed", title=f"podium run of '{spec.name}' failed",
                                         text=f"{type(exc).__name__}: {exc}", payload={"run_id": run_id}))
         raise
+
+
+def _with_data(event: Event, data_note: str | None) -> Event:
+    """The event with what changed in the data, when the caller knows it."""
+    if not data_note:
+        return event
+    return replace(event, text=f"{event.text}\n\nThe data: {data_note}", payload={**event.payload, "data": data_note})
 
 
 def _current(registry: Registry, ref: str) -> ModelPackage | None:

@@ -165,6 +165,24 @@ class Watcher:
             log.queued.append(job.id)
             self.say(f"schedule fired: job {job.id}: {binding.pipeline}")
 
+    def _data_note(self, ref: str) -> str:
+        """What changed in this version since the one before: rows, schema, drifted columns."""
+        version = self.datasets.get(ref)
+        note = f"{ref} has {version.rows} rows"
+        previous = self.datasets.previous(ref)
+        if previous is None:
+            return note + " (its first version)."
+        note += f" ({version.rows - previous.rows:+d} since {previous.ref})"
+        report = version.drift_report()
+        if report is not None:
+            if report.schema_changed:
+                changes = [f"added {c}" for c in report.added_columns] + \
+                    [f"removed {c}" for c in report.removed_columns]
+                note += "; schema: " + (", ".join(changes) or "column types changed")
+            if report.drifted_columns:
+                note += "; drifted columns: " + ", ".join(report.drifted_columns)
+        return note + "."
+
     # -- running --------------------------------------------------------------------------------
     def _next_job(self) -> Job | None:
         queued = self.pipelines.jobs(state="queued", limit=1)
@@ -181,7 +199,8 @@ class Watcher:
             frame = self.datasets.load(ref)
             result: RunResult = run_pipeline(
                 spec, self.settings, registry=self.registry, frame=frame, origin=f"dataset {ref}",
-                on_run_started=lambda run_id: self.pipelines.attach_run(job.id, run_id))
+                on_run_started=lambda run_id: self.pipelines.attach_run(job.id, run_id),
+                data_note=self._data_note(ref))
         except Exception as exc:  # the job fails; the watcher goes on
             self.pipelines.finish(job.id, error=f"{type(exc).__name__}: {exc}"[:1000])
             self.say(f"job {job.id}: failed: {exc}")

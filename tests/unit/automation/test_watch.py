@@ -98,3 +98,13 @@ def test_a_due_schedule_queues_a_run_on_the_latest_version(watcher):
     log = watcher.step(run=False)
     triggers = [j.trigger for j in store.jobs()]
     assert any(t.startswith("schedule:") for t in triggers) and len(log.queued) >= 1
+
+
+def test_the_data_note_says_what_changed_since_the_previous_version(watcher, tmp_path):
+    watcher.step(run=False)
+    assert watcher._data_note("sales:1") == "sales:1 has 120 rows (its first version)."
+    _write(tmp_path / "data.csv", n=300, shift=3.0, seed=4)
+    watcher.step(run=False)
+    note = watcher._data_note("sales:2")
+    assert note.startswith("sales:2 has 300 rows (+180 since sales:1)")
+    assert "drifted columns: x" in note
