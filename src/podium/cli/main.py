@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from podium._internal.lazy import MissingDependency
-from podium.cli import catalog, datasets, models, pipelines, runs, serve
+from podium.cli import catalog, datasets, models, monitor, pipelines, runs, serve
 from podium.cli.context import err, out, state
 from podium.errors import PodiumError, SpecError
 
@@ -155,6 +155,7 @@ def predict(
 
 
 serve.register(app)
+models.app.command("drift")(monitor.drift)
 app.add_typer(models.app, name="models")
 app.add_typer(runs.app, name="runs")
 app.add_typer(datasets.app, name="datasets")

@@ -107,6 +107,8 @@ def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
 
     Every model is loaded (checksum verified), checked and warmed up before this returns.
     """
+    from podium.serving.uploads import add_upload_routes  # here: uploads imports this module
+
     options = (options or ServeOptions()).model_copy(update={"refs": list(refs), "auth": auth})
     if not options.refs:
         raise SpecError("Nothing to serve: name at least one model (podium serve churn@champion).")
@@ -179,6 +181,7 @@ def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
     app.state.podium = state
     _add_model_routes(app, state)
     _add_service_routes(app, state)
+    add_upload_routes(app, state, registry)
     _add_error_handlers(app, state)
     app.add_middleware(ObserveMiddleware, state=state)
     app.openapi = lambda: _openapi(app, state)  # type: ignore[method-assign]

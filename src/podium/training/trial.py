@@ -120,9 +120,27 @@ def _result(problem: Problem, trial: Trial, values: dict[str, float], cv_value: 
         trial, "ok", value=value, score=metric.score(cv_value if cv_value is not None else value),
         metrics=values, fit_seconds=fit_seconds,
         predict_ms_per_1000=1000 * predict_seconds * 1000 / max(1, len(problem.X_test)),
-        size_bytes=len(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)),
+        size_bytes=_pickled_size(model),
         cv_value=cv_value, **outputs,
     )
+
+
+class _Counter:
+    """A file that only counts what is written to it."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        return len(data)
+
+
+def _pickled_size(model: Any) -> int:
+    """The model's serialized size, without holding a second copy of it in memory."""
+    counter = _Counter()
+    pickle.dump(model, counter, protocol=pickle.HIGHEST_PROTOCOL)
+    return counter.size
 
 
 def _one_line(exc: BaseException) -> str:
