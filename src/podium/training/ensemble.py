@@ -31,8 +31,9 @@ def select_ensemble(problem: Problem, results: list[TrialResult], next_id: int, 
     is a single trial (nothing to gain). With CV the weights are chosen on the out-of-fold
     predictions, so the holdout score stays honest. Trials slower to fit than
     ``max_member_seconds`` are left out: the ensemble is refitted at the end, within the budget."""
-    pool = [r for r in results if r.status == "ok" and _output(r, problem, oof=False) is not None
-            and (max_member_seconds is None or r.fit_seconds <= max_member_seconds)][:_POOL]
+    usable = [r for r in results if r.status == "ok" and _output(r, problem, oof=False) is not None
+              and (max_member_seconds is None or r.fit_seconds <= max_member_seconds)]
+    pool = _diverse(usable)
     if len(pool) < 2:
         return None
     oof = bool(problem.cv_folds) and all(_output(r, problem, oof=True) is not None for r in pool)
@@ -84,6 +85,17 @@ def ensemble_estimator(problem: Problem, members: list[tuple[Trial, Any]], weigh
     if problem.task == "regression":
         return VotingRegressor(estimators, weights=weights)
     return VotingClassifier(estimators, voting="soft", weights=weights)
+
+
+def _diverse(ranked: list[TrialResult]) -> list[TrialResult]:
+    """The best trial of each family first, then the next best of any: near-copies of one
+    family add little to an average."""
+    firsts: dict[str, TrialResult] = {}
+    for r in ranked:
+        firsts.setdefault(r.candidate, r)
+    chosen = sorted(firsts.values(), key=ranked.index)[:_POOL]
+    rest = [r for r in ranked if r not in chosen]
+    return sorted(chosen + rest[: _POOL - len(chosen)], key=ranked.index)
 
 
 def _output(result: TrialResult, problem: Problem, *, oof: bool) -> np.ndarray | None:
