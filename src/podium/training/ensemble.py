@@ -90,12 +90,12 @@ def ensemble_estimator(problem: Problem, members: list[tuple[Trial, Any]], weigh
 def _diverse(ranked: list[TrialResult]) -> list[TrialResult]:
     """The best trial of each family first, then the next best of any: near-copies of one
     family add little to an average."""
-    firsts: dict[str, TrialResult] = {}
-    for r in ranked:
-        firsts.setdefault(r.candidate, r)
-    chosen = sorted(firsts.values(), key=ranked.index)[:_POOL]
-    rest = [r for r in ranked if r not in chosen]
-    return sorted(chosen + rest[: _POOL - len(chosen)], key=ranked.index)
+    firsts: dict[str, int] = {}
+    for i, r in enumerate(ranked):
+        firsts.setdefault(r.candidate, i)
+    chosen = sorted(firsts.values())[:_POOL]
+    rest = [i for i in range(len(ranked)) if i not in firsts.values()]
+    return [ranked[i] for i in sorted(chosen + rest[: _POOL - len(chosen)])]
 
 
 def _output(result: TrialResult, problem: Problem, *, oof: bool) -> np.ndarray | None:
