@@ -1,9 +1,7 @@
-import pickle
 import random
 
 import numpy as np
 import pytest
-from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 
 from podium.candidates import Candidate, Choice, Float, Int, Tags, candidate_registry, fit_deadline
@@ -19,30 +17,11 @@ def data():
 
 
 @pytest.mark.parametrize("name", candidate_registry.names())
-def test_every_candidate_fits_every_task_it_declares(name, data):
-    candidate = candidate_registry.get(name)
-    assert candidate.tasks and candidate.summary
-    for task in sorted(candidate.tasks):
-        X, y = data[task]
-        estimator = candidate.estimator(task, {}, seed=0)
-        fitted = clone(estimator).fit(X, y)
-        pred = fitted.predict(X)
-        assert pred.shape == (len(X),)
-        if task != "regression":
-            assert set(pred) <= set(y)  # original labels, whatever the library
-            assert fitted.predict_proba(X).shape == (len(X), len(set(y)))
-            assert (pred == y).mean() > 0.5
-        pickle.loads(pickle.dumps(fitted)).predict(X[:3])
-
-
-@pytest.mark.parametrize("name", candidate_registry.names())
-def test_presets_and_search_space_build(name, data):
+def test_every_preset_builds(name):
     candidate = candidate_registry.get(name)
     task = sorted(candidate.tasks)[0]
-    configs = candidate.configurations(random.Random(0))
-    for _ in range(len(candidate.presets) + (2 if candidate.space else 0)):
-        params = next(configs)
-        candidate.estimator(task, params, seed=1)  # valid parameters
+    for params in candidate.presets:
+        candidate.estimator(task, params, seed=1)  # valid parameters (the fits: test_conformance)
 
 
 def test_configurations_are_reproducible():

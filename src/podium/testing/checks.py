@@ -1,0 +1,103 @@
+"""Conformance checks for plugin authors: does my candidate, step or source keep podium's contract?
+
+::
+
+    from podium.testing.checks import check_candidate, check_source, check_transform_step
+    check_candidate(my_family)                     # fits, predicts labels/probabilities, pickles
+    check_source(lambda: MySource("…"))            # writes a frame, reads the same values back
+
+Each raises ``AssertionError`` naming the broken promise. podium runs them over its own
+built-ins in its test suite.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from podium.candidates import Candidate
+from podium.data import Source
+from podium.steps.checks import check_transform_step
+
+__all__ = ["check_candidate", "check_source", "check_transform_step", "sample_frame"]
+
+
+def sample_frame(n: int = 120, seed: int = 0) -> pd.DataFrame:
+    """A small table with numbers, categories, missing values and three targets."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    frame = pd.DataFrame({
+        "x": x,
+        "z": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+        "color": rng.choice(["red", "green", "blue"], n),
+        "binary": np.where(x > 0, "yes", "no"),
+        "multiclass": np.select([x < -0.5, x > 0.5], ["low", "high"], "mid"),
+        "regression": 3 * x + rng.normal(0, 0.1, n),
+    })
+    return frame
+
+
+def _numeric(frame: pd.DataFrame) -> np.ndarray:
+    codes = frame["color"].map({"red": 0.0, "green": 1.0, "blue": 2.0})
+    return np.column_stack([frame["x"], frame["z"].fillna(0.0), codes])
+
+
+def check_candidate(candidate: Candidate) -> None:
+    """Every task the family declares: it builds from its default and a search draw, fits,
+    predicts the training labels' type, gives one probability per class, and pickles."""
+    frame = sample_frame()
+    X = _numeric(frame)
+    assert candidate.tasks, f"{candidate.name}: declares no task"
+    assert candidate.presets, f"{candidate.name}: needs at least one preset (the default)"
+    draws = candidate.configurations(random.Random(0))
+    configs = [next(draws)]
+    if candidate.space:  # skip the other presets: the first random draw
+        configs.append(next(d for i, d in enumerate(draws) if i >= len(candidate.presets) - 1))
+    for task in sorted(candidate.tasks):
+        y = frame[task].to_numpy()
+        for params in configs:
+            try:
+                fitted = clone(candidate.estimator(task, params, seed=0)).fit(X, y)
+            except Exception as exc:
+                raise AssertionError(f"{candidate.name}/{task}: fitting {params} failed: {exc}") from exc
+            pred = fitted.predict(X)
+            assert len(pred) == len(X), f"{candidate.name}/{task}: one prediction per row"
+            if task == "regression":
+                assert np.isfinite(np.asarray(pred, dtype=float)).all(), f"{candidate.name}: finite values"
+            else:
+                assert set(pred) <= set(y), f"{candidate.name}/{task}: predicts the training labels"
+                proba = fitted.predict_proba(X)
+                assert proba.shape == (len(X), len(set(y))), f"{candidate.name}/{task}: a probability per class"
+                assert np.allclose(proba.sum(axis=1), 1.0), f"{candidate.name}/{task}: probabilities sum to 1"
+            again = pickle.loads(pickle.dumps(fitted))
+            assert np.array_equal(np.asarray(again.predict(X[:5])), np.asarray(pred[:5])), \
+                f"{candidate.name}/{task}: a pickle round trip changes predictions"
+
+
+def check_source(make: Callable[[], Source], frame: pd.DataFrame | None = None) -> None:
+    """A source writes a frame and reads back the same columns and values; it describes
+    itself without secrets; its fingerprint follows its content."""
+    frame = frame if frame is not None else sample_frame(20)[["x", "color", "regression"]]
+    source = make()
+    assert isinstance(source, Source), "the factory must return a podium.data.Source"
+    source.write(frame)
+    back = make().read()
+    assert list(back.columns)[: len(frame.columns)] == list(frame.columns) or \
+        set(frame.columns) <= set(back.columns), "read() returns the written columns"
+    assert len(back) == len(frame), "read() returns every written row"
+    for column in frame.columns:
+        got, want = back[column], frame[column]
+        if pd.api.types.is_numeric_dtype(want):
+            assert np.allclose(pd.to_numeric(got).to_numpy(), want.to_numpy()), f"values of '{column}'"
+        else:
+            assert got.astype(str).tolist() == want.astype(str).tolist(), f"values of '{column}'"
+    first = make().fingerprint()
+    assert first == make().fingerprint(), "the fingerprint is stable while the content is"
+    make().write(frame.head(len(frame) - 1))
+    assert make().fingerprint() != first, "the fingerprint changes with the content"
+    assert ":***@" in make().describe() or "@" not in make().describe(), "describe() hides passwords"

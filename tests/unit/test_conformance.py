@@ -1,0 +1,28 @@
+"""podium's own built-ins pass the conformance checks it offers plugin authors."""
+
+import pytest
+
+from podium.candidates import candidate_registry
+from podium.data import resolve_source
+from podium.testing.checks import check_candidate, check_source
+
+
+@pytest.mark.parametrize("name", [n for n in candidate_registry.names() if not n.endswith("_test")])
+def test_builtin_candidates_conform(name):
+    check_candidate(candidate_registry.get(name))
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet", "jsonl", "xlsx"])
+def test_file_sources_conform(tmp_path, suffix):
+    check_source(lambda: resolve_source(str(tmp_path / f"table.{suffix}")))
+
+
+def test_a_broken_candidate_is_caught():
+    from sklearn.dummy import DummyRegressor
+
+    from podium.candidates import Candidate
+
+    broken = Candidate(name="broken", tasks=frozenset({"binary"}),
+                       build=lambda task, params, seed: DummyRegressor())
+    with pytest.raises(AssertionError, match="broken/binary"):
+        check_candidate(broken)
