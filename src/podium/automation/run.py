@@ -28,6 +28,7 @@ from podium.spec import PipelineSpec
 from podium.training import (
     GateDecision,
     Prepared,
+    Problem,
     TrainerEvent,
     check_gate,
     compete,
@@ -153,39 +154,8 @@ def run_pipeline(
             lineage=_lineage(spec, origin, frame, fingerprint, run_id, best.trial.candidate),
             notes=notes,
         )
-        model, alias = spec.model_name, spec.registration.alias
-        champion = _current(registry, f"{model}@{alias}")
-        promotion = decide_promotion(
-            challenger_value=best.value, champion=champion, challenger=package, X_test=problem.X_test,
-            y_test=problem.y_test, metric=problem.metric, policy=spec.promotion,
-            dataset_fingerprint=fingerprint)
-        version = registry.register(model, package, run_id=run_id, alias=None)
-        result.model, result.version = model, version
-        if promotion.promote and spec.promotion.smoke_test:
-            expected, _ = package.predict_frame(problem.X_test)
-            failure = smoke_test(registry.artifacts.get_local(registry.resolve(f"{model}:{version}").artifact_key),
-                                 problem.X_test, expected["prediction"].to_numpy())
-            if failure is not None:
-                promotion = PromotionDecision(False, f"smoke test failed: {failure}", promotion.figures)
-        registry.record_event("promotion_decision", {"promote": promotion.promote, "message": promotion.message,
-                                                     **promotion.figures}, run_id=run_id, model=model, version=version)
-        result.promotion = promotion
-        if promotion.promote:
-            registry.set_alias(model, alias, version)
-            result.status, result.alias = "registered", alias
-            result.deliveries = notify_all(notifiers, Event(
-                kind="promoted", title=f"podium: {model}:{version} is now {model}@{alias}",
-                text=f"{promotion.message}.", payload={"run_id": run_id, "model": model, "version": version,
-                                                       **promotion.figures}))
-        else:
-            result.status = "not_promoted"
-            result.deliveries = notify_all(notifiers, _with_data(Event(
-                kind="gate_failed", title=f"podium: {model}:{version} was not promoted ({promotion.message})",
-                text=f"The challenger {model}:{version} cleared the gate but was not promoted: "
-                     f"{promotion.message}. {model}@{alias} stays on the champion. "
-                     f"To promote it anyway: podium models promote {model}:{version}",
-                payload={"run_id": run_id, "model": model, "version": version, **promotion.figures}),
-                data_note))
+        promotion = _register_and_promote(registry, spec, package, result, problem, best.value, fingerprint)
+        result.deliveries = notify_all(notifiers, _promotion_event(spec, result, promotion, data_note))
         result.seconds = time.time() - started
         registry.finish_run(run_id, "succeeded" if promotion.promote else "not_promoted",
                             summary=_summary(result))
@@ -199,6 +169,48 @@ def run_pipeline(
             notify_all(notifiers, Event(kind="run_failed", title=f"podium run of '{spec.name}' failed",
                                         text=f"{type(exc).__name__}: {exc}", payload={"run_id": run_id}))
         raise
+
+
+def _register_and_promote(registry: Registry, spec: PipelineSpec, package: ModelPackage, result: RunResult,
+                          problem: Problem, value: float, fingerprint: str) -> PromotionDecision:
+    """Register the challenger; move the alias to it if the promotion policy agrees."""
+    model, alias = spec.model_name, spec.registration.alias
+    promotion = decide_promotion(
+        challenger_value=value, champion=_current(registry, f"{model}@{alias}"),
+        challenger=package, X_test=problem.X_test, y_test=problem.y_test, metric=problem.metric,
+        policy=spec.promotion, dataset_fingerprint=fingerprint)
+    version = registry.register(model, package, run_id=result.run_id, alias=None)
+    result.model, result.version = model, version
+    if promotion.promote and spec.promotion.smoke_test:
+        expected, _ = package.predict_frame(problem.X_test)
+        folder = registry.artifacts.get_local(registry.resolve(f"{model}:{version}").artifact_key)
+        failure = smoke_test(folder, problem.X_test, expected["prediction"].to_numpy())
+        if failure is not None:
+            promotion = PromotionDecision(False, f"smoke test failed: {failure}", promotion.figures)
+    registry.record_event("promotion_decision", {"promote": promotion.promote, "message": promotion.message,
+                                                 **promotion.figures},
+                          run_id=result.run_id, model=model, version=version)
+    result.promotion = promotion
+    if promotion.promote:
+        registry.set_alias(model, alias, version)
+        result.status, result.alias = "registered", alias
+    else:
+        result.status = "not_promoted"
+    return promotion
+
+
+def _promotion_event(spec: PipelineSpec, result: RunResult, promotion: PromotionDecision,
+                     data_note: str | None) -> Event:
+    model, version, alias = spec.model_name, result.version, spec.registration.alias
+    payload = {"run_id": result.run_id, "model": model, "version": version, **promotion.figures}
+    if promotion.promote:
+        return Event(kind="promoted", title=f"podium: {model}:{version} is now {model}@{alias}",
+                     text=f"{promotion.message}.", payload=payload)
+    return _with_data(Event(
+        kind="gate_failed", title=f"podium: {model}:{version} was not promoted ({promotion.message})",
+        text=f"The challenger {model}:{version} cleared the gate but was not promoted: {promotion.message}. "
+             f"{model}@{alias} stays on the champion. To promote it anyway: podium models promote {model}:{version}",
+        payload=payload), data_note)
 
 
 def _with_data(event: Event, data_note: str | None) -> Event:
