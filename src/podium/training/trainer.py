@@ -78,7 +78,7 @@ def compete(
     plus a weighted ensemble of the best ones when it scores better than each alone."""
     start = time.time()
     deadline = start + budget.seconds if budget.seconds else None
-    grace = 2.0 + 0.1 * budget.seconds if budget.seconds else 0.0
+    grace = 1.0 + 0.02 * budget.seconds if budget.seconds else 0.0  # then running trials are stopped
     member_cap = 0.15 * budget.seconds if budget.seconds else None  # ensemble members' fit time
     planner = Planner(candidates, seed=seed, adaptive=budget.trials is None)
     results: list[TrialResult] = []
@@ -99,7 +99,7 @@ def compete(
         # keep time for the final fit of the best few (an ensemble's members)
         top = [r for r in Leaderboard(results, problem.metric.name).results[:5]
                if r.status == "ok" and (member_cap is None or r.fit_seconds <= member_cap)]
-        reserve = 1.0 + 1.3 * sum(r.fit_seconds for r in top)
+        reserve = 3.0 + 1.5 * sum(r.fit_seconds for r in top)  # + packaging and the smoke test
         return time.time() < deadline - reserve
 
     executor.start(problem)
