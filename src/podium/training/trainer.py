@@ -99,7 +99,8 @@ def compete(
         # keep time for the final fit of the best few (an ensemble's members)
         top = [r for r in Leaderboard(results, problem.metric.name).results[:5]
                if r.status == "ok" and (member_cap is None or r.fit_seconds <= member_cap)]
-        reserve = 3.0 + 1.5 * sum(r.fit_seconds for r in top)  # + packaging and the smoke test
+        reserve = min(0.4 * (budget.seconds or 0.0),  # + packaging and the smoke test
+                      3.0 + 1.5 * sum(r.fit_seconds for r in top))
         return time.time() < deadline - reserve
 
     executor.start(problem)
