@@ -8,14 +8,12 @@ killed mid-run finishes the work after a restart, with no duplicate version.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -34,25 +32,6 @@ pytestmark = pytest.mark.e2e
 PODIUM = str(Path(sys.executable).parent / "podium")
 RECORD = {"plan": "pro", "region": "north", "tenure_months": 12, "monthly_fee": 55.0,
           "support_tickets": 2, "signup_date": "2023-01-02"}
-
-
-@pytest.fixture
-def hook():
-    received: list[dict] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
-    server.shutdown()
 
 
 def _cli(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -107,8 +86,8 @@ def _shifted(path: Path) -> None:
     tmp.replace(path)
 
 
-def test_new_data_retrains_and_the_service_follows_or_a_person_is_told(tmp_path, hook):
-    hook_url, received = hook
+def test_new_data_retrains_and_the_service_follows_or_a_person_is_told(tmp_path, webhook):
+    hook_url, received = webhook
     project = _project(tmp_path, hook_url, "budget: {trials: 3}\n")
     first = _cli(project, "watch", "--once")
     assert first.returncode == 0, first.stderr
@@ -170,8 +149,8 @@ def test_new_data_retrains_and_the_service_follows_or_a_person_is_told(tmp_path,
         _stop(service)
 
 
-def test_a_watcher_killed_mid_run_finishes_the_work_after_a_restart(tmp_path, hook):
-    hook_url, _ = hook
+def test_a_watcher_killed_mid_run_finishes_the_work_after_a_restart(tmp_path, webhook):
+    hook_url, _ = webhook
     project = _project(tmp_path, hook_url, "time_budget: 6\n")
     registry = Registry.from_settings(load_settings(project))
     jobs = PipelineStore(registry)

@@ -1,36 +1,14 @@
 """A winner that misses the gate: exit 3, nothing promoted, the webhook is called."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def receiver():
-    received = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(json.loads(body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
-    server.shutdown()
-
-
-def test_gate_failure_exits_3_and_calls_the_webhook(podium, project, receiver):
-    url, received = receiver
+def test_gate_failure_exits_3_and_calls_the_webhook(podium, project, webhook):
+    url, received = webhook
     (project / "podium.yaml").write_text(f"notify: [log, {{webhook: '{url}'}}]\n")
     ran = podium("run", "--data", "customers.csv", "--target", "churned", "--min-score", "0.99",
                  "--trials", "3", "--candidates", "logistic_regression,decision_tree", "--json")
