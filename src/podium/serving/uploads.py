@@ -71,8 +71,8 @@ def add_upload_routes(app: FastAPI, state: ServiceState, registry: Any) -> None:
             201: {"description": "the new version: number, rows, drift against the previous one"}},
         openapi_extra={
             "requestBody": {"required": True, "content": {
-                "text/csv": {"schema": {"type": "string"}},
-                "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}}}},
+                "text/csv": {"schema": {"type": "string", "minLength": 1}},
+                "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary", "minLength": 1}}}},
             **({"security": [{"bearer": []}, {"apiKey": []}]} if state.checker is not None else {})})
 
 
