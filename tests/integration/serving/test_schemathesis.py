@@ -38,6 +38,6 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(service, tmp
         capture_output=True, text=True, timeout=120)
     tail = "\n".join(result.stdout.splitlines()[-40:])
     assert result.returncode == 0, tail
-    assert "No issues found" in result.stdout
+    assert "No issues found" in result.stdout, tail
     assert "Selected: 7/8" in result.stdout, tail  # every operation but the upload
     assert "Traceback" not in service.log.read_text()
