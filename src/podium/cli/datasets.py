@@ -50,13 +50,7 @@ def snapshot(name: str = typer.Argument(..., help="the dataset's name"),
              creator: str = typer.Option("cli", "--creator", help="who takes the version (recorded)")) -> None:
     """Read the source and store a new version if its content changed."""
     with _store() as store:
-        version = store.snapshot(name, creator=creator)
-        latest = store.get(name) if version is None else None
-    if version is None:
-        assert latest is not None
-        out.print(f"unchanged: same content as {escape(latest.ref)}, no new version")
-        return
-    _print_version(version)
+        _print_outcome(store, name, store.snapshot(name, creator=creator))
 
 
 @app.command("upload")
@@ -65,13 +59,15 @@ def upload(name: str = typer.Argument(..., help="the dataset's name (created if 
            creator: str = typer.Option("cli", "--creator", help="who takes the version (recorded)")) -> None:
     """Store a file as a new version of NAME."""
     with _store() as store:
-        version = store.upload(name, str(_absolute(str(file))), creator=creator)
-        latest = store.get(name) if version is None else None
+        _print_outcome(store, name, store.upload(name, str(_absolute(str(file))), creator=creator))
+
+
+def _print_outcome(store: DatasetStore, name: str, version: DatasetVersionInfo | None) -> None:
+    """The new version, or that the content was unchanged (and which version holds it)."""
     if version is None:
-        assert latest is not None
-        out.print(f"unchanged: same content as {escape(latest.ref)}, no new version")
-        return
-    _print_version(version)
+        out.print(f"unchanged: same content as {escape(store.get(name).ref)}, no new version")
+    else:
+        _print_version(version)
 
 
 @app.command("versions")
