@@ -77,7 +77,7 @@ def test_champion_challenger_then_promote_and_rollback_by_hand(podium, project):
     assert "worse than the champion" in result["promotion"]["message"]
     assert result["promotion"]["basis"] == "holdout scores on the same data"
     shown = json.loads(podium("models", "list", "--json").out)
-    assert shown[0]["aliases"] == json.dumps({"champion": 1})
+    assert shown[0]["aliases"] == {"champion": 1}
     assert podium("models", "promote", "churn:2").code == 0
     assert podium("predict", "churn@champion", "-i", "new_customers.csv", "-o", "a.csv").code == 0
     rolled = podium("models", "rollback", "churn")

@@ -16,14 +16,19 @@ def list_models(as_json: bool = typer.Option(False, "--json")) -> None:
     """Every registered model with its latest version and aliases."""
     from podium.cli.render import records_table
 
-    records = [_plain(m) for m in state.registry().list_models()]
+    from dataclasses import asdict
+
+    models = state.registry().list_models()
     if as_json:
-        print(json.dumps(records, default=str))
+        print(json.dumps([asdict(m) for m in models], default=str))
         return
-    if not records:
+    if not models:
         out.print("no models yet: podium run --data FILE --target COLUMN")
         return
-    out.print(records_table("Models", records, list(records[0].keys())))
+    records = [{"name": m.name, "latest": m.latest_version, "versions": m.versions,
+                "aliases": ", ".join(f"{a}→{v}" for a, v in sorted(m.aliases.items())) or "—",
+                "metric": m.metric, "score": m.score, "created": m.created_at} for m in models]
+    out.print(records_table("Models", records, list(records[0])))
 
 
 @app.command("show")
