@@ -131,9 +131,10 @@ class _Counter:
     def __init__(self) -> None:
         self.size = 0
 
-    def write(self, data: bytes) -> int:
-        self.size += len(data)
-        return len(data)
+    def write(self, data: bytes | pickle.PickleBuffer) -> int:
+        size = memoryview(data).nbytes  # protocol 5 writes large arrays as PickleBuffers
+        self.size += size
+        return size
 
 
 def _pickled_size(model: Any) -> int:

@@ -115,3 +115,24 @@ def test_candidates_are_filtered_by_task_and_size():
     assert "ridge" in names and "logistic_regression" not in names
     chosen, notes = select_candidates("all", "binary", 1_000_000)
     assert "knn" not in {c.name for c in chosen} and any("knn" in n for n in notes)
+
+
+@pytest.mark.parametrize("name", ["knn", "random_forest", "lightgbm", "mlp", "logistic_regression"])
+def test_every_family_finishes_its_first_trial(problem, name):
+    from podium.training.trial import run_trial
+
+    result = run_trial(problem, Trial(0, name, {}, 0), deadline=None)
+    assert result.status == "ok", result.error
+    assert result.size_bytes and result.size_bytes > 0
+
+
+def test_the_model_size_is_its_pickled_size():
+    import pickle
+
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from podium.training.trial import _pickled_size
+
+    rng = np.random.default_rng(0)
+    model = KNeighborsClassifier().fit(rng.random((5000, 10)), rng.integers(0, 2, 5000))
+    assert _pickled_size(model) == len(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
