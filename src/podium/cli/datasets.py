@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -79,7 +80,7 @@ def versions(name: str = typer.Argument(..., help="the dataset's name"),
     with _store() as store:
         found = store.versions(name)
     if as_json:
-        print(json.dumps([_plain(v) for v in found], default=str))
+        print(json.dumps([asdict(v) for v in found], default=str))
         return
     if not found:
         out.print(f"no versions yet: podium datasets snapshot {escape(name)}")
@@ -148,7 +149,7 @@ def list_datasets(as_json: bool = typer.Option(False, "--json")) -> None:
     with _store() as store:
         found = store.list_datasets()
     if as_json:
-        print(json.dumps([_plain(d) for d in found], default=str))
+        print(json.dumps([asdict(d) for d in found], default=str))
         return
     if not found:
         out.print("no datasets yet: podium datasets add NAME SOURCE")
@@ -203,9 +204,3 @@ def _pairs(options: list[str]) -> dict[str, Any]:
         except ValueError:
             pairs[key.strip()] = value
     return pairs
-
-
-def _plain(record: object) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(record)  # type: ignore[call-overload, no-any-return]

@@ -52,7 +52,7 @@ def show(ref: str = typer.Argument(..., help="name, name@alias or name:version")
     columns = info.get("input_schema", {}).get("columns", [])
     if columns:
         keys = [k for k in ("name", "kind", "dtype", "nullable", "categories", "min", "max") if k in columns[0]]
-        out.print(records_table("Input schema", [_plain(c) for c in columns], keys))
+        out.print(records_table("Input schema", columns, keys))
     if info.get("leaderboard"):
         out.print(leaderboard_table(info["leaderboard"], info.get("metric", "score"), limit=10))
 
@@ -76,11 +76,3 @@ def rollback_alias(name: str = typer.Argument(..., help="the model name"),
 
     current, previous = rollback(state.registry(), name, alias=alias)
     out.print(f"{name}@{alias}: version {current} → {previous}")
-
-
-def _plain(record: object) -> dict:
-    data = record if isinstance(record, dict) else getattr(record, "__dict__", {})
-    if hasattr(record, "model_dump"):
-        data = record.model_dump()  # type: ignore[union-attr]
-    return {k: (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else
-                json.dumps(v, default=str) if isinstance(v, dict) else v) for k, v in data.items()}

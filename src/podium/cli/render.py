@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,10 @@ def _num(value: Any, digits: int = 4) -> str:
         return "—"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return json.dumps(value, default=str)
     if isinstance(value, float):
         return f"{value:.{digits}g}" if abs(value) >= 1e4 else f"{value:.{digits}f}"
     return str(value)
@@ -65,6 +70,7 @@ def columns_table(columns: dict[str, str], target: str, task: str) -> Table:
 
 
 def records_table(title: str, records: list[dict[str, Any]], columns: list[str]) -> Table:
+    """Records as rows; lists, mappings, dates and numbers written for a person."""
     table = Table(title=title, title_justify="left")
     for c in columns:
         table.add_column(c)

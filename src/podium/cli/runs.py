@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import typer
 
@@ -14,22 +15,18 @@ app = typer.Typer(help="Pipeline runs: list, show, replay.", no_args_is_help=Tru
 @app.command("list")
 def list_runs(limit: int = typer.Option(20, "--limit"), as_json: bool = typer.Option(False, "--json")) -> None:
     """The latest runs, newest first."""
-    from podium.cli.models import _plain
     from podium.cli.render import records_table
 
     runs = state.registry().list_runs(limit=limit)
-    records = [_plain(r) for r in runs]
     if as_json:
-        print(json.dumps(records, default=str))
+        print(json.dumps([asdict(r) for r in runs], default=str))
         return
-    if not records:
+    if not runs:
         out.print("no runs yet: podium run --data FILE --target COLUMN")
         return
-    for record, run in zip(records, runs):
-        record["id"] = record["id"][:12]
-        record["started_at"], record["finished_at"] = run.started_at, run.finished_at
-    keys = [k for k in ("id", "name", "status", "task", "metric", "started_at", "finished_at") if k in records[0]]
-    out.print(records_table("Runs (podium runs show ID)", records, keys))
+    records = [{"id": r.id[:12], "name": r.name, "status": r.status, "task": r.task, "metric": r.metric,
+                "started_at": r.started_at, "finished_at": r.finished_at} for r in runs]
+    out.print(records_table("Runs (podium runs show ID)", records, list(records[0])))
 
 
 @app.command("show")
@@ -37,21 +34,21 @@ def show(run_id: str = typer.Argument(..., help="a run id (a unique prefix is en
          show_all: bool = typer.Option(False, "--all", help="every trial, not each family's best"),
          as_json: bool = typer.Option(False, "--json")) -> None:
     """A run's spec, decision and every trial."""
-    from podium.cli.models import _plain
     from podium.cli.render import leaderboard_table
 
     registry = state.registry()
-    run = _plain(registry.get_run(run_id))
-    trials = registry.get_trials(run["id"])
+    run = registry.get_run(run_id)
+    trials = registry.get_trials(run.id)
     if as_json:
-        print(json.dumps({"run": run, "trials": trials}, default=str))
+        print(json.dumps({"run": asdict(run), "trials": trials}, default=str))
         return
     for key in ("id", "name", "status", "task", "metric", "source", "dataset_fingerprint",
                 "started_at", "finished_at", "error", "summary"):
-        if run.get(key) is not None:
-            out.print(f"[bold]{key}[/]: {run[key]}")
+        value = getattr(run, key)
+        if value is not None:
+            out.print(f"[bold]{key}[/]: {json.dumps(value, default=str) if isinstance(value, dict) else value}")
     if trials:
-        out.print(leaderboard_table([_row(t) for t in trials], run.get("metric", "score"),
+        out.print(leaderboard_table([_row(t) for t in trials], run.metric or "score",
                                     limit=10_000 if show_all else 15, per_family=not show_all))
 
 
@@ -66,11 +63,9 @@ def replay(run_id: str = typer.Argument(..., help="the run to replay with its re
            as_json: bool = typer.Option(False, "--json")) -> None:
     """Run a recorded run's spec again (same seed and budget; a trial budget reproduces it)."""
     from podium.cli.main import execute
-    from podium.cli.models import _plain
     from podium.spec import parse_spec
 
-    record = _plain(state.registry().get_run(run_id))
-    spec = record["spec"] if isinstance(record["spec"], dict) else json.loads(record["spec"])
+    run = state.registry().get_run(run_id)
     if not as_json:
-        out.print(f"replaying run {record['id']}")
-    execute(parse_spec(spec, origin=f"run {record['id']}"), as_json=as_json)
+        out.print(f"replaying run {run.id}")
+    execute(parse_spec(run.spec, origin=f"run {run.id}"), as_json=as_json)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from podium.cli.context import err, out, state
+
+if TYPE_CHECKING:
+    from podium.registry import ApiKeyInfo
 
 __all__ = ["register"]
 
@@ -106,9 +111,9 @@ def list_keys(as_json: bool = typer.Option(False, "--json")) -> None:
     """Every API key: name, models, created, revoked (never the key itself)."""
     keys = state.registry().list_keys()
     if as_json:
-        print(json.dumps([_plain(k, joined=False) for k in keys], default=str))
+        print(json.dumps([_public(k) for k in keys], default=str))
         return
-    records = [_plain(k) for k in keys]
+    records = [_public(k) for k in keys]
     if not records:
         out.print("no keys yet: podium keys create --name NAME")
         return
@@ -124,12 +129,6 @@ def revoke_key(name_or_id: str = typer.Argument(..., help="the key's name or id"
     err.print(f"revoked '{name_or_id}'")
 
 
-def _plain(record: object, *, joined: bool = True) -> dict[str, object]:
-    if hasattr(record, "model_dump"):
-        data = record.model_dump()
-    elif isinstance(record, dict):
-        data = dict(record)
-    else:
-        data = dict(getattr(record, "__dict__", {}))
-    return {k: (", ".join(map(str, v)) if joined and isinstance(v, (list, tuple)) else v)
-            for k, v in data.items() if k not in ("hash", "hashed_key", "secret")}
+def _public(key: ApiKeyInfo) -> dict[str, object]:
+    """A key's record without anything secret (only a hash is stored, and it stays in)."""
+    return {k: v for k, v in asdict(key).items() if k not in ("hash", "hashed_key", "secret")}
