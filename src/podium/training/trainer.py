@@ -125,17 +125,19 @@ def compete(
                 running.clear()
                 executor.close(kill=True)
                 break
+            broken = False
             for future in done:
                 trial = running.pop(future)
                 try:
                     result = future.result()
                 except BrokenProcessPool:
+                    broken = True
                     result = TrialResult(trial, "failed", error="its worker process died (out of memory?)")
                 except Exception as exc:  # an executor failure, not the candidate's
                     result = TrialResult(trial, "failed", error=f"{type(exc).__name__}: {exc}"[:300])
                 results.append(_apply_constraints(result, constraints))
                 emit("finished", trial, results[-1])
-            if any(r.error and "worker process died" in r.error for r in results[-len(done):]):
+            if broken:
                 for trial in running.values():  # the whole pool is broken: start a fresh one
                     results.append(TrialResult(trial, "failed", error="its worker pool broke"))
                 running.clear()

@@ -136,3 +136,21 @@ def test_the_model_size_is_its_pickled_size():
     rng = np.random.default_rng(0)
     model = KNeighborsClassifier().fit(rng.random((5000, 10)), rng.integers(0, 2, 5000))
     assert _pickled_size(model) == len(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+class _Crash(BaseEstimator, ClassifierMixin):
+    def fit(self, X, y):
+        import os
+
+        os._exit(1)  # the worker process dies, as it would when the kernel kills it for memory
+
+
+def test_a_dead_worker_is_recorded_and_a_fresh_pool_goes_on(problem):
+    crash = _register("crash_test", lambda task, params, seed: _Crash())
+    logistic = candidate_registry.get("logistic_regression")
+    board = compete(problem, [crash, logistic], budget=BudgetSpec(trials=4), executor=LocalExecutor(1),
+                    ensemble=False)
+    died = [r for r in board.results if r.candidate == "crash_test"]
+    assert died and all(r.status == "failed" for r in died)
+    assert any("worker process died" in (r.error or "") for r in died)
+    assert board.best is not None and board.best.candidate == "logistic_regression"
