@@ -1,6 +1,8 @@
 """Project settings: ``podium.yaml`` at the project root, overridden by ``PODIUM_*`` variables.
 
-Loaded once (``load_settings``) and passed in; nothing deeper reads the environment.
+Loaded once (``load_settings``) and passed in; nothing deeper reads the environment, except
+``resolve_secrets``: a secret written as ``${NAME}`` (in a spec or here) is read from the
+environment at the moment it is used, and never stored.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from podium._internal.redact import MissingVariable, expand_env
 from podium.errors import SpecError
 
-__all__ = ["Settings", "load_settings", "SETTINGS_FILE"]
+__all__ = ["Settings", "load_settings", "resolve_secrets", "SETTINGS_FILE"]
 
 SETTINGS_FILE = "podium.yaml"
 
@@ -42,15 +45,34 @@ class Settings(BaseModel):
 
     @property
     def resolved_registry_url(self) -> str:
-        return self.registry_url or f"sqlite:///{(self.state_dir / 'registry.db').resolve()}"
+        """The registry URL to connect with: ``${NAME}`` references resolved now."""
+        if self.registry_url:
+            return str(resolve_secrets(self.registry_url, where="registry_url"))
+        return f"sqlite:///{(self.state_dir / 'registry.db').resolve()}"
 
     @property
     def resolved_artifacts_url(self) -> str:
-        return self.artifacts_url or str((self.state_dir / "artifacts").resolve())
+        if self.artifacts_url:
+            return str(resolve_secrets(self.artifacts_url, where="artifacts_url"))
+        return str((self.state_dir / "artifacts").resolve())
 
     @property
     def resolved_n_jobs(self) -> int:
         return self.n_jobs if self.n_jobs > 0 else max(1, os.cpu_count() or 1)
+
+
+def resolve_secrets(value: Any, *, where: str, environ: Mapping[str, str] | None = None) -> Any:
+    """``value`` with its ``${NAME}`` references replaced from the environment, for use now.
+
+    The result is for using, never for storing or showing. A variable that is not set is a
+    ``SpecError`` naming it and ``where`` it was referenced.
+    """
+    try:
+        return expand_env(value, os.environ if environ is None else environ)
+    except MissingVariable as exc:
+        raise SpecError(f"{where}: the environment variable '{exc.name}' is not set.",
+                        hint=f"export {exc.name}=… where podium runs (secrets written as "
+                             f"${{{exc.name}}} are read from the environment when used)") from None
 
 
 _ENV_KEYS = {"registry_url", "artifacts_url", "executor", "n_jobs"}

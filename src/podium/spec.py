@@ -2,7 +2,8 @@
 
 Loaded from YAML (``load_spec``) or built from CLI flags; both give a ``PipelineSpec``.
 Step, candidate, metric and source names stay strings here: the parts that own them
-check them (with close-match suggestions) when a run starts.
+check them (with close-match suggestions) when a run starts. Secrets stay as written
+(``${NAME}`` is resolved by the part that uses it); ``recorded()`` is what may be stored.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from podium._internal.fingerprint import json_fingerprint
+from podium._internal.redact import redact
 from podium.errors import SpecError
 
 __all__ = [
@@ -149,8 +151,12 @@ class PipelineSpec(_Strict):
     def model_name(self) -> str:
         return self.registration.model or self.name
 
+    def recorded(self) -> dict[str, Any]:
+        """The spec as runs, lineage and packages keep it: ``${NAME}`` kept, literal secrets ``***``."""
+        return dict(redact(self.model_dump(mode="json", by_alias=True)))
+
     def fingerprint(self) -> str:
-        return json_fingerprint(self.model_dump(mode="json", by_alias=True))
+        return json_fingerprint(self.recorded())
 
 
 def _step(item: Any, index: int) -> Any:

@@ -4,8 +4,10 @@ A notifier kind is a ``Notifier`` subclass with a pydantic ``params_model``, reg
 by name in ``notifier_kinds`` (plugins: entry-point group ``podium.notifiers``). The
 ``notify:`` list of ``podium.yaml`` or of a spec becomes notifiers through
 ``build_notifiers``; ``notify_all`` sends one event to each and never lets one failure
-stop the others. Secrets (passwords, header values, webhook paths and queries) stay out
-of every log line and error message.
+stop the others. Secrets (passwords, header values, webhook paths and queries) may be
+written as ``${NAME}`` and are read from the environment when the notifiers are built; they
+stay out of every log line and error message, and an SMTP password is only sent over TLS
+unless ``allow_insecure_auth`` says otherwise.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic import model_validator
 
 from podium._internal.named import Named
+from podium._internal.redact import redact_url as _redact_url
 from podium._internal.suggest import did_you_mean
 from podium.automation.events import ALERT_KINDS, Event, format_leaderboard_text
+from podium.config import resolve_secrets
 from podium.errors import NotFoundError, PodiumError, SpecError
 
 __all__ = [
@@ -209,6 +213,7 @@ def build_notifiers(config: Iterable[Any] | None, *, where: str = "notify") -> l
             cls = notifier_kinds.get(str(kind))
         except NotFoundError as exc:
             raise NotFoundError(f"{at}: {exc}") from None
+        value = resolve_secrets(value, where=f"{at}.{kind}")  # ${NAME} → the secret, for use only
         notifiers.append(cls.from_config(value, where=f"{at}.{kind}"))
     return notifiers
 
@@ -240,16 +245,7 @@ class LogNotifier(Notifier[LogParams]):
 
 def redact_url(url: str) -> str:
     """``scheme://host:port/…``: the path, query and credentials of a URL often hold tokens."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "<invalid URL>"
-    if ":" in host:
-        host = f"[{host}]"
-    rest = "/…" if parts.path.strip("/") or parts.query or parts.fragment else ""
-    return f"{parts.scheme}://{host}{port}{rest}"
+    return _redact_url(url, hide_path=True)
 
 
 class WebhookParams(NotifierParams):
@@ -415,7 +411,10 @@ class EmailParams(NotifierParams):
     to: list[str] = Field(description="recipient address, or a list of them")
     from_: str = Field("podium@localhost", alias="from", description="sender address")
     smtp: str = Field("localhost:25", description="SMTP server as host:port")
-    starttls: bool = Field(False, description="upgrade the connection with STARTTLS")
+    starttls: bool = Field(False, description="upgrade the connection with STARTTLS (port 587)")
+    ssl: bool = Field(False, description="TLS from the first byte, SMTPS (port 465)")
+    allow_insecure_auth: bool = Field(
+        False, description="send the password without TLS (only for a relay on a trusted network)")
     username: str | None = Field(None, description="SMTP login, with password")
     password: SecretStr | None = Field(None, description="SMTP password, with username")
     timeout: float = Field(10.0, gt=0, description="seconds for the SMTP conversation")
@@ -446,6 +445,11 @@ class EmailParams(NotifierParams):
     def _login_pair(self) -> EmailParams:
         if (self.username is None) != (self.password is None):
             raise ValueError("username and password go together: set both or neither")
+        if self.starttls and self.ssl:
+            raise ValueError("starttls and ssl are two ways to the same TLS: set one")
+        if self.password is not None and not (self.starttls or self.ssl or self.allow_insecure_auth):
+            raise ValueError("a password is only sent over TLS: set starttls: true (port 587) or "
+                             "ssl: true (port 465); allow_insecure_auth: true sends it in clear text")
         return self
 
     @property
@@ -499,7 +503,9 @@ class EmailNotifier(Notifier[EmailParams]):
         host, port = p.host_port
         msg = self.message(event)
         try:
-            with smtplib.SMTP(host, port, timeout=p.timeout) as smtp:
+            connect = (smtplib.SMTP_SSL(host, port, timeout=p.timeout, context=ssl.create_default_context())
+                       if p.ssl else smtplib.SMTP(host, port, timeout=p.timeout))
+            with connect as smtp:
                 if p.starttls:
                     smtp.starttls(context=ssl.create_default_context())
                 if p.username is not None and p.password is not None:

@@ -119,7 +119,7 @@ def run_pipeline(
     notes = prepared.notes + notes
     fingerprint = frame_fingerprint(frame)
     run_id = registry.start_run(
-        spec.name, spec=spec.model_dump(mode="json", by_alias=True), task=problem.task,
+        spec.name, spec=spec.recorded(), task=problem.task,
         metric=problem.metric.name, dataset_fingerprint=fingerprint,
         source=origin)
     if on_run_started is not None:
@@ -243,7 +243,7 @@ def _lineage(spec: PipelineSpec, origin: str, frame: pd.DataFrame, fingerprint: 
         "rows": len(frame),
         "source": origin,
         "spec_hash": spec.fingerprint(),
-        "spec": spec.model_dump(mode="json", by_alias=True),
+        "spec": spec.recorded(),  # no literal secret: ${NAME} as written, the rest ***
         "seed": spec.seed,
         "winner": winner,
         "created_at": datetime.now(timezone.utc).isoformat(),

@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from podium._internal.lazy import MissingDependency
+from podium._internal.redact import redact_url
 from podium.cli import catalog, datasets, models, monitor, pipelines, runs, serve
 from podium.cli.context import err, out, state
 from podium.errors import PodiumError, SpecError
@@ -105,7 +106,7 @@ def execute(pipeline: Any, *, as_json: bool) -> None:
         if result.promotion is not None:
             out.print(f"[green]promoted[/]: {escape(result.promotion.message)}")
         out.print(f"registered [bold]{result.model}:{result.version}[/] as "
-                  f"[bold]{result.model}@{result.alias}[/] in {settings.resolved_artifacts_url}")
+                  f"[bold]{result.model}@{result.alias}[/] in {redact_url(settings.resolved_artifacts_url)}")
         out.print(f"next: podium predict {result.model}@{result.alias} --input NEW_ROWS.csv --output scored.csv")
     elif result.status == "not_promoted":
         assert result.promotion is not None

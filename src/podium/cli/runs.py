@@ -65,7 +65,14 @@ def replay(run_id: str = typer.Argument(..., help="the run to replay with its re
     from podium.cli.main import execute
     from podium.spec import parse_spec
 
+    from podium._internal.redact import masked
+    from podium.errors import UserError
+
     run = state.registry().get_run(run_id)
+    if hidden := masked(run.spec):
+        raise UserError(f"run {run.id} was made from a spec with secrets written out ({', '.join(hidden)}); "
+                        "podium keeps no secret, so it cannot replay it.",
+                        hint="write secrets as ${NAME} (read from the environment), or run the spec file again")
     if not as_json:
         out.print(f"replaying run {run.id}")
     execute(parse_spec(run.spec, origin=f"run {run.id}"), as_json=as_json)

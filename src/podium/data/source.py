@@ -7,16 +7,17 @@ factory under its URL schemes; ``resolve_source`` picks it, so a new kind plugs 
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import pandas as pd
 
 from podium._internal.fingerprint import frame_fingerprint
 from podium._internal.named import Named
+from podium._internal.redact import redact_url
+from podium.config import resolve_secrets
 from podium.errors import NotFoundError, SourceError
 
 __all__ = ["Source", "WriteMode", "source_kinds", "register_source", "resolve_source"]
@@ -71,9 +72,11 @@ def resolve_source(spec: str | Mapping[str, Any] | Source) -> Source:
     """Turn ``"data/x.csv"``, ``"postgresql://…?table=t"`` or ``{url: …, query: …}`` into a Source.
 
     Local paths and fsspec URLs of files resolve by their suffix; other URLs by scheme.
+    ``${NAME}`` references (a password kept in the environment) are resolved here, at use.
     """
     if isinstance(spec, Source):
         return spec
+    spec = resolve_secrets(spec, where="source")
     if isinstance(spec, Mapping):
         options = dict(spec)
         url = str(options.pop("url", options.pop("path", "")))
@@ -84,26 +87,6 @@ def resolve_source(spec: str | Mapping[str, Any] | Source) -> Source:
         kind = _kind_of(url)
     return source_kinds.get(kind)(url, options)
 
-
-def redact_url(url: str) -> str:
-    """The URL with its password (and secret-looking query values) replaced by ``***``."""
-    parts = urlsplit(url)
-    if len(parts.scheme) <= 1:
-        return url
-    # by hand, not urlunsplit: that would turn sqlite:///x.db into sqlite:/x.db
-    base, mark, query = url.partition("?")
-    if parts.password is not None:
-        scheme, _, rest = base.partition("://")
-        netloc, slash, path = rest.partition("/")
-        user, _, host = netloc.rpartition("@")
-        base = f"{scheme}://{user.split(':', 1)[0]}:***@{host}{slash}{path}"
-    pairs = parse_qsl(query, keep_blank_values=True)
-    if any(_SECRET.search(k) for k, _ in pairs):
-        query = urlencode([(k, "***" if _SECRET.search(k) else v) for k, v in pairs], safe="*:/")
-    return base + mark + query
-
-
-_SECRET = re.compile(r"password|secret|token|api_?key", re.IGNORECASE)
 
 
 def _kind_of(url: str) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
+from podium._internal.redact import redact_url
 from podium.errors import SpecError
 
 __all__ = ["normalize_url", "create_registry_engine", "WRITE_OPTION", "BUSY_TIMEOUT_S"]
@@ -38,7 +39,7 @@ def create_registry_engine(url: str, *, echo: bool = False) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise SpecError(f"registry_url {url!r} is not a database URL.",
+        raise SpecError(f"registry_url '{redact_url(url)}' is not a database URL.",
                         hint="use sqlite:///path/registry.db or postgresql://user@host/db") from None
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, echo=echo, pool_pre_ping=True)

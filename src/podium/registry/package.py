@@ -32,6 +32,7 @@ from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
+from podium._internal.redact import redact
 from podium.errors import IntegrityError, NotFoundError, PodiumError
 from podium.registry._json import dumps, to_jsonable
 from podium.registry.artifacts import MANIFEST
@@ -118,7 +119,7 @@ class ModelPackage:
             "metrics": to_jsonable(self.metrics),
             "input_schema": self.input_schema.model_dump(mode="json"),
             "output_schema": self.output_schema.model_dump(mode="json"),
-            "lineage": to_jsonable(self.lineage),
+            "lineage": to_jsonable(redact(self.lineage)),  # no literal secret is written
             "environment": library_versions(),
             "leaderboard": to_jsonable(self.leaderboard),
             "notes": list(self.notes),
@@ -231,7 +232,7 @@ class ModelPackage:
             "metrics": self.metrics,
             "input_schema": self.input_schema.model_dump(mode="json"),
             "output_schema": self.output_schema.model_dump(mode="json"),
-            "lineage": self.lineage,
+            "lineage": redact(self.lineage),  # packages written before redaction show none either
             "environment": manifest.get("environment") or library_versions(),
             "leaderboard": self.leaderboard,
             "notes": self.notes,

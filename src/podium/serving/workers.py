@@ -2,7 +2,7 @@
 
 ``serve(options)`` binds the socket, then starts the workers (uvicorn's multiprocess
 supervisor: a worker that dies is replaced; SIGTERM or SIGINT stops every worker gracefully,
-in-flight requests first). Each worker loads its models once, with one OpenMP/BLAS thread
+in-flight requests first; a supervisor killed outright takes its workers with it). Each worker loads its models once, with one OpenMP/BLAS thread
 (N workers on N cores must not fight over them), and follows its aliases on its own.
 Prometheus figures of all workers meet in a shared folder (``PROMETHEUS_MULTIPROC_DIR``).
 
@@ -15,16 +15,19 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from podium._internal.orphans import exit_with_parent
 from podium.serving.options import ServeOptions
 
 __all__ = ["serve", "worker_app", "OPTIONS_ENV", "check_refs"]
 
 OPTIONS_ENV = "PODIUM_SERVE_OPTIONS"
+SUPERVISOR_ENV = "PODIUM_SUPERVISOR_PID"
 _CRASH_LIMIT, _CRASH_WINDOW_S = 10, 30
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -58,6 +61,7 @@ def serve(options: ServeOptions) -> None:
     options = options.model_copy(update={"metrics_dir": metrics_dir})
     # Children are spawned from this process: what they inherit is set here, once.
     os.environ[OPTIONS_ENV] = options.model_dump_json()
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     for var in _THREAD_VARS:
         os.environ[var] = "1"
@@ -83,6 +87,9 @@ def worker_app() -> Any:
     from podium.serving.app import create_app
 
     options = ServeOptions.model_validate_json(os.environ[OPTIONS_ENV])
+    # a killed supervisor must not leave its workers serving on: they stop, gracefully
+    exit_with_parent(int(os.environ.get(SUPERVISOR_ENV) or os.getppid()), sig=signal.SIGTERM,
+                     grace=options.graceful_timeout + 5)
     threadpool_limits(1)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")

@@ -14,6 +14,7 @@ from typing import Any
 
 from podium._internal.lazy import require
 from podium._internal.named import Named
+from podium._internal.orphans import exit_with_parent
 from podium.errors import NotFoundError
 from podium.training.leaderboard import Trial, TrialResult
 from podium.training.problem import Problem
@@ -53,8 +54,9 @@ class InlineExecutor(Executor):
 _worker_problem: Problem | None = None
 
 
-def _init_worker(problem: Problem) -> None:
+def _init_worker(problem: Problem, parent_pid: int) -> None:
     global _worker_problem
+    exit_with_parent(parent_pid)  # a killed `podium run` or `watch` leaves no worker behind
     _worker_problem = problem
     from threadpoolctl import threadpool_limits
 
@@ -70,7 +72,8 @@ class LocalExecutor(Executor):
     """A pool of ``n_jobs`` processes on this machine.
 
     Workers are forked: they start at once with the libraries already imported and the
-    data shared copy-on-write, and a caller's script needs no ``__main__`` guard.
+    data shared copy-on-write, and a caller's script needs no ``__main__`` guard. They end
+    when this process ends, even by SIGKILL (``exit_with_parent``).
     """
 
     def __init__(self, n_jobs: int = 0) -> None:
@@ -80,7 +83,7 @@ class LocalExecutor(Executor):
     def start(self, problem: Problem) -> None:
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         self._pool = ProcessPoolExecutor(self.n_jobs, mp_context=context,
-                                         initializer=_init_worker, initargs=(problem,))
+                                         initializer=_init_worker, initargs=(problem, os.getpid()))
 
     def submit(self, trial: Trial, deadline: float | None) -> Future[TrialResult]:
         assert self._pool is not None, "start() first"

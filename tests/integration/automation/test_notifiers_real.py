@@ -205,9 +205,9 @@ def test_email_logs_in_with_username_and_password(
     address, mailbox = smtp_server
     good, bad = build_notifiers([
         {"email": {"to": "ops@example.com", "smtp": address, "username": "bot",
-                   "password": "right-pw"}},
+                   "password": "right-pw", "allow_insecure_auth": True}},
         {"email": {"to": "ops@example.com", "smtp": address, "username": "bot",
-                   "password": "wrong-pw", "name": "bad-login"}},
+                   "password": "wrong-pw", "name": "bad-login", "allow_insecure_auth": True}},
     ])
     ok, failed = notify_all([good, bad], event)
     assert ok.ok and len(mailbox.envelopes) == 1
@@ -215,6 +215,18 @@ def test_email_logs_in_with_username_and_password(
     assert failed.error is not None
     assert failed.error.startswith(f"email via {address}: SMTPAuthenticationError: (535")
     assert "wrong-pw" not in failed.error
+
+
+def test_email_never_sends_a_password_to_a_server_without_tls(
+    smtp_server: tuple[str, Mailbox], event: Event
+) -> None:
+    address, mailbox = smtp_server
+    (mail,) = build_notifiers([{"email": {"to": "ops@example.com", "smtp": address, "username": "bot",
+                                          "password": "right-pw", "starttls": True}}])
+    (delivery,) = notify_all([mail], event)  # this server offers no STARTTLS: podium stops before login
+    assert not delivery.ok and delivery.error is not None
+    assert delivery.error.startswith(f"email via {address}: SMTPNotSupportedError")
+    assert mailbox.envelopes == []
 
 
 def test_unreachable_smtp_server_is_a_failed_delivery(event: Event) -> None:

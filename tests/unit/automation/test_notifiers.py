@@ -222,7 +222,7 @@ def test_secrets_stay_out_of_errors_and_reprs() -> None:
     with pytest.raises(SpecError) as info2:
         build_notifiers([{"email": {"to": "bob", "username": "u", "password": "hunter2"}}])
     hook = WebhookNotifier(url=SECRET_URL, headers={"Authorization": "Bearer s3cr3tT0ken"})
-    mail = EmailNotifier(to="a@example.com", username="u", password="hunter2")
+    mail = EmailNotifier(to="a@example.com", username="u", password="hunter2", starttls=True)
     for text in (str(info.value), repr(hook), repr(hook.params), hook.name):
         assert "s3cr3tT0ken" not in text
     for text in (str(info2.value), repr(mail), repr(mail.params)):
@@ -426,9 +426,32 @@ def test_email_uses_starttls_then_login_when_asked(monkeypatch: pytest.MonkeyPat
                               ("login", "bot"), ("send", "a@example.com"), ("quit", None)]
 
 
+def test_email_refuses_a_password_without_tls() -> None:
+    with pytest.raises(SpecError, match=r"^notify\[0\]\.email: a password is only sent over TLS: set "
+                                        r"starttls: true"):
+        build_notifiers([{"email": {"to": "a@example.com", "username": "bot", "password": "pw"}}])
+    with pytest.raises(SpecError, match="starttls and ssl are two ways"):
+        build_notifiers([{"email": {"to": "a@example.com", "starttls": True, "ssl": True}}])
+    (relay,) = build_notifiers([{"email": {"to": "a@example.com", "username": "bot", "password": "pw",
+                                           "allow_insecure_auth": True}}])
+    assert relay.params.allow_insecure_auth
+
+
+def test_notifier_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PODIUM_TEST_HOOK_TOKEN", "t0k3n")
+    (hook,) = build_notifiers([{"webhook": {"url": "https://hooks.example.com/${PODIUM_TEST_HOOK_TOKEN}",
+                                            "headers": {"Authorization": "Bearer ${PODIUM_TEST_HOOK_TOKEN}"}}}])
+    assert hook.params.url == "https://hooks.example.com/t0k3n"
+    assert hook.params.headers == {"Authorization": "Bearer t0k3n"}
+    monkeypatch.delenv("PODIUM_TEST_HOOK_TOKEN")
+    with pytest.raises(SpecError, match=r"^notify\[0\]\.webhook: the environment variable "
+                                        r"'PODIUM_TEST_HOOK_TOKEN' is not set\."):
+        build_notifiers([{"webhook": "https://hooks.example.com/${PODIUM_TEST_HOOK_TOKEN}"}])
+
+
 def test_email_failure_hides_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("podium.automation.notifiers.smtplib.SMTP", FakeSMTP)
-    mail = EmailNotifier(to="a@example.com", username="bot", password="wrong-s3cret")
+    mail = EmailNotifier(to="a@example.com", username="bot", password="wrong-s3cret", starttls=True)
     with pytest.raises(NotifyError, match=r"^email via localhost:25: SMTPAuthenticationError") as info:
         mail.send(gate_event())
     assert "wrong-s3cret" not in str(info.value)
