@@ -22,15 +22,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from podium.errors import SpecError
@@ -174,13 +177,14 @@ def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
         description=_DESCRIPTION.format(names=names, limit=options.max_batch,
                                         auth="required" if auth else "off (--no-auth)"),
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by _add_docs_routes, from local files
         redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.podium = state
     _add_model_routes(app, state)
     _add_service_routes(app, state)
+    _add_docs_routes(app)
     add_upload_routes(app, state, registry)
     _add_error_handlers(app, state)
     app.add_middleware(ObserveMiddleware, state=state)
@@ -393,6 +397,22 @@ def _add_service_routes(app: FastAPI, state: ServiceState) -> None:
                            "predict": f"/v1/models/{name}/predict",
                            "batch": f"/v1/models/{name}/predict/batch"})
         return Response(orjson.dumps({"models": listed}), media_type=_JSON)
+
+
+# -- Swagger UI, from the files shipped in podium.serving (no CDN: /docs works air-gapped) --------
+_SWAGGER_DIR = Path(__file__).resolve().parent / "static" / "swagger-ui"
+DOCS_ASSETS = "/docs/assets"
+
+
+def _add_docs_routes(app: FastAPI) -> None:
+    app.mount(DOCS_ASSETS, StaticFiles(directory=_SWAGGER_DIR), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs",
+                                   swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png")
 
 
 # -- errors -------------------------------------------------------------------------------------
