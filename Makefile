@@ -16,11 +16,17 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install -q -e ".[all,test]"
 
-# Debian packages the integration tests start (PostgreSQL 15 ships with the machine).
+# Debian packages the integration tests start (PostgreSQL 15 ships with the machine);
+# podman, buildah, runc and debootstrap build and run the deploy image offline (tests/integration/serving/test_image.py).
+IMAGE_TOOLS := podman buildah runc debootstrap
 system-deps:
 	@command -v redis-server >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
 	  else echo "redis-server is missing: sudo apt-get install redis-server"; fi; }
+	@missing="$$(for t in $(IMAGE_TOOLS); do command -v $$t >/dev/null || [ -x /usr/sbin/$$t ] || echo $$t; done)"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing: sudo apt-get install $$missing (the image test skips without them)"; fi; fi
 
 demo: install
 	cd examples/quickstart && ../../$(BIN)/podium run pipeline.yaml

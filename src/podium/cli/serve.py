@@ -32,10 +32,13 @@ def serve(
     port: int = typer.Option(8000, "--port"),
     workers: int = typer.Option(0, "--workers", help="worker processes (default: one per CPU core)"),
     no_auth: bool = typer.Option(False, "--no-auth", help="serve without API keys (local work only)"),
-    keys_file: Path | None = typer.Option(None, "--keys-file",
+    keys_file: Path | None = typer.Option(None, "--keys-file", envvar="PODIUM_KEYS_FILE",
                                              help="extra accepted keys, one a line (plain or sha256:HEX)"),
     max_batch: int = typer.Option(1000, "--max-batch", help="most records in one batch request"),
     log_rate: float = typer.Option(0.1, "--log-rate", help="share of predictions logged to the registry"),
+    prediction_log: str | None = typer.Option(
+        None, "--prediction-log", envvar="PODIUM_PREDICTION_LOG",
+        help="where logged predictions go: a database URL (default: the registry's), or 'off'"),
     access_log: str = typer.Option("-", "--access-log", help="JSON-lines access log: '-' stdout, a file, or 'off'"),
     reload_interval: float = typer.Option(2.0, "--reload-interval",
                                           help="seconds between alias checks (0: never follow)"),
@@ -49,13 +52,21 @@ def serve(
     from podium.serving.workers import check_refs
     from podium.serving.workers import serve as run_service
 
+    if keys_file is not None and not keys_file.is_file():
+        from podium.errors import SpecError
+
+        raise SpecError(f"No keys file at {keys_file}.",
+                        hint="mount one (one API key a line, plain or sha256:HEX), or leave out --keys-file "
+                             "and PODIUM_KEYS_FILE")
     settings = state.settings()
     registry = state.registry()
     resolved = check_refs(registry, refs)
+    log_off = prediction_log is not None and prediction_log.strip().lower() in ("off", "none", "")
     options = ServeOptions(
         refs=refs, registry_url=settings.resolved_registry_url,
         artifacts_url=settings.resolved_artifacts_url, host=host, port=port, workers=workers,
-        auth=not no_auth, max_batch=max_batch, prediction_log_rate=log_rate,
+        auth=not no_auth, max_batch=max_batch, prediction_log_rate=0.0 if log_off else log_rate,
+        prediction_log_url=None if log_off else prediction_log,
         access_log=None if access_log == "off" else access_log, reload_interval=reload_interval,
         onnx="auto" if onnx else "off", keys_file=str(keys_file.resolve()) if keys_file else None,
     )

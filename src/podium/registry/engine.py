@@ -45,13 +45,18 @@ def create_registry_engine(url: str, *, echo: bool = False) -> Engine:
         return create_engine(url, echo=echo, pool_pre_ping=True)
     database = parsed.database or ""
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
-    if not in_memory:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    # sqlite:///file:PATH?mode=ro&immutable=1&uri=true opens a registry read-only (a packaged
+    # one, in an image with a read-only root): no folder made, no WAL files written
+    read_only = parsed.query.get("mode") == "ro" or parsed.query.get("immutable") == "1"
+    if not in_memory and not read_only:
+        path = database[len("file:"):] if parsed.query.get("uri") == "true" and database.startswith("file:") \
+            else database
+        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
     options: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}}
     if in_memory:
         options["poolclass"] = StaticPool  # one shared connection, or each would see its own database
     engine = create_engine(url, echo=echo, **options)
-    _tune_sqlite(engine, wal=not in_memory)
+    _tune_sqlite(engine, wal=not in_memory and not read_only)
     return engine
 
 

@@ -150,7 +150,8 @@ def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
         if options.keys_file:
             check = with_static_keys(read_key_file(options.keys_file), check)
         checker = KeyChecker(check, ttl=options.key_cache_seconds)
-    sampler = PredictionSampler(_prediction_writer(registry, options.prediction_log_rate),
+    sampler = PredictionSampler(_prediction_writer(registry, options.prediction_log_rate,
+                                                   options.prediction_log_url),
                                 options.prediction_log_rate,
                                 max_rows_per_interval=options.prediction_log_max_rows)
     state = ServiceState(options, slots, metrics, sampler, AccessLog(options.access_log), watcher,
@@ -412,7 +413,8 @@ def _add_docs_routes(app: FastAPI) -> None:
         return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs",
                                    swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
                                    swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
-                                   swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png")
+                                   swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+                                   swagger_ui_parameters={"validatorUrl": None})  # no call to swagger.io
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -547,11 +549,14 @@ def _openapi(app: FastAPI, state: ServiceState) -> dict[str, Any]:
     return schema
 
 
-def _prediction_writer(registry: Any, rate: float) -> Callable[[list[dict[str, Any]]], Any] | None:
+def _prediction_writer(registry: Any, rate: float,
+                       url: str | None = None) -> Callable[[list[dict[str, Any]]], Any] | None:
     if rate <= 0:
         return None
     from podium.registry.predictions import PredictionLog
 
+    if url:  # a database of its own: a mounted volume, or a remote one (the registry may be read-only)
+        return PredictionLog(url).append
     engine = getattr(registry, "engine", None) or getattr(registry, "registry_url", None)
     if engine is None:
         logger.warning("prediction logging is off: the registry exposes no database engine")

@@ -1,19 +1,29 @@
 """Deploy targets: a Docker build context, or Kubernetes manifests, that serve one model version.
 
-The image holds a podium project of its own: the model version copied into a fresh local
-registry (SQLite + artifacts), served by the same ``podium serve`` as on a laptop, as a
-non-root user, with pinned requirements and a HEALTHCHECK on ``/healthz``. API keys come
-from a file mounted at ``/etc/podium/keys`` (one a line, plain or ``sha256:HEX``) — a
-Kubernetes Secret, or a Docker volume — so that no key is baked into the image.
+The image holds a podium project of its own: the model version copied into a local registry
+that the service opens read-only (SQLite, immutable), served by the same ``podium serve`` as
+on a laptop. It installs only what the package's engine needs, pinned to the versions that
+served it here: for an ONNX engine numpy, ONNX Runtime and the serving stack; for the
+scikit-learn engine the libraries the pickled model refers to as well (LightGBM with the
+OpenMP runtime it links, XGBoost as its CPU-only wheel). It runs under any UID with a
+read-only root filesystem: nothing is written under ``/srv/podium``; the prediction log is
+off unless ``PODIUM_PREDICTION_LOG`` names a database (a mounted volume, or a remote one).
+API keys come from a file mounted at ``PODIUM_KEYS_FILE`` (one a line, plain or
+``sha256:HEX``) — a Kubernetes Secret, or a Docker volume or secret — never from the build
+context, whose ``.dockerignore`` keeps key files out.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import pickle
 import re
 import secrets
 import shutil
+import sqlite3
 import textwrap
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -23,17 +33,27 @@ import yaml
 
 from podium.errors import SpecError
 
-__all__ = ["DeployResult", "write_docker", "write_kubernetes", "pinned_requirements"]
+__all__ = ["DeployResult", "write_docker", "write_kubernetes", "pinned_requirements", "model_libraries",
+           "engine_of", "KEYS_FILE"]
 
 APP_DIR = "/srv/podium"
-KEYS_PATH = "/etc/podium/keys"
-BASE_IMAGE = "python:3.11-slim"
+KEYS_DIR = "/run/secrets/podium"
+KEYS_FILE = f"{KEYS_DIR}/keys"
+BASE_IMAGE = "python:3.11-slim-bookworm"
 USER_ID = 10001
+#: the packaged registry, opened read-only: no WAL or journal files, no folder created
+REGISTRY_URL = f"sqlite:///file:{APP_DIR}/.podium/registry.db?mode=ro&immutable=1&uri=true"
 
-#: what a service needs beyond podium's own dependencies
-_SERVE_PACKAGES = ("fastapi", "starlette", "uvicorn", "uvloop", "httptools", "prometheus-client", "orjson",
-                   "threadpoolctl", "scipy")
-_ONNX_PACKAGES = ("onnxruntime", "skl2onnx", "onnx", "protobuf")
+#: what ``podium serve`` imports whatever the engine (uvicorn's fast loop and parser included)
+_SERVE_PACKAGES = ("fastapi", "uvicorn", "uvloop", "httptools", "prometheus-client", "orjson", "pydantic",
+                   "pyyaml", "sqlalchemy", "fsspec", "typer", "rich", "numpy", "packaging")
+#: what each engine scores with
+_ENGINE_PACKAGES = {"onnx": ("onnxruntime",),
+                    "sklearn": ("scikit-learn", "scipy", "joblib", "threadpoolctl", "pandas")}
+#: the CPU-only wheel of a library whose default wheel pulls GPU runtimes (nvidia-nccl: 469 MB)
+_CPU_VARIANTS = {"xgboost": "xgboost-cpu"}
+#: libraries whose wheels link the system's OpenMP runtime instead of bundling it
+_NEEDS_LIBGOMP = {"lightgbm"}
 
 
 @dataclass
@@ -45,37 +65,35 @@ class DeployResult:
     next_steps: list[str] = field(default_factory=list)
 
 
-def write_docker(registry: Any, ref: str, out_dir: str | Path, *, port: int = 8000, workers: int = 2,
-                 onnx: bool = True) -> DeployResult:
+def write_docker(registry: Any, ref: str, out_dir: str | Path, *, port: int = 8000,
+                 workers: int = 2) -> DeployResult:
     """Write a Docker build context serving ``ref`` into ``out_dir`` (new or empty)."""
     out = _fresh_dir(out_dir)
     info = registry.resolve(ref)
     name, version = str(info.name), int(info.version)
     package = registry.load(f"{name}:{version}")
+    engine = engine_of(package)
+    libraries = model_libraries(package.pipeline) if engine == "sklearn" else set()
     serve_ref = _copy_model(package, name, version, ref, out / "project")
     _copy_podium(out / "podium")
+    requirements = pinned_requirements(engine=engine, libraries=libraries)
     (out / "requirements.txt").write_text(
-        "# pinned to what served this model where it was deployed from\n"
-        + "\n".join(pinned_requirements(onnx=onnx)) + "\n")
-    (out / "keys").write_text("# API keys, one a line (plain or sha256:HEX). Mount a real file here:\n"
-                              f"#   docker run -v $PWD/keys:{KEYS_PATH}:ro ...\n")
-    (out / ".dockerignore").write_text("**/__pycache__\n**/*.pyc\n")
-    (out / "Dockerfile").write_text(_dockerfile(serve_ref, port=port, workers=workers))
+        f"# {name} v{version}, engine {engine}: pinned to what served it where it was deployed from;\n"
+        "# installed with --no-deps, so this list is all there is\n" + "\n".join(requirements) + "\n")
+    (out / ".dockerignore").write_text(_DOCKERIGNORE)
+    (out / "Dockerfile").write_text(_dockerfile(serve_ref, engine=engine, port=port, workers=workers,
+                                                libgomp=bool(libraries & _NEEDS_LIBGOMP)))
     image = default_image(name, version)
-    (out / "README.md").write_text(textwrap.dedent(f"""\
-        # {name} version {version}, served by podium
-
-            docker build -t {image} .
-            echo "$MY_KEY" > keys          # one API key a line (or sha256:HEX of it)
-            docker run -p {port}:{port} -v "$PWD/keys:{KEYS_PATH}:ro" {image}
-            curl -H "Authorization: Bearer $MY_KEY" localhost:{port}/v1/models/{name}/predict -d @record.json
-
-        Swagger UI: http://localhost:{port}/docs · health: /healthz · readiness: /readyz · metrics: /metrics
-        """))
+    run = (f"docker run --read-only --tmpfs /tmp -p {port}:{port} "
+           f"-v \"$PWD/podium-keys:{KEYS_FILE}:ro\" {image}")
+    (out / "README.md").write_text(_readme(name, version, engine, image, port, run))
+    _world_readable(out)
     files = sorted(p for p in out.rglob("*") if p.is_file() and "podium/src" not in p.as_posix()
                    and "/.podium/" not in p.as_posix())
     return DeployResult(out, files, [f"build: docker build -t {image} {out}",
-                                     f"run:   docker run -p {port}:{port} -v $PWD/keys:{KEYS_PATH}:ro {image}"])
+                                     "keys:  put API keys in a file outside the context, one a line "
+                                     "(podium keys create prints one)",
+                                     f"run:   {run}"])
 
 
 def write_kubernetes(registry: Any, ref: str, out_dir: str | Path, *, replicas: int = 2,
@@ -120,15 +138,50 @@ def default_image(name: str, version: int) -> str:
     return f"podium-{re.sub(r'[^a-z0-9._-]+', '-', name.lower())}:{version}"
 
 
-def pinned_requirements(*, onnx: bool = True) -> list[str]:
-    """``name==version`` of everything podium's service needs, as installed here, dependencies
-    of dependencies included (podium itself excluded: the image installs it from its source)."""
-    roots = [_canonical(n) for n in _SERVE_PACKAGES + (_ONNX_PACKAGES if onnx else ())]
-    try:
-        roots += [_name_of(r) for r in metadata.requires("podium") or [] if _applies(r, ())]
-    except metadata.PackageNotFoundError:
-        pass
-    extras = {"uvicorn": ("standard",)}
+def engine_of(package: Any) -> str:
+    """The engine a package scores with: its manifest's ``engine.name``; "sklearn" when it names none."""
+    engine = (getattr(package, "manifest", None) or {}).get("engine") or {}
+    name = str(engine.get("name") or "sklearn") if isinstance(engine, dict) else str(engine)
+    if name not in _ENGINE_PACKAGES:
+        raise SpecError(f"The package's engine '{name}' is not one deploy knows "
+                        f"({', '.join(_ENGINE_PACKAGES)}).", hint="upgrade podium")
+    return name
+
+
+def model_libraries(model: Any) -> set[str]:
+    """The distributions whose code a fitted model refers to (what unpickling it imports),
+    e.g. {"scikit-learn", "numpy", "lightgbm"}; podium itself excluded."""
+    modules: set[str] = set()
+
+    class Recorder(pickle.Pickler):
+        def reducer_override(self, obj: Any) -> Any:
+            for owner in (obj, type(obj)):
+                module = getattr(owner, "__module__", None)
+                if isinstance(module, str):
+                    modules.add(module.split(".", 1)[0])
+            return NotImplemented
+
+    Recorder(_Discard(), protocol=pickle.HIGHEST_PROTOCOL).dump(model)
+    by_module = metadata.packages_distributions()
+    return {_canonical(d) for m in modules for d in by_module.get(m, ())} - {"podium"}
+
+
+class _Discard(io.RawIOBase):
+    """A sink: pickling only to see what the model refers to."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return len(data)
+
+
+def pinned_requirements(*, engine: str = "sklearn", libraries: Iterable[str] = ()) -> list[str]:
+    """``name==version`` of everything a service on ``engine`` needs, as installed here,
+    dependencies of dependencies included — and nothing else: ``libraries`` are the model's
+    own (``model_libraries``); GPU runtimes are left out and XGBoost is its CPU-only wheel.
+    podium itself is excluded (the image installs it from its source)."""
+    roots = [_canonical(n) for n in (*_SERVE_PACKAGES, *_ENGINE_PACKAGES[engine], *libraries)]
     seen: dict[str, str] = {}
     todo = list(roots)
     while todo:
@@ -139,9 +192,8 @@ def pinned_requirements(*, onnx: bool = True) -> list[str]:
             seen[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-        wanted = extras.get(name, ())
-        todo += [_name_of(r) for r in metadata.requires(name) or [] if _applies(r, wanted)]
-    return [f"{name}[standard]=={v}" if name == "uvicorn" else f"{name}=={v}" for name, v in sorted(seen.items())]
+        todo += [_name_of(r) for r in metadata.requires(name) or [] if _applies(r)]
+    return [f"{_CPU_VARIANTS.get(name, name)}=={v}" for name, v in sorted(seen.items())]
 
 
 def _name_of(requirement: str) -> str:
@@ -150,14 +202,12 @@ def _name_of(requirement: str) -> str:
     return _canonical(Requirement(requirement).name)
 
 
-def _applies(requirement: str, extras: tuple[str, ...]) -> bool:
-    """Whether a dependency applies here (Linux, this Python) with these extras asked for."""
+def _applies(requirement: str) -> bool:
+    """Whether a dependency applies here (Linux, this Python), no extras asked for."""
     from packaging.requirements import Requirement
 
     marker = Requirement(requirement).marker
-    if marker is None:
-        return True
-    return any(marker.evaluate({"extra": extra}) for extra in (*extras, ""))
+    return marker is None or marker.evaluate({"extra": ""})
 
 
 def _canonical(name: str) -> str:
@@ -180,21 +230,34 @@ def _copy_model(package: Any, name: str, version: int, ref: str, project: Path) 
     alias = ref.split("@", 1)[1] if "@" in ref else "champion"
     package.lineage = {**(package.lineage or {}), "deployed_from": {"ref": ref, "version": version}}
     project.mkdir(parents=True, exist_ok=True)
-    (project / "podium.yaml").write_text("# the image's own project: one model version, served read-only\n")
-    target = Registry(f"sqlite:///{(project / '.podium' / 'registry.db').resolve()}",
-                      str((project / ".podium" / "artifacts").resolve()))
+    database = project / ".podium" / "registry.db"
+    target = Registry(f"sqlite:///{database.resolve()}", str((project / ".podium" / "artifacts").resolve()))
     try:
         target.register(name, package, alias=alias)
     finally:
         target.close()
-    for leftover in (project / ".podium").glob("registry.db-*"):  # WAL files: the image starts clean
+    # a rollback journal instead of WAL, and no leftover -wal/-shm: the image opens it read-only
+    with sqlite3.connect(database) as conn:
+        conn.execute("PRAGMA journal_mode=DELETE")
+    for leftover in (project / ".podium").glob("registry.db-*"):
         leftover.unlink()
-    # the URLs above are this machine's paths: the image finds its registry in the project folder
+    (project / "podium.yaml").write_text(
+        "# the image's own project: one model version, served from a read-only registry\n"
+        + yaml.safe_dump({"registry_url": REGISTRY_URL, "artifacts_url": f"{APP_DIR}/.podium/artifacts"},
+                         sort_keys=False))
     return f"{name}@{alias}"
 
 
+def _world_readable(root: Path) -> None:
+    """Files readable and folders enterable by anyone: the image runs under any UID."""
+    for path in [root, *root.rglob("*")]:
+        mode = path.stat().st_mode
+        path.chmod(mode | (0o755 if path.is_dir() else 0o644))
+
+
 def _copy_podium(target: Path) -> None:
-    """podium's source and a minimal pyproject, so the image pip-installs the same podium."""
+    """podium's source and a minimal pyproject, so the image pip-installs the same podium
+    (without dependencies: requirements.txt holds them, pinned)."""
     import podium
 
     source = Path(podium.__file__).resolve().parent
@@ -221,32 +284,61 @@ def _copy_podium(target: Path) -> None:
         """))
 
 
-def _dockerfile(serve_ref: str, *, port: int, workers: int) -> str:
+_DOCKERIGNORE = """\
+# API keys and other secrets are mounted when the container runs, never built into the image
+keys
+keys.*
+*keys*.txt
+podium-keys*
+secrets/
+**/*.key
+**/*.pem
+**/.env
+**/__pycache__
+**/*.pyc
+**/*.db-wal
+**/*.db-shm
+"""
+
+
+def _dockerfile(serve_ref: str, *, engine: str, port: int, workers: int, libgomp: bool) -> str:
     command = ["podium", "--project", APP_DIR, "serve", serve_ref, "--host", "0.0.0.0", "--port", str(port),
-               "--workers", str(workers), "--keys-file", KEYS_PATH]
+               "--workers", str(workers)]
     entry = ", ".join(f'"{part}"' for part in command)
     probe = (f"import sys, urllib.request; sys.exit(urllib.request.urlopen("
              f"'http://127.0.0.1:{port}/healthz', timeout=2).status != 200)")
+    openmp = textwrap.dedent("""\
+        # LightGBM links the system's OpenMP runtime, which the slim image lacks
+        # hadolint ignore=DL3008
+        RUN apt-get update \\
+            && apt-get install -y --no-install-recommends libgomp1 \\
+            && rm -rf /var/lib/apt/lists/*
+
+        """) if libgomp else ""
     return textwrap.dedent(f"""\
-        # podium model service: {serve_ref}
+        # podium model service: {serve_ref} (engine: {engine})
         FROM {BASE_IMAGE}
 
         ENV PYTHONDONTWRITEBYTECODE=1 \\
             PYTHONUNBUFFERED=1 \\
             PIP_NO_CACHE_DIR=1 \\
             PIP_DISABLE_PIP_VERSION_CHECK=1 \\
-            OMP_NUM_THREADS=1
+            OMP_NUM_THREADS=1 \\
+            PODIUM_KEYS_FILE={KEYS_FILE} \\
+            PODIUM_PREDICTION_LOG=off
 
-        RUN useradd --create-home --uid {USER_ID} --shell /usr/sbin/nologin podium
+        """) + openmp + textwrap.dedent(f"""\
+        RUN useradd --no-create-home --home-dir /nonexistent --uid {USER_ID} --shell /usr/sbin/nologin podium
 
+        # exactly the pinned list: the engine's libraries, no training stack, no GPU wheels
         COPY requirements.txt /tmp/requirements.txt
-        RUN pip install --no-cache-dir -r /tmp/requirements.txt
+        RUN pip install --no-cache-dir --no-deps -r /tmp/requirements.txt && rm /tmp/requirements.txt
 
         COPY podium/ /tmp/podium-src/
         RUN pip install --no-cache-dir --no-deps /tmp/podium-src && rm -rf /tmp/podium-src
 
-        COPY --chown={USER_ID}:{USER_ID} project/ {APP_DIR}/
-        COPY --chown={USER_ID}:{USER_ID} keys {KEYS_PATH}
+        # owned by root, readable by all: any UID serves it, none can change it
+        COPY project/ {APP_DIR}/
 
         USER {USER_ID}
         WORKDIR {APP_DIR}
@@ -255,6 +347,32 @@ def _dockerfile(serve_ref: str, *, port: int, workers: int) -> str:
             CMD ["python", "-c", "{probe}"]
         STOPSIGNAL SIGTERM
         ENTRYPOINT [{entry}]
+        """)
+
+
+def _readme(name: str, version: int, engine: str, image: str, port: int, run: str) -> str:
+    return textwrap.dedent(f"""\
+        # {name} version {version}, served by podium (engine: {engine})
+
+        Build, then run with your API keys mounted as a file (one key a line, plain or
+        `sha256:HEX`; `podium keys create --name NAME` prints one). Keep the key file outside this
+        folder: `.dockerignore` leaves key files out, and nothing here holds a key.
+
+            docker build -t {image} .
+            {run}
+            curl -H "Authorization: Bearer $MY_KEY" localhost:{port}/v1/models/{name}/predict -d @record.json
+
+        - Keys: the service reads the file named by `PODIUM_KEYS_FILE` (default `{KEYS_FILE}`);
+          with Docker secrets, `-e PODIUM_KEYS_FILE=/run/secrets/podium-keys`. Without the file it
+          stops at once and says so.
+        - Read-only and any user: the image writes nothing outside `/tmp` (`--read-only --tmpfs /tmp`)
+          and runs under any UID (`--user 12345`).
+        - Prediction log: off. To keep one, name a database: a mounted volume
+          (`-v podium-log:/var/lib/podium -e PODIUM_PREDICTION_LOG=sqlite:////var/lib/podium/predictions.db`,
+          writable by the container's user) or a remote one (`-e PODIUM_PREDICTION_LOG=postgresql://…`).
+
+        Swagger UI: http://localhost:{port}/docs (served by the image itself) · health: /healthz ·
+        readiness: /readyz · metrics: /metrics
         """)
 
 
@@ -286,7 +404,9 @@ def _manifests(app: str, name: str, version: int, *, image: str, replicas: int, 
                         "image": image,
                         "imagePullPolicy": "IfNotPresent",
                         "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
-                        "env": [{"name": "OMP_NUM_THREADS", "value": "1"}],
+                        "env": [{"name": "OMP_NUM_THREADS", "value": "1"},
+                                {"name": "PODIUM_KEYS_FILE", "value": KEYS_FILE},
+                                {"name": "PODIUM_PREDICTION_LOG", "value": "off"}],
                         "resources": {"requests": {"cpu": "500m", "memory": "512Mi"},
                                       "limits": {"cpu": "2", "memory": "1Gi"}},
                         "readinessProbe": {**probe, "httpGet": {"path": "/readyz", "port": "http"},
@@ -295,12 +415,15 @@ def _manifests(app: str, name: str, version: int, *, image: str, replicas: int, 
                         "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 60},
                         # let the endpoints drop this pod before it stops taking connections
                         "lifecycle": {"preStop": {"exec": {"command": ["sleep", "5"]}}},
-                        "securityContext": {"allowPrivilegeEscalation": False,
+                        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                             "capabilities": {"drop": ["ALL"]}},
-                        "volumeMounts": [{"name": "api-keys", "mountPath": "/etc/podium", "readOnly": True}],
+                        # the Secret as a file (re-read when it changes: no subPath), and a scratch /tmp
+                        "volumeMounts": [{"name": "api-keys", "mountPath": KEYS_DIR, "readOnly": True},
+                                         {"name": "tmp", "mountPath": "/tmp"}],
                     }],
                     "volumes": [{"name": "api-keys", "secret": {"secretName": secret,
-                                                                 "items": [{"key": "keys", "path": "keys"}]}}],
+                                                                 "items": [{"key": "keys", "path": "keys"}]}},
+                                {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}],
                 },
             },
         },

@@ -32,6 +32,8 @@ class ServeOptions(BaseModel):
     keys_file: str | None = Field(default=None, description="extra accepted keys (a mounted secret), one a line")
     key_cache_seconds: float = Field(default=2.0, ge=0, description="how long a key check is remembered")
     prediction_log_rate: float = Field(default=0.1, ge=0, le=1, description="share of requests logged")
+    prediction_log_url: str | None = Field(default=None,
+                                           description="database URL of the prediction log; None: the registry's")
     prediction_log_max_rows: int = Field(default=200, ge=0,
                                          description="most rows a worker logs per second (the sample's cap)")
     access_log: str | None = Field(default="-", description="'-' for stdout, a file path, or None for off")

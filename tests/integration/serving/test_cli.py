@@ -37,9 +37,10 @@ def podium(*args: str, project: Path, **kwargs) -> subprocess.CompletedProcess:
                           text=True, timeout=120, **kwargs)
 
 
-def spawn(args: list[str]) -> subprocess.Popen:
+def spawn(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                            text=True, start_new_session=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
 
 
 def wait_ready(url: str, process: subprocess.Popen) -> None:
@@ -114,11 +115,17 @@ def test_deploy_docker_entrypoint_runs_outside_a_container(cli_project, tmp_path
     keys = tmp_path / "keys"
     keys.write_text("a-deploy-key\n")
     port = free_port()
-    # the image's command, with the image's paths mapped onto the build context
-    args = [{"/srv/podium": str(out / "project"), "/etc/podium/keys": str(keys), "0.0.0.0": "127.0.0.1",
-             "8000": str(port)}.get(a, a) for a in entry[1:]]
+    # the image's command and settings, with the image's paths mapped onto the build context
+    project = out / "project"
+    args = [{"/srv/podium": str(project), "0.0.0.0": "127.0.0.1", "8000": str(port)}.get(a, a)
+            for a in entry[1:]]
     args[args.index("--workers") + 1] = "1"
-    process = spawn(args)
+    settings = yaml.safe_load((project / "podium.yaml").read_text())
+    env = {"PODIUM_KEYS_FILE": str(keys), "PODIUM_PREDICTION_LOG": "off",
+           "PODIUM_REGISTRY_URL": settings["registry_url"].replace("/srv/podium", str(project)),
+           "PODIUM_ARTIFACTS_URL": settings["artifacts_url"].replace("/srv/podium", str(project))}
+    before = sorted(p.name for p in (project / ".podium").iterdir())
+    process = spawn(args, env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, process)
@@ -130,6 +137,7 @@ def test_deploy_docker_entrypoint_runs_outside_a_container(cli_project, tmp_path
         assert meta["lineage"]["deployed_from"]["ref"] == "titanic@champion"
     finally:
         assert stop(process) == 0
+    assert sorted(p.name for p in (project / ".podium").iterdir()) == before  # read-only: no WAL, no log
 
 
 def test_deploy_kubernetes(cli_project, tmp_path):

@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from podium.errors import SpecError
 from podium.registry import InputSchema, ModelPackage, OutputSchema, Registry
-from podium.serving.deploy import pinned_requirements, write_docker, write_kubernetes
+from podium.serving.deploy import engine_of, model_libraries, pinned_requirements, write_docker, write_kubernetes
 
 
 @pytest.fixture
@@ -36,23 +36,123 @@ def test_docker_context(registry, tmp_path):
     result = write_docker(registry, "churn@champion", tmp_path / "build")
     out = result.out_dir
     dockerfile = (out / "Dockerfile").read_text()
-    assert dockerfile.startswith("# podium model service") and "FROM python:3.11-slim" in dockerfile
-    assert re.search(r"^USER 10001$", dockerfile, re.M) and "useradd --create-home --uid 10001" in dockerfile
+    assert dockerfile.startswith("# podium model service") and "FROM python:3.11-slim-bookworm" in dockerfile
+    assert "(engine: sklearn)" in dockerfile.splitlines()[0]  # a package that names no engine
+    assert re.search(r"^USER 10001$", dockerfile, re.M) and "useradd --no-create-home" in dockerfile
     assert "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
     entry = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", dockerfile, re.M).group(1))
     assert entry[:5] == ["podium", "--project", "/srv/podium", "serve", "churn@champion"]
-    assert "--keys-file" in entry
+    assert "PODIUM_KEYS_FILE=/run/secrets/podium/keys" in dockerfile and "PODIUM_PREDICTION_LOG=off" in dockerfile
+    assert "--no-deps -r /tmp/requirements.txt" in dockerfile
+    assert "libgomp1" not in dockerfile  # a logistic regression needs no OpenMP runtime
     requirements = [r for r in (out / "requirements.txt").read_text().splitlines() if not r.startswith("#")]
     assert requirements and all("==" in r for r in requirements)
-    assert any(r.startswith("scikit-learn==") for r in requirements)
-    assert any(r.startswith("uvicorn[standard]==") for r in requirements)
+    names = {r.split("==")[0] for r in requirements}
+    assert {"scikit-learn", "pandas", "uvicorn", "uvloop", "fastapi"} <= names
+    assert not names & {"lightgbm", "xgboost", "xgboost-cpu", "pyarrow", "onnxruntime", "watchfiles"}
+    assert not any(n.startswith("nvidia-") for n in names)
     assert (out / "podium" / "src" / "podium" / "serving" / "app.py").exists()
+    assert (out / "podium" / "src" / "podium" / "serving" / "static" / "swagger-ui" / "swagger-ui-bundle.js").exists()
     assert "podium.cli.main:main" in (out / "podium" / "pyproject.toml").read_text()
     image = Registry(f"sqlite:///{out / 'project' / '.podium' / 'registry.db'}",
                      str(out / "project" / ".podium" / "artifacts"))
     package = image.load("churn@champion")  # checksums verified
     assert package.lineage["deployed_from"] == {"ref": "churn@champion", "version": 2}
     assert result.files and any("docker build" in s for s in result.next_steps)
+
+
+def test_the_context_holds_no_key_and_ignores_key_files(registry, tmp_path):
+    out = write_docker(registry, "churn", tmp_path / "build").out_dir
+    assert not (out / "keys").exists()
+    assert "COPY keys" not in (out / "Dockerfile").read_text()
+    ignored = (out / ".dockerignore").read_text().splitlines()
+    assert {"keys", "**/*.key", "**/*.pem", "**/.env", "podium-keys*"} <= set(ignored)
+    readme = (out / "README.md").read_text()
+    assert "-v \"$PWD/podium-keys:/run/secrets/podium/keys:ro\"" in readme and "PODIUM_KEYS_FILE" in readme
+    assert "--read-only" in readme and "--user" in readme
+
+
+def test_the_packaged_registry_is_opened_read_only(registry, tmp_path):
+    out = write_docker(registry, "churn", tmp_path / "build").out_dir
+    project = out / "project"
+    assert sorted(p.name for p in (project / ".podium").iterdir()) == ["artifacts", "registry.db"]
+    settings = yaml.safe_load((project / "podium.yaml").read_text())
+    assert settings["registry_url"] == ("sqlite:///file:/srv/podium/.podium/registry.db"
+                                        "?mode=ro&immutable=1&uri=true")
+    assert settings["artifacts_url"] == "/srv/podium/.podium/artifacts"
+    # the same URL, pointed at this copy, serves from a folder nobody can write to
+    url = settings["registry_url"].replace("/srv/podium", str(project))
+    for path in [project, *project.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    try:
+        before = sorted(p.name for p in (project / ".podium").iterdir())
+        readonly = Registry(url, str(project / ".podium" / "artifacts"))
+        assert readonly.resolve("churn@champion").name == "churn"
+        assert readonly.load("churn@champion").metric == "accuracy"
+        assert readonly.check_key("pdm_nothing", "churn") == "unknown"
+        readonly.close()
+        assert sorted(p.name for p in (project / ".podium").iterdir()) == before  # no -wal, -shm, journal
+    finally:
+        for path in [project, *project.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+    modes = {p.stat().st_mode & 0o444 for p in out.rglob("*") if p.is_file()}
+    assert modes == {0o444}  # readable under any UID
+
+
+def test_a_lightgbm_model_gets_openmp_and_its_library(tmp_path):
+    lightgbm = pytest.importorskip("lightgbm")
+    frame = pd.DataFrame({"a": range(40), "b": [i % 7 for i in range(40)]}).astype(float)
+    target = pd.Series(["x", "y"] * 20, name="t")
+    model = make_pipeline(StandardScaler(), lightgbm.LGBMClassifier(n_estimators=3, verbose=-1)).fit(frame, target)
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}", str(tmp_path / "artifacts"))
+    registry.register("gbm", ModelPackage(model, InputSchema.from_frame(frame),
+                                          OutputSchema.from_target(target, "binary"), metric="accuracy"))
+    out = write_docker(registry, "gbm", tmp_path / "build").out_dir
+    dockerfile = (out / "Dockerfile").read_text()
+    assert "apt-get install -y --no-install-recommends libgomp1" in dockerfile
+    names = {r.split("==")[0] for r in (out / "requirements.txt").read_text().splitlines() if "==" in r}
+    assert "lightgbm" in names and "scikit-learn" in names and "xgboost" not in names
+
+
+def test_the_models_own_libraries_are_found():
+    lightgbm = pytest.importorskip("lightgbm")
+    xgboost = pytest.importorskip("xgboost")
+    from sklearn.ensemble import VotingClassifier
+
+    model = VotingClassifier([("l", lightgbm.LGBMClassifier()), ("x", xgboost.XGBClassifier())])
+    assert {"scikit-learn", "lightgbm", "xgboost"} <= model_libraries(model)
+    assert "podium" not in model_libraries(model)
+    assert model_libraries(LogisticRegression()) & {"lightgbm", "xgboost"} == set()
+
+
+def test_xgboost_is_pinned_to_its_cpu_wheel_and_gpu_runtimes_left_out():
+    pytest.importorskip("xgboost")
+    import xgboost
+
+    pins = dict(p.split("==") for p in pinned_requirements(libraries=["xgboost", "scikit-learn"]))
+    assert pins["xgboost-cpu"] == xgboost.__version__ and "xgboost" not in pins
+    assert not [n for n in pins if n.startswith("nvidia-")]
+
+
+def test_an_onnx_engine_installs_no_training_library():
+    pytest.importorskip("onnxruntime")
+    pins = dict(p.split("==") for p in pinned_requirements(engine="onnx"))
+    assert "onnxruntime" in pins and "numpy" in pins and "fastapi" in pins and "uvloop" in pins
+    assert not set(pins) & {"scikit-learn", "scipy", "pandas", "lightgbm", "xgboost", "xgboost-cpu",
+                            "pyarrow", "joblib", "sympy", "onnx", "skl2onnx"}
+
+
+def test_the_engine_comes_from_the_package():
+    class Package:
+        manifest: dict = {}
+
+    package = Package()
+    assert engine_of(package) == "sklearn"
+    package.manifest = {"engine": {"name": "onnx", "file": "model.onnx"}}
+    assert engine_of(package) == "onnx"
+    package.manifest = {"engine": {"name": "tensorrt"}}
+    with pytest.raises(SpecError, match="engine 'tensorrt'"):
+        engine_of(package)
 
 
 def test_the_dockerfile_passes_hadolint(registry, tmp_path):
@@ -77,6 +177,14 @@ def test_kubernetes_manifests(registry, tmp_path):
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["resources"]["requests"] == {"cpu": "500m", "memory": "512Mi"}
     assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["PODIUM_KEYS_FILE"] == "/run/secrets/podium/keys" and env["PODIUM_PREDICTION_LOG"] == "off"
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert mounts["api-keys"]["mountPath"] == "/run/secrets/podium" and "subPath" not in mounts["api-keys"]
+    assert volumes["api-keys"]["secret"]["items"] == [{"key": "keys", "path": "keys"}]
+    assert mounts["tmp"]["mountPath"] == "/tmp" and "emptyDir" in volumes["tmp"]
     assert docs["hpa"]["spec"]["minReplicas"] == 3
     assert docs["service"]["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
     key = [s for s in result.next_steps if "API key" in s][0].rsplit(" ", 1)[1]
