@@ -6,9 +6,10 @@
     ├── UserError                    bad input; exit code 2, HTTP 4xx; one line, no traceback
     │   ├── SpecError(ValueError)    a pipeline spec or setting that is invalid
     │   ├── NotFoundError(KeyError)  an unknown name: step, candidate, metric, scheme, model, run
-    │   └── DataError(ValueError)    data that cannot be used as it is
-    │       ├── SourceError          a source that cannot be read or written
-    │       └── SchemaError          columns or types that do not match what is expected
+    │   ├── DataError(ValueError)    data that cannot be used as it is
+    │   │   ├── SourceError          a source that cannot be read or written
+    │   │   └── SchemaError          columns or types that do not match what is expected
+    │   └── RegistryRevisionError    a registry database at another revision than podium's
     ├── IntegrityError               a stored artifact whose checksum does not match
     └── GateFailed                   the best model did not clear the gate (exit code 3)
 
@@ -25,6 +26,7 @@ __all__ = [
     "DataError",
     "SourceError",
     "SchemaError",
+    "RegistryRevisionError",
     "IntegrityError",
     "GateFailed",
 ]
@@ -71,6 +73,10 @@ class SourceError(DataError):
 
 class SchemaError(DataError):
     """Columns or types that do not match what is expected."""
+
+
+class RegistryRevisionError(UserError):
+    """A registry database whose schema is behind (or ahead of) the revision this podium needs."""
 
 
 class IntegrityError(PodiumError):

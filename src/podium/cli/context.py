@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from podium.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from podium.registry import Registry
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -21,7 +25,7 @@ class State:
     def settings(self) -> Settings:
         return load_settings(self.project)
 
-    def registry(self):  # noqa: ANN201  (podium.registry.Registry; imported lazily for a fast --help)
+    def registry(self) -> Registry:  # imported lazily, for a fast --help
         from podium.registry import Registry
 
         return Registry.from_settings(self.settings())

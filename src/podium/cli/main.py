@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from podium._internal.lazy import MissingDependency
 from podium._internal.redact import redact_url
-from podium.cli import catalog, datasets, models, monitor, pipelines, runs, serve
+from podium.cli import catalog, datasets, db, models, monitor, pipelines, runs, serve
 from podium.cli.context import err, out, state
 from podium.errors import PodiumError, SpecError
 
@@ -163,6 +163,7 @@ app.add_typer(datasets.app, name="datasets")
 app.add_typer(pipelines.app, name="pipelines")
 app.command("watch")(pipelines.watch)
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(db.app, name="db")
 
 
 def main(argv: list[str] | None = None) -> None:

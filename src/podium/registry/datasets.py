@@ -42,7 +42,6 @@ from sqlalchemy import (
     Connection,
     ForeignKey,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -63,7 +62,7 @@ from podium.errors import DataError, IntegrityError, NotFoundError, PodiumError,
 from podium.registry._json import dumps, to_jsonable
 from podium.registry.artifacts import MANIFEST, ArtifactExists
 from podium.registry.refs import LATEST, check_name, parse_ref
-from podium.registry.tables import PENDING, READY, JSONText, RegistryTables, UTCDateTime
+from podium.registry.tables import PENDING, READY, JSONText, RegistryTables, UTCDateTime, metadata
 
 if TYPE_CHECKING:
     from podium.registry.store import Registry
@@ -78,11 +77,9 @@ _ATTEMPTS = 50
 _UNKNOWN = "unknown"
 _EXAMPLES = 5
 
-_metadata = MetaData()
-
 datasets_table = Table(
     "datasets",
-    _metadata,
+    metadata,
     Column("name", String(200), primary_key=True),
     Column("source", JSONText),  # as given (a URL or a mapping), secrets included: needed to re-read
     Column("description", Text),  # the source as shown, secrets redacted
@@ -92,7 +89,7 @@ datasets_table = Table(
 
 dataset_versions_table = Table(
     "dataset_versions",
-    _metadata,
+    metadata,
     Column("name", String(200), ForeignKey("datasets.name"), primary_key=True),
     Column("version", Integer, primary_key=True, autoincrement=False),
     Column("state", String(10), nullable=False),
@@ -169,8 +166,6 @@ class DatasetStore(RegistryTables):
     ``psi_threshold`` and ``p_threshold`` decide when a column of a new version is flagged
     as drifted against the previous one (see ``podium.data.drift``).
     """
-
-    metadata = _metadata
 
     def __init__(self, registry: Registry, *, psi_threshold: float = PSI_THRESHOLD,
                  p_threshold: float = P_THRESHOLD) -> None:

@@ -13,19 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, UniqueConstraint, exc, insert, select, update
+from sqlalchemy import Column, Integer, String, Table, Text, UniqueConstraint, exc, insert, select, update
 
 from podium._internal.suggest import did_you_mean
 from podium.errors import NotFoundError
-from podium.registry.tables import JSONText, RegistryTables, UTCDateTime
+from podium.registry.tables import JSONText, RegistryTables, UTCDateTime, metadata
 
 __all__ = ["PipelineStore", "Binding", "Job"]
 
-_metadata = MetaData()
-
 bindings_table = Table(
     "pipeline_bindings",
-    _metadata,
+    metadata,
     Column("pipeline", String(200), primary_key=True),
     Column("spec", JSONText, nullable=False),
     Column("dataset", String(200), nullable=False),
@@ -35,7 +33,7 @@ bindings_table = Table(
 
 jobs_table = Table(
     "pipeline_jobs",
-    _metadata,
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("pipeline", String(200), nullable=False),
     Column("trigger", String(300), nullable=False),  # "version:3" or "schedule:2026-11-27T03:00"
@@ -79,8 +77,6 @@ def _now() -> datetime:
 
 class PipelineStore(RegistryTables):
     """Bindings and jobs, in the registry's database."""
-
-    metadata = _metadata
 
     # -- bindings -------------------------------------------------------------------------------
     def bind(self, pipeline: str, spec: Mapping[str, Any], *, dataset: str, schedule: str | None = None) -> Binding:

@@ -1,7 +1,7 @@
 """The prediction log: a sample of what each service saw and answered, in the registry DB.
 
 One table, ``prediction_log`` (time, model, version, request id, inputs and outputs as JSON),
-created on first use next to the registry's own tables. Services append to it; monitoring
+in the registry's database and schema. Services append to it; monitoring
 and drift checks read it back as a frame.
 """
 
@@ -17,7 +17,6 @@ from sqlalchemy import (
     Column,
     Engine,
     Integer,
-    MetaData,
     String,
     Table,
     insert,
@@ -25,15 +24,14 @@ from sqlalchemy import (
 )
 
 from podium.registry.engine import WRITE_OPTION, create_registry_engine
-from podium.registry.tables import JSONText, UTCDateTime, create_tables
+from podium.registry.migrate import ensure_schema
+from podium.registry.tables import JSONText, UTCDateTime, metadata
 
 __all__ = ["PredictionLog", "prediction_log_table"]
 
-_metadata = MetaData()
-
 prediction_log_table = Table(
     "prediction_log",
-    _metadata,
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("time", UTCDateTime, nullable=False, index=True),
     Column("model", String(200), nullable=False, index=True),
@@ -58,7 +56,7 @@ class PredictionLog:
         with self._lock:
             if self._ready:
                 return
-            create_tables(self.engine.begin, _metadata)
+            ensure_schema(self.engine)
             self._ready = True
 
     def append(self, records: Iterable[Mapping[str, Any]]) -> int:

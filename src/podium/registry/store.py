@@ -37,9 +37,9 @@ from podium._internal.fingerprint import file_fingerprint
 from podium._internal.suggest import did_you_mean
 from podium.errors import IntegrityError, NotFoundError, PodiumError, SpecError, UserError
 from podium.registry import tables as t
-from podium.registry.tables import create_tables
 from podium.registry.artifacts import MANIFEST, ArtifactExists, ArtifactStore
 from podium.registry.engine import WRITE_OPTION, create_registry_engine, normalize_url
+from podium.registry.migrate import ensure_schema
 from podium.registry.package import ModelPackage
 from podium.registry.records import (
     RUN_STATUSES,
@@ -74,8 +74,9 @@ def _now() -> datetime:
 class Registry:
     """The project's registry: metadata at ``registry_url``, packages at ``artifacts_url``.
 
-    One engine per registry; tables are created on first use. Several processes may share
-    one registry (SQLite in WAL mode, or PostgreSQL).
+    One engine per registry; on first use a new database gets its tables, and one at another
+    schema revision raises ``RegistryRevisionError`` (``podium db upgrade``). Several processes
+    may share one registry (SQLite in WAL mode, or PostgreSQL).
     """
 
     def __init__(self, registry_url: str, artifacts_url: str | ArtifactStore, *,
@@ -110,13 +111,8 @@ class Registry:
             return
         with self._lock:
             if not self._ready:
-                create_tables(self._begin_write, t.metadata)
+                ensure_schema(self.engine)
                 self._ready = True
-
-    @contextmanager
-    def _begin_write(self) -> Iterator[Connection]:
-        with self._connection(write=True) as conn, conn.begin():
-            yield conn
 
     @contextmanager
     def _connection(self, *, write: bool) -> Iterator[Connection]:

@@ -1,5 +1,9 @@
 """The registry's tables (SQLAlchemy Core), portable between SQLite and PostgreSQL.
 
+One ``metadata`` holds every table of the registry (``registry_metadata()`` makes sure the
+tables defined next to their part are in it); the database is brought to it by the Alembic
+migrations of ``podium.registry.migrations``, never by ``create_all``.
+
 JSON is stored as text (NaN and infinities as null, so PostgreSQL accepts every value) and
 times as UTC. A model version row is ``pending`` from the moment its number is reserved
 until its artifact is stored; only ``ready`` versions are ever resolved, listed or aliased.
@@ -7,9 +11,6 @@ until its artifact is stored; only ``ready`` versions are ever resolved, listed 
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,6 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
-    exc,
 )
 
 from podium.registry._json import dumps, loads
@@ -38,7 +38,7 @@ from podium.registry._json import dumps, loads
 if TYPE_CHECKING:
     from podium.registry.store import Registry
 
-__all__ = ["metadata", "runs", "trials", "models", "model_versions", "aliases", "api_keys", "events",
+__all__ = ["metadata", "registry_metadata", "runs", "trials", "models", "model_versions", "aliases", "api_keys", "events",
            "JSONText", "UTCDateTime", "READY", "PENDING"]
 
 READY = "ready"
@@ -175,40 +175,25 @@ events = Table(
 )
 
 
-def create_tables(begin: Callable[[], AbstractContextManager[Connection]], metadata: MetaData) -> None:
-    """Create ``metadata``'s tables if missing, tolerating another process doing the same."""
-    for attempt in range(3):
-        try:
-            with begin() as conn:
-                metadata.create_all(conn, checkfirst=True)
-            return
-        except (exc.IntegrityError, exc.ProgrammingError, exc.OperationalError):
-            if attempt == 2:  # not a race with another process creating them
-                raise
-            time.sleep(0.1 * (attempt + 1))
+def registry_metadata() -> MetaData:
+    """The one metadata of the registry, with the tables that other modules of the part define
+    next to their logic (datasets, pipelines, the prediction log) imported into it."""
+    import podium.registry.datasets  # noqa: F401  (each adds its tables to ``metadata``)
+    import podium.registry.pipelines  # noqa: F401
+    import podium.registry.predictions  # noqa: F401
+
+    return metadata
 
 
 class RegistryTables:
-    """Base of a part that keeps its own tables in the registry's database (datasets,
-    pipelines): created once, on first use, in the registry's transactions."""
-
-    metadata: MetaData
+    """Base of a part that keeps its tables in the registry's database (datasets, pipelines):
+    it works in the registry's transactions, which check the schema on first use."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
-        self._ready = False
-        self._lock = threading.Lock()
-
-    def _ensure_tables(self) -> None:
-        with self._lock:
-            if not self._ready:
-                create_tables(self.registry._write, self.metadata)
-                self._ready = True
 
     def _write(self) -> AbstractContextManager[Connection]:
-        self._ensure_tables()
         return self.registry._write()
 
     def _read(self) -> AbstractContextManager[Connection]:
-        self._ensure_tables()
         return self.registry._read()
