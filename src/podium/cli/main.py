@@ -186,15 +186,35 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
+    except typer.TyperException as exc:  # Typer's (vendored click's) usage errors: exit code 2
+        message = _usage_message(exc)
+        if message:  # a group called without a command has printed its help already
+            err.print(f"[red]error:[/] {escape(message)}")
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as exc:
         if debug:
             traceback.print_exc()
         err.print(f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} (run with --debug for the traceback)")
         sys.exit(1)
+
+
+def _usage_message(exc: typer.TyperException) -> str:
+    """One line: what was wrong, the close match when there is one, where the help is."""
+    import difflib
+
+    ctx = getattr(exc, "ctx", None)
+    option = getattr(exc, "option_name", None)
+    if option is not None and ctx is not None:  # no such option: the close match among the command's
+        names = [n for param in ctx.command.get_params(ctx) for n in param.opts if n.startswith("--")]
+        close = difflib.get_close_matches(option, names, n=1)
+        message = exc.message.rstrip(".") + (f". Did you mean {close[0]}?" if close else ".")
+    else:
+        message = exc.format_message().strip()
+        if not message:  # a group called without a command: its help is printed already
+            return ""
+        message += "" if message.endswith(("?", ".")) else "."
+    if ctx is not None:
+        message += f" See: {ctx.command_path} --help"
+    return " ".join(message.split())
