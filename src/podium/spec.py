@@ -93,6 +93,8 @@ class RegisterSpec(_Strict):
 class ConstraintsSpec(_Strict):
     max_predict_ms: float | None = Field(None, gt=0, description="per-row predict time limit")
     max_model_mb: float | None = Field(None, gt=0, description="serialized model size limit")
+    compiled: bool = Field(False, description="only candidates whose every step compiles to ONNX "
+                                              "(served on the compiled engine)")
 
 
 class PromotionSpec(_Strict):

@@ -23,8 +23,9 @@ from podium.config import Settings
 from podium.data import resolve_source
 from podium.automation.promote import PromotionDecision, decide_promotion, smoke_test
 from podium.errors import NotFoundError, PodiumError
-from podium.registry import InputSchema, ModelPackage, OutputSchema, Registry
+from podium.registry import ModelPackage, OutputSchema, Registry
 from podium.spec import PipelineSpec
+from podium.training.compile import Compiled, compile_model
 from podium.training import (
     GateDecision,
     Prepared,
@@ -144,15 +145,26 @@ def run_pipeline(
             registry.finish_run(run_id, "gate_failed", summary=_summary(result))
             return result
         pipeline = fit_final(problem, best.trial, board, refit_all=spec.split.refit)
+        schema = prepared.input_schema
+        compiled = compile_model(pipeline, schema, problem.task, problem.classes or [],
+                                 schema.typed(problem.X_test))
+        _engine_on_board(rows, best.trial.id, compiled)
+        if compiled.engine.reason:
+            notes.append(f"served on the scikit-learn engine: {compiled.engine.reason}")
+        if compiled.note:
+            notes.append(f"compiled graph: {compiled.note}")
         package = ModelPackage(
             pipeline=pipeline,
-            input_schema=InputSchema.from_frame(prepared.features, prepared.column_types),
+            input_schema=schema,
             output_schema=OutputSchema(task=problem.task, target=spec.target, classes=problem.classes),
             metric=problem.metric.name,
             metrics=best.metrics,
             leaderboard=rows,
             lineage=_lineage(spec, origin, frame, fingerprint, run_id, best.trial.candidate),
             notes=notes,
+            engine_info=compiled.engine,
+            onnx_model=compiled.model,
+            training=_training_block(problem, refit=spec.split.refit),
         )
         promotion = _register_and_promote(registry, spec, package, result, problem, best.value, fingerprint)
         result.deliveries = notify_all(notifiers, _promotion_event(spec, result, promotion, data_note))
@@ -169,6 +181,29 @@ def run_pipeline(
             notify_all(notifiers, Event(kind="run_failed", title=f"podium run of '{spec.name}' failed",
                                         text=f"{type(exc).__name__}: {exc}", payload={"run_id": run_id}))
         raise
+
+
+def _engine_on_board(rows: list[dict[str, Any]], trial_id: int, compiled: Compiled) -> None:
+    """The champion's leaderboard row says what it is served on, and why not compiled."""
+    for row in rows:
+        if row.get("trial") == trial_id:
+            row["engine"] = compiled.engine.name
+            row["engine_reason"] = compiled.engine.reason
+
+
+def _training_block(problem: Problem, *, refit: bool) -> dict[str, Any]:
+    """How the shipped model relates to the metrics recorded with it (stated in the package)."""
+    train, holdout = len(problem.X_train), len(problem.X_test)
+    return {
+        "metrics_from": f"the winning configuration fitted on the {train} train rows, scored on the "
+                        f"{holdout} holdout rows it never saw",
+        "refit_on_all_rows": refit,
+        "shipped_model": (f"refitted on all {train + holdout} rows (train + holdout) after scoring: "
+                          "its metrics are those of the same configuration on the holdout") if refit else
+                         f"the model fitted on the {train} train rows: the one the metrics were measured on",
+        "train_rows": train,
+        "holdout_rows": holdout,
+    }
 
 
 def _register_and_promote(registry: Registry, spec: PipelineSpec, package: ModelPackage, result: RunResult,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import typer
+from rich.markup import escape
 
 from podium.cli.context import out, state
 
@@ -43,7 +44,13 @@ def show(ref: str = typer.Argument(..., help="name, name@alias or name:version")
         print(json.dumps(info, default=str))
         return
     out.print(f"[bold]{ref}[/]")
-    for key in ("metric", "metrics", "output_schema", "lineage"):
+    engine = info.get("engine") or {}
+    if engine.get("name") == "onnx":
+        out.print(f"[bold]engine[/]: onnx (compiled graph, checked on {engine.get('checked_rows')} holdout rows "
+                  f"within {engine.get('tolerance')})")
+    else:
+        out.print(f"[bold]engine[/]: sklearn — [yellow]{escape(str(engine.get('reason') or 'not compiled'))}[/]")
+    for key in ("metric", "metrics", "training", "output_schema", "lineage"):
         if key in info:
             value = info[key]
             if key == "lineage" and isinstance(value, dict):

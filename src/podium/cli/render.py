@@ -45,7 +45,7 @@ def leaderboard_table(rows: list[dict[str, Any]], metric: str, *, limit: int = 1
     title = f"Leaderboard ({metric} on the holdout" + (", best of each family)" if per_family else ")")
     table = Table(title=title, title_justify="left")
     for name, justify in (("#", "right"), ("candidate", "left"), (metric, "right"), ("fit s", "right"),
-                          ("predict ms/1k", "right"), ("size", "right"), ("status", "left")):
+                          ("predict ms/1k", "right"), ("size", "right"), ("compiled", "left"), ("status", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     ok = [r for r in rows if r["status"] == "ok"]
     shown = ok[:limit] + [r for r in rows if r["status"] != "ok"][: max(0, limit - len(ok[:limit])) + 5]
@@ -53,11 +53,21 @@ def leaderboard_table(rows: list[dict[str, Any]], metric: str, *, limit: int = 1
         status = "[green]ok[/]" if r["status"] == "ok" else f"[red]{r['status']}[/] {r.get('error') or ''}"
         style = "bold" if r.get("rank") == 1 else None
         table.add_row(_num(r.get("rank")), r["candidate"], _num(r["score"]), _num(r["fit_seconds"], 2),
-                      _num(r["predict_ms_per_1000"], 2), _size(r["size_bytes"]), status, style=style)
+                      _num(r["predict_ms_per_1000"], 2), _size(r["size_bytes"]), _compiled(r), status, style=style)
     hidden = total - len(shown)
     if hidden > 0:
         table.caption = f"{total} trials in all: podium runs show RUN_ID --all"
     return table
+
+
+def _compiled(row: dict[str, Any]) -> str:
+    """yes / no for a trial; for the champion, the engine it ships on and why not compiled."""
+    if row.get("engine") == "sklearn":
+        return f"[yellow]no[/]: {row.get('engine_reason') or 'scikit-learn engine'}"
+    if row.get("engine") == "onnx":
+        return "[green]yes[/] (served)"
+    compiled = row.get("compiled")
+    return "—" if compiled is None else "yes" if compiled else "no"
 
 
 def columns_table(columns: dict[str, str], target: str, task: str) -> Table:

@@ -42,7 +42,6 @@ def serve(
     access_log: str = typer.Option("-", "--access-log", help="JSON-lines access log: '-' stdout, a file, or 'off'"),
     reload_interval: float = typer.Option(2.0, "--reload-interval",
                                           help="seconds between alias checks (0: never follow)"),
-    onnx: bool = typer.Option(True, "--onnx/--no-onnx", help="score with ONNX Runtime when the model converts"),
 ) -> None:
     """Serve registered models over HTTP: OpenAPI at /openapi.json, Swagger UI at /docs.
 
@@ -68,7 +67,7 @@ def serve(
         auth=not no_auth, max_batch=max_batch, prediction_log_rate=0.0 if log_off else log_rate,
         prediction_log_url=None if log_off else prediction_log,
         access_log=None if access_log == "off" else access_log, reload_interval=reload_interval,
-        onnx="auto" if onnx else "off", keys_file=str(keys_file.resolve()) if keys_file else None,
+        keys_file=str(keys_file.resolve()) if keys_file else None,
     )
     shown = ", ".join(f"{name} v{version}" for name, version in resolved)
     base = f"http://{host}:{port}"

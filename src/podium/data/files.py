@@ -12,7 +12,7 @@ import inspect
 import io
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,8 @@ import pandas as pd
 from podium._internal.atomic import atomic_write_bytes
 from podium._internal.fingerprint import file_fingerprint, json_fingerprint
 from podium._internal.suggest import did_you_mean
-from podium.data.source import Source, WriteMode, redact_url, register_source
-from podium.errors import DataError, SchemaError, SourceError
+from podium.data.source import BatchWriter, Source, WriteMode, redact_url, register_source
+from podium.errors import DataError, PodiumError, SchemaError, SourceError
 
 __all__ = ["FILE_SCHEMES", "FILE_KINDS", "FileSource", "suffix_kind"]
 
@@ -189,6 +189,38 @@ class FileSource(Source):
         if len(frame) == 0:
             raise DataError(f"'{name}' has no rows.", hint="check that the file is complete.")
         return frame
+
+    def read_batches(self, rows: int) -> Iterator[pd.DataFrame]:
+        """A local csv or parquet file a batch at a time (memory bounded by ``rows``)."""
+        path = self._local
+        if path is None or path.is_dir() or self.kind not in ("csv", "parquet") or self._compression:
+            yield from super().read_batches(rows)
+            return
+        self._check_exists()
+        name = self.describe()
+        try:
+            if self.kind == "csv":
+                with pd.read_csv(path, chunksize=rows, **self._read_options()) as chunks:
+                    yield from chunks
+            else:
+                import pyarrow.parquet as pq
+
+                columns = self.options.get("columns")
+                for batch in pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns):
+                    yield batch.to_pandas()
+        except pd.errors.EmptyDataError:
+            raise DataError(f"'{name}' has no rows.", hint="check that the file is complete.") from None
+        except PodiumError:
+            raise
+        except Exception as exc:  # noqa: BLE001  (any reader failure becomes one line)
+            raise SourceError(f"Cannot read '{name}' as {self.kind}: {_sentence(_first_line(exc))}",
+                              hint=self._corrupt_hint()) from None
+
+    def batch_writer(self) -> BatchWriter:
+        path = self._local
+        if path is None or self.kind not in ("csv", "parquet") or self._compression:
+            return super().batch_writer()
+        return _FileBatchWriter(self, path)
 
     def fingerprint(self) -> str:
         """For a local file, a hash of its bytes (and of the read options): no parsing."""
@@ -371,3 +403,52 @@ def _make(kind: str, url: str, options: Mapping[str, Any]) -> FileSource:
 
 for _kind in sorted(FILE_KINDS):
     register_source(_kind)(partial(_make, _kind))
+
+
+class _FileBatchWriter(BatchWriter):
+    """Appends each batch to a temporary file next to the target, renamed into place on close."""
+
+    def __init__(self, source: FileSource, path: Path) -> None:
+        super().__init__(source)
+        self.file = source
+        self.path = path
+        self.partial = path.with_name(f".{path.name}.partial")
+        self.parquet: Any = None
+        self.batches = 0
+
+    def write(self, frame: pd.DataFrame) -> None:
+        try:
+            if self.batches == 0:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.file.kind == "csv":
+                frame.to_csv(self.partial, mode="w" if self.batches == 0 else "a", header=self.batches == 0,
+                             **{k: v for k, v in self.file._write_options().items() if k != "compression"})
+            else:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if self.parquet is None:
+                    self.parquet = pq.ParquetWriter(self.partial, table.schema)
+                self.parquet.write_table(table.cast(self.parquet.schema))
+        except OSError as exc:
+            raise SourceError(f"Cannot write '{self.file.describe()}': {_sentence(exc.strerror or _first_line(exc))}",
+                              hint="check the folder exists or can be created, and that you may write there.") from None
+        except (ValueError, TypeError) as exc:  # a later batch's column type differs (pyarrow cast)
+            raise SourceError(f"Cannot write '{self.file.describe()}' as {self.file.kind}: "
+                              f"{_sentence(_first_line(exc))}", hint="write to a .csv file instead.") from None
+        self.batches += 1
+
+    def close(self) -> None:
+        if self.parquet is not None:
+            self.parquet.close()
+        if self.batches:
+            os.replace(self.partial, self.path)
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        if kind is None:
+            self.close()
+            return
+        if self.parquet is not None:
+            self.parquet.close()
+        self.partial.unlink(missing_ok=True)

@@ -8,7 +8,7 @@ factory under its URL schemes; ``resolve_source`` picks it, so a new kind plugs 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -20,7 +20,7 @@ from podium._internal.redact import redact_url
 from podium.config import resolve_secrets
 from podium.errors import NotFoundError, SourceError
 
-__all__ = ["Source", "WriteMode", "source_kinds", "register_source", "resolve_source"]
+__all__ = ["Source", "BatchWriter", "WriteMode", "source_kinds", "register_source", "resolve_source"]
 
 WriteMode = Literal["replace", "append"]
 
@@ -39,6 +39,18 @@ class Source(ABC):
         """Upload a frame (e.g. scored rows). Sources that cannot be written say so."""
         raise SourceError(f"{self.describe()} cannot be written to.")
 
+    def read_batches(self, rows: int) -> Iterator[pd.DataFrame]:
+        """The table in frames of at most ``rows`` rows. Sources that can read a part at a time
+        (csv and parquet files) hold one batch in memory; the others read the whole table first."""
+        frame = self.read()
+        for start in range(0, len(frame), rows):
+            yield frame.iloc[start:start + rows]
+
+    def batch_writer(self) -> BatchWriter:
+        """A writer that takes the table a batch at a time (``with source.batch_writer() as w``).
+        Files (csv, parquet) are written as the batches come; other sinks get the whole table at the end."""
+        return BatchWriter(self)
+
     def fingerprint(self) -> str:
         """A content fingerprint, used to detect that the data changed."""
         return frame_fingerprint(self.read())
@@ -49,6 +61,28 @@ class Source(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.describe()}>"
+
+
+class BatchWriter:
+    """Collects batches and writes them in one go on close (the default for any source)."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.frames: list[pd.DataFrame] = []
+
+    def write(self, frame: pd.DataFrame) -> None:
+        self.frames.append(frame)
+
+    def close(self) -> None:
+        if self.frames:
+            self.source.write(pd.concat(self.frames, ignore_index=True))
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        if kind is None:
+            self.close()
 
 
 SourceFactory = Callable[[str, Mapping[str, Any]], Source]

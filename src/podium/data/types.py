@@ -24,6 +24,9 @@ class ColumnType(str, Enum):
     ID = "id"  # a unique key per row: carries no signal, dropped by default
     CONSTANT = "constant"  # a single value (or none): dropped by default
 
+    def __str__(self) -> str:
+        return self.value
+
 
 _MAX_CATEGORIES_RATIO = 0.5
 

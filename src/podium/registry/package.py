@@ -3,13 +3,16 @@
 ::
 
     <package>/
-        model.joblib    the fitted pipeline (joblib)
-        package.json    the manifest: format, schemas, metrics, leaderboard, lineage,
+        model.onnx      the compiled graph (when the model compiles): what scores it
+        model.joblib    the fitted pipeline (joblib): the graph's source, and the engine
+                        where the model does not compile
+        package.json    the manifest: format, engine, schemas, metrics, leaderboard, lineage,
                         environment, and the sha256 of every other file — written last
 
-``ModelPackage.load`` reads the manifest, checks every file's sha256 and only then unpickles
-the exact bytes it checked. The service, batch scoring and any export are built from a
-package alone.
+``ModelPackage.load`` reads the manifest and checks every file's sha256. The pipeline is
+unpickled (from the exact bytes checked) only when it is used: a package whose engine is
+"onnx" scores without it, so a service or ``podium predict`` on a compiled model never
+unpickles anything. The service, batch scoring and any export are built from a package alone.
 """
 
 from __future__ import annotations
@@ -20,14 +23,11 @@ import json
 import os
 import platform
 import tempfile
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
 import numpy as np
-import pandas as pd
 from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
@@ -36,33 +36,91 @@ from podium._internal.redact import redact
 from podium.errors import IntegrityError, NotFoundError, PodiumError
 from podium.registry._json import dumps, to_jsonable
 from podium.registry.artifacts import MANIFEST
-from podium.registry.schema import InputSchema, OutputSchema
+from podium.registry.schema import InputSchema, OutputSchema, TypedColumns
+from podium.registry.scoring import ONNX, SKLEARN, Engine, EngineInfo, OnnxEngine, Scores, SklearnEngine
 
-__all__ = ["ModelPackage", "MODEL_FILE", "MANIFEST", "FORMAT", "FORMAT_VERSION", "library_versions"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["ModelPackage", "EngineInfo", "MODEL_FILE", "ONNX_FILE", "MANIFEST", "FORMAT", "FORMAT_VERSION",
+           "library_versions"]
 
 FORMAT = "podium.model-package"
 FORMAT_VERSION = 1
 MODEL_FILE = "model.joblib"
+ONNX_FILE = "model.onnx"
 
 _LIBRARIES = ("podium", "scikit-learn", "pandas", "numpy", "joblib", "lightgbm", "xgboost")
 
 
-@dataclass
-class ModelPackage:
-    """A fitted pipeline (anything picklable with ``predict``) and its self-description."""
+_NOT_LOADED: Any = object()
 
-    pipeline: Any
-    input_schema: InputSchema
-    output_schema: OutputSchema
-    metric: str
-    metrics: dict[str, float] = field(default_factory=dict)
-    leaderboard: list[dict[str, Any]] = field(default_factory=list)
-    lineage: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    #: sha256 of model.joblib, set by ``save`` and ``load``
-    checksum: str | None = field(default=None, compare=False)
-    #: the manifest as written or read, set by ``save`` and ``load``
-    manifest: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+class ModelPackage:
+    """A fitted pipeline, its compiled graph (if any) and its self-description."""
+
+    def __init__(
+        self,
+        pipeline: Any,
+        input_schema: InputSchema,
+        output_schema: OutputSchema,
+        metric: str,
+        metrics: dict[str, float] | None = None,
+        leaderboard: list[dict[str, Any]] | None = None,
+        lineage: dict[str, Any] | None = None,
+        notes: list[str] | None = None,
+        checksum: str | None = None,
+        manifest: dict[str, Any] | None = None,
+        *,
+        engine_info: EngineInfo | None = None,
+        onnx_model: bytes | None = None,
+        training: dict[str, Any] | None = None,
+    ) -> None:
+        self._pipeline = pipeline
+        self.input_schema = input_schema
+        self.output_schema = output_schema
+        self.metric = metric
+        self.metrics: dict[str, float] = metrics if metrics is not None else {}
+        self.leaderboard: list[dict[str, Any]] = leaderboard if leaderboard is not None else []
+        self.lineage: dict[str, Any] = lineage if lineage is not None else {}
+        self.notes: list[str] = notes if notes is not None else []
+        #: sha256 of model.joblib, set by ``save`` and ``load``
+        self.checksum = checksum
+        #: the manifest as written or read, set by ``save`` and ``load``
+        self.manifest = manifest
+        #: what scores the model (the ``engine`` block); None: the pipeline, not compiled
+        self.engine_info = engine_info
+        #: the compiled graph (model.onnx bytes) when the engine is "onnx"
+        self.onnx_model = onnx_model
+        #: how the shipped model relates to its metrics (the ``training`` block)
+        self.training: dict[str, Any] = training if training is not None else {}
+        self._pickle: bytes | None = None
+        self._where = "memory"
+        self._engines: dict[int | None, Engine] = {}
+
+    def __repr__(self) -> str:
+        return f"ModelPackage(task={self.task!r}, metric={self.metric!r}, engine={self.engine.name!r})"
+
+    @property
+    def pipeline(self) -> Any:
+        """The fitted scikit-learn pipeline, unpickled (from verified bytes) on first use."""
+        if self._pipeline is _NOT_LOADED:
+            self._pipeline = self._unpickle()
+        return self._pipeline
+
+    @pipeline.setter
+    def pipeline(self, value: Any) -> None:
+        self._pipeline = value
+        self._engines.clear()
+
+    @property
+    def pipeline_loaded(self) -> bool:
+        """Whether the pipeline has been unpickled (never, for a compiled model that only scores)."""
+        return self._pipeline is not _NOT_LOADED
+
+    @property
+    def engine(self) -> EngineInfo:
+        return self.engine_info or EngineInfo(SKLEARN, reason="the package was built without compiling")
 
     @property
     def task(self) -> str:
@@ -76,10 +134,10 @@ class ModelPackage:
 
     @property
     def classes(self) -> list[Any]:
-        """The class labels in the order of the pipeline's probabilities ([] for regression)."""
+        """The class labels in the order of the model's probabilities ([] for regression)."""
         if self.task == "regression":
             return []
-        fitted = getattr(self.pipeline, "classes_", None)
+        fitted = getattr(self.pipeline, "classes_", None) if self.pipeline_loaded else None
         found = fitted if fitted is not None else (self.output_schema.classes or [])
         return [v.item() if isinstance(v, np.generic) else v for v in found]
 
@@ -89,20 +147,30 @@ class ModelPackage:
 
         The manifest is written last, so a folder without one is incomplete.
         """
+        import joblib
+
         fs = fs or LocalFileSystem()
         root = str(path).rstrip("/")
         fs.makedirs(root, exist_ok=True)
+        files: dict[str, dict[str, Any]] = {}
         target = f"{root}/{MODEL_FILE}"
         if isinstance(fs, LocalFileSystem):
             joblib.dump(self.pipeline, target)
-            digest, size = _file_digest(fs, target)
         else:
             with tempfile.TemporaryDirectory(prefix="podium-package-") as tmp:
                 local = os.path.join(tmp, MODEL_FILE)
                 joblib.dump(self.pipeline, local)
                 fs.put_file(local, target)
-            digest, size = _file_digest(fs, target)
-        manifest = self._manifest({MODEL_FILE: {"sha256": digest, "bytes": size}})
+        digest, size = _file_digest(fs, target)
+        files[MODEL_FILE] = {"sha256": digest, "bytes": size}
+        if self.engine.name == ONNX:
+            if self.onnx_model is None:
+                raise PodiumError("a package on the onnx engine needs its compiled graph (onnx_model).")
+            with fs.open(f"{root}/{ONNX_FILE}", "wb") as f:
+                f.write(self.onnx_model)
+            files[ONNX_FILE] = {"sha256": hashlib.sha256(self.onnx_model).hexdigest(),
+                                "bytes": len(self.onnx_model)}
+        manifest = self._manifest(files)
         with fs.open(f"{root}/{MANIFEST}", "w", encoding="utf-8") as f:
             f.write(dumps(manifest, indent=2))
         self.checksum, self.manifest = digest, manifest
@@ -114,11 +182,15 @@ class ModelPackage:
             "format_version": FORMAT_VERSION,
             "created_at": datetime.now(timezone.utc).isoformat(),
             "files": files,
+            "engine": self.engine.to_json(),
             "estimator": _estimator_name(self.pipeline),
+            "steps": _step_names(self.pipeline),
             "metric": self.metric,
             "metrics": to_jsonable(self.metrics),
+            "training": to_jsonable(self.training),
             "input_schema": self.input_schema.model_dump(mode="json"),
-            "output_schema": self.output_schema.model_dump(mode="json"),
+            "output_schema": self.output_schema.model_dump(mode="json") | {"classes": to_jsonable(self.classes)
+                                                                          if self.task != "regression" else None},
             "lineage": to_jsonable(redact(self.lineage)),  # no literal secret is written
             "environment": library_versions(),
             "leaderboard": to_jsonable(self.leaderboard),
@@ -128,9 +200,10 @@ class ModelPackage:
     @classmethod
     def load(cls, path_or_url: str | os.PathLike[str], *, fs: AbstractFileSystem | None = None,
              manifest_sha256: str | None = None) -> ModelPackage:
-        """Read a package folder, verifying every checksum before anything is unpickled.
+        """Read a package folder, verifying every file's checksum.
 
-        ``manifest_sha256`` (what the registry recorded) also pins the manifest itself.
+        ``manifest_sha256`` (what the registry recorded) also pins the manifest itself. The
+        pipeline is unpickled, from the verified bytes, only when it is first used.
         """
         if fs is None:
             fs, root = url_to_fs(str(path_or_url))
@@ -169,14 +242,12 @@ class ModelPackage:
             blobs[name] = data
         if MODEL_FILE not in blobs:
             raise IntegrityError(f"model package at {where} lists no {MODEL_FILE}; re-register the model.")
-        try:
-            pipeline = joblib.load(io.BytesIO(blobs[MODEL_FILE]))
-        except (ImportError, AttributeError) as exc:
-            versions = ", ".join(f"{k} {v}" for k, v in manifest.get("environment", {}).items())
-            raise PodiumError(f"model package at {where} cannot be unpickled here: {exc}.",
-                              hint=f"install the libraries it was trained with ({versions})") from exc
-        return cls(
-            pipeline=pipeline,
+        engine = EngineInfo.from_json(manifest.get("engine"))
+        if engine.name == ONNX and ONNX_FILE not in blobs:
+            raise IntegrityError(f"model package at {where} is on the onnx engine but lists no {ONNX_FILE}; "
+                                 "re-register the model.")
+        package = cls(
+            pipeline=_NOT_LOADED,
             input_schema=InputSchema.model_validate(manifest["input_schema"]),
             output_schema=OutputSchema.model_validate(manifest["output_schema"]),
             metric=manifest.get("metric", ""),
@@ -186,34 +257,72 @@ class ModelPackage:
             notes=manifest.get("notes") or [],
             checksum=files[MODEL_FILE]["sha256"],
             manifest=manifest,
+            engine_info=engine,
+            onnx_model=blobs.get(ONNX_FILE),
+            training=manifest.get("training") or {},
         )
+        package._pickle = blobs[MODEL_FILE]
+        package._where = where
+        return package
+
+    def _unpickle(self) -> Any:
+        import joblib
+
+        blob, where = self._pickle, self._where
+        if blob is None:
+            raise PodiumError(f"model package at {where} has no pipeline to load.")
+        try:
+            pipeline = joblib.load(io.BytesIO(blob))
+        except (ImportError, AttributeError) as exc:
+            versions = ", ".join(f"{k} {v}" for k, v in ((self.manifest or {}).get("environment") or {}).items())
+            raise PodiumError(f"model package at {where} cannot be unpickled here: {exc}.",
+                              hint=f"install the libraries it was trained with ({versions})") from exc
+        self._pickle = None
+        return pipeline
 
     # -- using it -----------------------------------------------------------------------------
-    def predict_frame(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    def scorer(self, *, threads: int | None = None) -> Engine:
+        """The package's engine, made once: its graph in onnxruntime, or its pipeline.
+
+        ``threads`` caps onnxruntime's threads (a serving worker uses 1); None lets it choose.
+        """
+        engine = self._engines.get(threads)
+        if engine is None:
+            if self.engine.name == ONNX:
+                assert self.onnx_model is not None
+                engine = OnnxEngine(self.onnx_model, self.input_schema, self.task, self.classes, threads=threads)
+            else:
+                engine = SklearnEngine(self.pipeline, self.task, self.classes)
+            self._engines[threads] = engine
+        return engine
+
+    def score_columns(self, columns: TypedColumns, *, threads: int | None = None) -> Scores:
+        """Score typed input columns (``input_schema.typed``) through the package's engine."""
+        return self.scorer(threads=threads).score(columns)
+
+    def predict_frame(self, frame: pd.DataFrame, *, threads: int | None = None) -> tuple[pd.DataFrame, list[str]]:
         """Score ``frame``: its rows plus ``prediction`` and, for classifiers, ``proba_<class>``.
 
         Raises ``SchemaError`` when a column is missing or a value cannot take its type.
         """
-        features, notes = self.input_schema.conform(frame)
+        notes: list[str] = []
+        extra = self.input_schema.extra_columns(list(frame.columns))
+        if extra:
+            notes.append(f"ignored extra columns: {_listing(extra)}")
+        columns = self.input_schema.typed(frame)
         result = frame.copy()
-        if len(features) == 0:
-            result["prediction"] = pd.Series(dtype=object)
-            return result, notes
         clashes = [c for c in result.columns if str(c) == "prediction" or str(c).startswith("proba_")]
         if clashes:
             result = result.drop(columns=clashes)
             notes.append(f"replaced input columns: {', '.join(map(str, clashes))}")
-        predictions = np.asarray(self.pipeline.predict(features))
-        if self.task == "regression":
-            result["prediction"] = predictions.astype(float)
+        if len(frame) == 0:
+            result["prediction"] = np.array([], dtype=float if self.task == "regression" else object)
             return result, notes
-        result["prediction"] = predictions
-        if hasattr(self.pipeline, "predict_proba"):
-            proba = np.asarray(self.pipeline.predict_proba(features), dtype=float)
+        scores = self.score_columns(columns, threads=threads)
+        result["prediction"] = scores.values
+        if scores.proba is not None:
             for i, label in enumerate(self.classes):
-                result[f"proba_{label}"] = proba[:, i]
-        else:
-            notes.append("this model gives no class probabilities")
+                result[f"proba_{label}"] = scores.proba[:, i]
         return result, notes
 
     def describe(self) -> dict[str, Any]:
@@ -225,11 +334,13 @@ class ModelPackage:
             "task": self.task,
             "target": self.output_schema.target,
             "classes": self.output_schema.classes,
-            "estimator": _estimator_name(self.pipeline),
-            "steps": _step_names(self.pipeline),
+            "engine": self.engine.to_json(),
+            "estimator": manifest.get("estimator") or _estimator_name(self.pipeline),
+            "steps": manifest.get("steps") if "steps" in manifest else _step_names(self.pipeline),
             "metric": self.metric,
             "score": self.score,
             "metrics": self.metrics,
+            "training": self.training,
             "input_schema": self.input_schema.model_dump(mode="json"),
             "output_schema": self.output_schema.model_dump(mode="json"),
             "lineage": redact(self.lineage),  # packages written before redaction show none either
@@ -279,3 +390,8 @@ def _estimator_name(pipeline: Any) -> str:
 def _step_names(pipeline: Any) -> list[str]:
     steps = getattr(pipeline, "steps", None)
     return [str(name) for name, _ in steps] if steps else []
+
+
+def _listing(names: list[str], shown: int = 20) -> str:
+    head = ", ".join(names[:shown])
+    return head if len(names) <= shown else f"{head} and {len(names) - shown} more"

@@ -1,29 +1,43 @@
-"""The input and output schemas of a model package, and conforming a frame to the input one.
+"""The input and output schemas of a model package, and the one input path: ``InputSchema.typed``.
 
-The input schema records what training saw of each feature (dtype, kind, whether values were
-missing, categories, range, an example). ``conform`` turns a frame to score into what the
-pipeline was fitted on: the schema's columns in order, each in its training dtype family.
-Unseen categories and missing values are left to the pipeline, which handles them as
-training did.
+The input schema records what training saw of each feature (kind, whether values were
+missing, categories, range, an example). ``InputSchema.typed`` turns a frame or records into
+the model's typed input columns — the one form every scorer takes, at training and after:
+
+- numeric  → float64, NaN = missing
+- boolean  → float64 0.0 / 1.0, NaN = missing
+- datetime → float64 seconds since the Unix epoch, UTC (naive times read as UTC), NaN = missing
+- categorical (and any other kind) → object array of str, missing = "" (the empty string)
+
+The kind comes from the schema (``ColumnSchema.kind``, a ``ColumnType``), never from dtypes.
+Records are typed with numpy alone (a compiled model's service imports no pandas); a frame
+is typed column by column with pandas.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+import math
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
-from pandas.api import types as ptypes
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from podium.data.types import ColumnType, as_text, infer_column_type
+from podium.data.types import ColumnType
 from podium.errors import SchemaError
 from podium.registry._json import to_jsonable
 
-__all__ = ["ColumnSchema", "InputSchema", "OutputSchema", "Task", "MAX_CATEGORIES"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["ColumnSchema", "InputSchema", "OutputSchema", "Task", "TypedColumns", "MAX_CATEGORIES"]
 
 Task = Literal["binary", "multiclass", "regression"]
+
+#: the model's input: one 1-D array of length N per feature, in schema order (see the module doc)
+TypedColumns = dict[str, np.ndarray]
 
 #: categories kept per column (the most frequent); serving still accepts any other value
 MAX_CATEGORIES = 1000
@@ -40,7 +54,7 @@ class ColumnSchema(BaseModel):
 
     name: str
     dtype: str = Field(description="the pandas dtype at training, e.g. float64, str, bool")
-    kind: str = Field(description="the inferred kind: a ColumnType value (numeric, categorical...)")
+    kind: ColumnType = Field(description="the column's kind, inferred at training: it decides how values are typed")
     nullable: bool = Field(False, description="whether training saw missing values")
     categories: list[bool | str] | None = Field(
         None, description="training categories (categorical and boolean columns); bools for a bool column"
@@ -48,11 +62,6 @@ class ColumnSchema(BaseModel):
     min: float | int | None = Field(None, description="smallest value seen (numeric columns)")
     max: float | int | None = Field(None, description="largest value seen (numeric columns)")
     example: Any = Field(None, description="a value seen in training")
-
-    @field_validator("kind", mode="before")
-    @classmethod
-    def _kind_value(cls, value: Any) -> str:
-        return ColumnType(value).value
 
     @field_validator("categories", mode="before")
     @classmethod
@@ -69,6 +78,10 @@ class ColumnSchema(BaseModel):
     @classmethod
     def from_series(cls, name: str, values: pd.Series, kind: ColumnType | str | None = None) -> ColumnSchema:
         """Describe one training column."""
+        from pandas.api import types as ptypes
+
+        from podium.data.types import as_text, infer_column_type
+
         kind = ColumnType(kind) if kind is not None else infer_column_type(values)
         present = values.dropna()
         numeric = ptypes.is_numeric_dtype(values.dtype) and not ptypes.is_bool_dtype(values.dtype)
@@ -117,27 +130,40 @@ class InputSchema(BaseModel):
         return cls(columns=[ColumnSchema.from_series(str(c), frame[c], kinds.get(str(c)))
                             for c in frame.columns])
 
-    def conform(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-        """The schema's columns of ``frame``, in order and in their training dtypes, plus notes.
+    def extra_columns(self, names: Sequence[Any]) -> list[str]:
+        """The names in ``names`` the model does not take (ignored when scoring)."""
+        wanted = set(self.names)
+        return [str(n) for n in names if str(n) not in wanted]
 
-        Raises ``SchemaError`` for a missing column or a value that cannot take the column's
-        type (text in a numeric column). Extra columns are ignored with a note.
+    def typed(self, data: pd.DataFrame | Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]]) -> TypedColumns:
+        """The model's typed input columns from a frame, records or columns (name → values).
+
+        Extra columns are ignored. Raises ``SchemaError`` (one line: column, row, value) for a
+        missing column or a value that cannot take its column's kind.
         """
-        by_name = {str(c): c for c in frame.columns}
-        missing = [n for n in self.names if n not in by_name]
+        if hasattr(data, "iloc") and hasattr(data, "columns"):
+            frame: Any = data
+            by_name = {str(c): c for c in frame.columns}
+            self._require(by_name)
+            return {c.name: _typed_series(frame[by_name[c.name]], c) for c in self.columns}
+        if isinstance(data, Mapping):
+            columns: Mapping[str, Sequence[Any]] = {str(k): v for k, v in data.items()}
+        else:
+            records = list(data)
+            present: set[str] = set().union(*(map(str, r.keys()) for r in records)) if records else set(self.names)
+            self._require(dict.fromkeys(present))
+            columns = {c.name: [r.get(c.name) for r in records] for c in self.columns}
+        self._require(columns)
+        return {c.name: _typed_values(list(columns[c.name]), c) for c in self.columns}
+
+    def _require(self, present: Mapping[str, Any]) -> None:
+        missing = [n for n in self.names if n not in present]
         if missing:
             raise SchemaError(
                 f"input is missing columns: {', '.join(missing)} "
                 f"(the model was trained on: {_listing(self.names)}).",
                 hint="add the missing columns (empty values are fine where training saw missing ones)",
             )
-        notes: list[str] = []
-        wanted = set(self.names)
-        extra = [n for n in by_name if n not in wanted]
-        if extra:
-            notes.append(f"ignored extra columns: {_listing(extra)}")
-        data = {c.name: _coerce(frame[by_name[c.name]], c) for c in self.columns}
-        return pd.DataFrame(data, index=frame.index), notes
 
 
 class OutputSchema(BaseModel):
@@ -175,87 +201,183 @@ class OutputSchema(BaseModel):
         return cls(task=task, target=name, classes=sorted(present.unique().tolist()))
 
 
-def _coerce(values: pd.Series, column: ColumnSchema) -> pd.Series:
-    dtype = column.dtype
-    if dtype.startswith(("bool", "boolean")):
-        return _to_bool(values, column)
-    if dtype.startswith(("int", "uint", "float", "Int", "UInt", "Float")):
-        return _to_number(values, column)
-    if dtype.startswith("datetime64"):
-        return _to_datetime(values, column)
-    return as_text(values)
+# -- typing values ------------------------------------------------------------------------------
+_NUMBER_KINDS = (ColumnType.NUMERIC,)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def _blank_to_missing(values: pd.Series) -> pd.Series:
-    if values.dtype == object or ptypes.is_string_dtype(values.dtype):
-        blank = values.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
-        if blank.any():
-            values = values.astype(object).where(~blank, np.nan)
-    return values
+def _bad(column: ColumnSchema, row: Any, value: Any, what: str, hint: str) -> SchemaError:
+    return SchemaError(f"column '{column.name}' expects {what} but row {row!r} has {value!r}.",
+                       hint=f"send {hint} in '{column.name}' (or leave the value empty)")
 
 
-def _bad_value(values: pd.Series, bad: pd.Series, column: ColumnSchema, what: str, hint: str) -> None:
-    """Raise for the first value flagged in ``bad``, naming its column, row and value."""
-    flags = bad.to_numpy(dtype=bool)
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, str):
+        return not value.strip()
+    if type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    if isinstance(value, np.floating):
+        return bool(np.isnan(value))
+    return False
+
+
+def _typed_values(values: list[Any], column: ColumnSchema) -> np.ndarray:
+    """One column of Python values (records, a request) typed by its kind, with numpy alone."""
+    kind = column.kind
+    if kind == ColumnType.NUMERIC:
+        try:
+            return np.array(values, dtype=np.float64)  # None → NaN; numbers and numeric text
+        except (TypeError, ValueError):
+            return np.array([_number(v, column, i) for i, v in enumerate(values)], dtype=np.float64)
+    if kind == ColumnType.BOOLEAN:
+        return np.array([_boolean(v, column, i) for i, v in enumerate(values)], dtype=np.float64)
+    if kind == ColumnType.DATETIME:
+        return np.array([_seconds(v, column, i) for i, v in enumerate(values)], dtype=np.float64)
+    return np.array([_text(v) for v in values], dtype=object)
+
+
+def _number(value: Any, column: ColumnSchema, row: Any) -> float:
+    if _is_missing(value):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise _bad(column, row, value, "numbers", "numbers") from None
+
+
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+
+
+def _boolean(value: Any, column: ColumnSchema, row: Any) -> float:
+    if _is_missing(value):
+        return math.nan
+    if isinstance(value, (bool, np.bool_)):
+        return 1.0 if value else 0.0
+    if isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1):
+        return float(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return 1.0
+    if text in _FALSE:
+        return 0.0
+    raise _bad(column, row, value, "true or false", "true/false (or yes/no, 1/0)")
+
+
+def _seconds(value: Any, column: ColumnSchema, row: Any) -> float:
+    """Seconds since the epoch, UTC; a naive time is read as UTC; a number is taken as seconds."""
+    if _is_missing(value):
+        return math.nan
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return float(value)
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    elif isinstance(value, np.datetime64):
+        return float(value.astype("datetime64[us]").astype(np.int64)) / 1e6
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        except ValueError:
+            value = _parse_date_text(text, column, row)
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+        return (aware - _EPOCH).total_seconds()
+    if isinstance(value, date):
+        return (datetime(value.year, value.month, value.day, tzinfo=timezone.utc) - _EPOCH).total_seconds()
+    raise _bad(column, row, value, "dates", "ISO 8601 dates")
+
+
+def _parse_date_text(text: str, column: ColumnSchema, row: Any) -> datetime:
+    """A date in a form ISO 8601 does not cover (e.g. 01/02/2023): pandas reads it as training did."""
+    import pandas as pd
+
+    parsed = pd.to_datetime(pd.Series([text]), errors="coerce", format="mixed", utc=True).iloc[0]
+    if pd.isna(parsed):
+        raise _bad(column, row, text, "dates", "ISO 8601 dates")
+    result: datetime = parsed.to_pydatetime()
+    return result
+
+
+_INTEGRAL_TEXT = re.compile(r"^-?\d+\.0$")
+
+
+def _text(value: Any) -> str:
+    """A category as text: 1, 1.0 and "1" are all "1"; missing is ""."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value[:-2] if _INTEGRAL_TEXT.match(value) else value
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return ""
+        if float(value).is_integer() and abs(value) < 2**53:
+            return str(int(value))
+        return str(float(value))
+    if isinstance(value, np.integer):
+        return str(int(value))
+    if type(value).__name__ in ("NAType", "NaTType"):
+        return ""
+    return str(value)
+
+
+def _typed_series(values: pd.Series, column: ColumnSchema) -> np.ndarray:
+    """One frame column typed by its kind (vectorised with pandas; same results as ``_typed_values``)."""
+    import pandas as pd
+    from pandas.api import types as ptypes
+
+    from podium.data.types import as_text
+
+    kind = column.kind
+    if kind == ColumnType.NUMERIC:
+        if ptypes.is_numeric_dtype(values.dtype):
+            return values.to_numpy(dtype=np.float64, na_value=np.nan)
+        blank = _blank(values)
+        converted = pd.to_numeric(values.where(~blank), errors="coerce")
+        _raise_first(values, converted.isna() & ~blank & values.notna(), column, "numbers", "numbers")
+        return converted.to_numpy(dtype=np.float64, na_value=np.nan)
+    if kind == ColumnType.BOOLEAN:
+        if ptypes.is_bool_dtype(values.dtype) or ptypes.is_numeric_dtype(values.dtype):
+            out = values.to_numpy(dtype=np.float64, na_value=np.nan)
+            bad = ~np.isnan(out) & (out != 0.0) & (out != 1.0)
+            _raise_first(values, pd.Series(bad, index=values.index), column, "true or false",
+                         "true/false (or yes/no, 1/0)")
+            return out
+        return _typed_values(values.tolist(), column) if len(values) else np.empty(0)
+    if kind == ColumnType.DATETIME:
+        if ptypes.is_numeric_dtype(values.dtype) and not ptypes.is_bool_dtype(values.dtype):
+            return values.to_numpy(dtype=np.float64, na_value=np.nan)  # already epoch seconds
+        if ptypes.is_datetime64_any_dtype(values.dtype):
+            stamps = values if getattr(values.dtype, "tz", None) is not None else values.dt.tz_localize("UTC")
+        else:
+            blank = _blank(values)
+            stamps = pd.to_datetime(values.where(~blank), errors="coerce", format="mixed", utc=True)
+            _raise_first(values, stamps.isna() & ~blank & values.notna(), column, "dates", "ISO 8601 dates")
+        seconds = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+        return seconds.to_numpy(dtype=np.float64, na_value=np.nan)
+    text = as_text(values).fillna("")
+    return text.to_numpy(dtype=object)
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    if values.dtype == object or str(values.dtype).startswith("str"):
+        return values.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
+    import pandas as pd
+
+    return pd.Series(False, index=values.index)
+
+
+def _raise_first(values: pd.Series, bad: pd.Series, column: ColumnSchema, what: str, hint: str) -> None:
+    flags = np.asarray(bad, dtype=bool)
     if flags.any():
         pos = int(flags.argmax())
-        raise SchemaError(
-            f"column '{column.name}' expects {what} but row {values.index[pos]!r} has {values.iloc[pos]!r}.",
-            hint=f"send {hint} in '{column.name}' (or leave the value empty)",
-        )
-
-
-def _to_number(values: pd.Series, column: ColumnSchema) -> pd.Series:
-    values = _blank_to_missing(values)
-    if ptypes.is_bool_dtype(values.dtype):
-        values = values.astype(int)
-    converted = pd.to_numeric(values.astype(object) if not ptypes.is_numeric_dtype(values.dtype) else values,
-                              errors="coerce")
-    _bad_value(values, values.notna() & converted.isna(), column, "numbers", "numbers")
-    try:
-        return converted.astype(column.dtype)  # the training dtype where it holds the values
-    except (TypeError, ValueError):
-        return converted.astype("float64")
-
-
-def _to_bool(values: pd.Series, column: ColumnSchema) -> pd.Series:
-    if ptypes.is_bool_dtype(values.dtype):
-        return values
-    parsed = values.astype(object).map(_parse_bool)
-    bad = parsed.map(lambda v: v is _NOT_BOOL)
-    _bad_value(values, bad, column, "true or false", "true/false (or yes/no, 1/0)")
-    if parsed.isna().any():
-        return parsed.astype("boolean") if column.dtype == "boolean" else parsed
-    return parsed.astype(bool)
-
-
-_NOT_BOOL = object()
-
-
-def _parse_bool(value: Any) -> Any:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return np.nan
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    text = str(value).strip().lower()
-    if not text:
-        return np.nan
-    return True if text in _TRUE else False if text in _FALSE else _NOT_BOOL
-
-
-def _to_datetime(values: pd.Series, column: ColumnSchema) -> pd.Series:
-    if ptypes.is_datetime64_any_dtype(values.dtype):
-        converted = values
-    else:
-        values = _blank_to_missing(values)
-        utc = "UTC" in column.dtype or "," in column.dtype
-        converted = pd.to_datetime(values, errors="coerce", format="mixed", utc=utc)
-        _bad_value(values, values.notna() & converted.isna(), column, "dates", "ISO 8601 dates")
-    try:
-        return converted.astype(column.dtype)
-    except (TypeError, ValueError):
-        return converted
-
+        raise _bad(column, values.index[pos], values.iloc[pos], what, hint)
 
 def _listing(names: list[str]) -> str:
     shown = ", ".join(names[:_SHOWN])

@@ -120,8 +120,7 @@ def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
 
     def build(ref: str, version: int | None = None) -> ServedModel:
         served = load_served(registry, ref, executor=executor, max_batch=options.max_batch,
-                             micro_batch_rows=options.micro_batch_rows, onnx=options.onnx,
-                             version=version)
+                             micro_batch_rows=options.micro_batch_rows, version=version)
         calls = metrics.rows_per_call.labels(served.name)
         served.batcher.observe = calls.observe
         return served

@@ -7,7 +7,6 @@ process as JSON.
 from __future__ import annotations
 
 import os
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,7 +36,6 @@ class ServeOptions(BaseModel):
     prediction_log_max_rows: int = Field(default=200, ge=0,
                                          description="most rows a worker logs per second (the sample's cap)")
     access_log: str | None = Field(default="-", description="'-' for stdout, a file path, or None for off")
-    onnx: Literal["auto", "off"] = Field(default="auto", description="score with ONNX Runtime when it converts")
     graceful_timeout: float = Field(default=10.0, ge=0, description="seconds in-flight requests get on SIGTERM")
     metrics_dir: str | None = Field(default=None, description="PROMETHEUS_MULTIPROC_DIR shared by workers")
 

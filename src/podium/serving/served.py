@@ -1,7 +1,8 @@
 """One model version ready to answer, and the slot a service serves it from.
 
 A ``ServedModel`` is immutable: the package, its generated request and response models, its
-predictor (checked against the package's own answers and warmed up) and its micro-batcher.
+predictor (the package's engine behind the package's input path, warmed up) and its
+micro-batcher.
 A ``ModelSlot`` holds the current one; following an alias means replacing it, which is a
 single reference assignment, so a request that has started keeps the version it started on.
 """
@@ -97,34 +98,26 @@ def follows_alias(ref: str) -> bool:
 
 
 def load_served(registry: Any, ref: str, *, executor: Executor, max_batch: int = 1000,
-                micro_batch_rows: int = 256, onnx: str = "auto", version: int | None = None) -> ServedModel:
+                micro_batch_rows: int = 256, version: int | None = None) -> ServedModel:
     """Resolve ``ref``, load that exact version (checksum verified) and make it ready."""
     info = registry.resolve(ref) if version is None else None
     name = str(info.name) if info is not None else ref.split("@")[0].split(":")[0]
     number = int(info.version) if info is not None else int(version)  # type: ignore[arg-type]
     package = registry.load(f"{name}:{number}")
     return serve_package(package, name=name, version=number, ref=ref, executor=executor,
-                         max_batch=max_batch, micro_batch_rows=micro_batch_rows, onnx=onnx)
+                         max_batch=max_batch, micro_batch_rows=micro_batch_rows)
 
 
 def serve_package(package: Any, *, name: str, version: int, ref: str, executor: Executor,
-                  max_batch: int = 1000, micro_batch_rows: int = 256, onnx: str = "auto") -> ServedModel:
-    """A loaded package made ready: models generated, predictor checked and warmed up."""
+                  max_batch: int = 1000, micro_batch_rows: int = 256) -> ServedModel:
+    """A loaded package made ready: models generated, predictor warmed up."""
     requests = build_request_models(name, package.input_schema, max_batch=max_batch)
     responses = build_response_models(name, package.output_schema)
     predictor = Predictor(package)
     notes: list[str] = []
+    if package.engine.reason:
+        notes.append(f"scikit-learn engine: {package.engine.reason}")
     rows = check_rows(package.input_schema)
-    if onnx == "auto":
-        from podium.serving.onnx import try_onnx
-
-        note = try_onnx(predictor, rows)
-        if note:
-            notes.append(note)
-    if predictor.engine == "sklearn" and (problem := predictor.check(rows)):
-        predictor.use_package()
-        notes.append(f"fast path off, the package's own path is used: {problem}")
-        logger.warning("%s: fast scoring path off: %s", name, problem)
     try:  # warms up too: the first request should not pay for lazy setup
         predictor.time_call(rows[:1])
     except Exception:  # noqa: BLE001  a row the model cannot take; requests will say why
@@ -136,25 +129,21 @@ def serve_package(package: Any, *, name: str, version: int, ref: str, executor: 
 
 
 def check_rows(input_schema: Any) -> list[tuple[Any, ...]]:
-    """Rows that exercise a schema: the examples, missing values, unseen categories, bounds."""
+    """Rows that exercise a schema (the examples, missing values, unseen categories, bounds):
+    the warm-up, so that the first request does not pay for lazy set-up."""
     columns = list(input_schema.columns)
     base = [_python(getattr(c, "example", None), c) for c in columns]
     base = [v if v is not None or c.nullable else _fallback(c) for v, c in zip(base, columns)]
     rows = [tuple(base)]
     if any(c.nullable for c in columns):
         rows.append(tuple(None if c.nullable else v for v, c in zip(base, columns)))
-    if any(str(c.kind) == "categorical" and _is_text(c) for c in columns):
-        rows.append(tuple(UNSEEN if str(c.kind) == "categorical" and _is_text(c) else v
-                          for v, c in zip(base, columns)))
+    if any(c.kind == "categorical" for c in columns):
+        rows.append(tuple(UNSEEN if c.kind == "categorical" else v for v, c in zip(base, columns)))
     for bound in ("min", "max"):
         row = tuple(_python(getattr(c, bound, None), c) if str(c.kind) == "numeric" and
                     _python(getattr(c, bound, None), c) is not None else v for v, c in zip(base, columns))
         rows.append(row)
     return rows
-
-
-def _is_text(column: Any) -> bool:
-    return not str(getattr(column, "dtype", "object")).startswith(("int", "uint", "float", "bool", "Int", "Float"))
 
 
 def _python(value: Any, column: Any) -> Any:
@@ -163,8 +152,7 @@ def _python(value: Any, column: Any) -> Any:
         return None
     kind = str(getattr(column, "kind", ""))
     if kind == "numeric":
-        dtype = str(getattr(column, "dtype", ""))
-        return int(value) if dtype.startswith(("int", "uint", "Int", "UInt")) else float(value)
+        return float(value)
     if kind == "datetime" and isinstance(value, str):
         try:
             return datetime.fromisoformat(value)

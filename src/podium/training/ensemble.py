@@ -76,15 +76,19 @@ def select_ensemble(problem: Problem, results: list[TrialResult], next_id: int, 
         fit_seconds=sum(m.fit_seconds for m in members),
         predict_ms_per_1000=sum(m.predict_ms_per_1000 or 0.0 for m in members),
         size_bytes=sum(m.size_bytes or 0 for m in members),
+        compiled=all(m.compiled for m in members),
+        compile_blocker=next((m.compile_blocker for m in members if m.compile_blocker), None),
     )
 
 
 def ensemble_estimator(problem: Problem, members: list[tuple[Trial, Any]], weights: list[int]) -> Any:
     """An unfitted voting ensemble of the members' (unfitted) pipelines."""
     estimators = [(f"{t.candidate}_{t.id}", pipeline) for t, pipeline in members]
+    # weights as an array and no flattened transform: what the ONNX converters take
+    array = np.asarray(weights, dtype=float)
     if problem.task == "regression":
-        return VotingRegressor(estimators, weights=weights)
-    return VotingClassifier(estimators, voting="soft", weights=weights)
+        return VotingRegressor(estimators, weights=array)
+    return VotingClassifier(estimators, voting="soft", weights=array, flatten_transform=False)
 
 
 def _diverse(ranked: list[TrialResult]) -> list[TrialResult]:

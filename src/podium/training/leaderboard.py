@@ -34,6 +34,10 @@ class TrialResult:
     size_bytes: int | None = None
     error: str | None = None
     cv_value: float | None = None
+    #: whether every part of the fitted pipeline has an ONNX converter (None: not known);
+    #: ``compile_blocker`` names the part that has none
+    compiled: bool | None = None
+    compile_blocker: str | None = None
     #: holdout predictions (labels or values) and class probabilities, kept in the parent
     predictions: np.ndarray | None = field(default=None, repr=False)
     proba: np.ndarray | None = field(default=None, repr=False)
@@ -60,6 +64,7 @@ class TrialResult:
             "predict_ms_per_1000": None if self.predict_ms_per_1000 is None
             else round(self.predict_ms_per_1000, 3),
             "size_bytes": self.size_bytes,
+            "compiled": self.compiled,
             "error": self.error,
         }
 

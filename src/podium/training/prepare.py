@@ -1,4 +1,9 @@
-"""From a raw frame and a spec to a ``Problem``: clean rows, infer the task, split."""
+"""From a raw frame and a spec to a ``Problem``: clean rows, infer the task, split, type.
+
+The train and test features are typed by the input schema (``InputSchema.typed``) before
+anything is fitted: every pipeline is fitted and scored on the columns the package's engine,
+``podium predict`` and the service will give it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import pandas as pd
 
 from podium.data.types import ColumnType, infer_column_types
 from podium.errors import DataError
+from podium.registry.schema import InputSchema
 from podium.spec import PipelineSpec
 from podium.steps import build_steps, default_frame_steps
 from podium.training.metrics import default_metric, get_metric
@@ -24,6 +30,8 @@ class Prepared:
     #: the frame after row/column steps: what the package's input schema describes
     features: pd.DataFrame
     column_types: dict[str, ColumnType]
+    #: the features' schema, computed once: kinds, categories, ranges — and how values are typed
+    input_schema: InputSchema
     #: every column of the data as read, before any step: what the user is shown
     source_types: dict[str, ColumnType] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -65,12 +73,18 @@ def prepare(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:
     if split.note:
         notes.append(split.note)
     column_types = infer_column_types(X)
+    schema = InputSchema.from_frame(X, column_types)
+    X_train, X_test = _typed(schema, split.X_train), _typed(schema, split.X_test)
     folds = spec.split.folds_for(len(split.X_train))
     problem = Problem(
-        X_train=split.X_train, y_train=split.y_train, X_test=split.X_test, y_test=split.y_test,
+        X_train=X_train, y_train=split.y_train, X_test=X_test, y_test=split.y_test,
         task=task, metric=metric, column_types=column_types,
         transforms=built.transforms or None,  # only frame steps: the defaults encode
         cv_folds=cv_folds(split.y_train, folds, task=task, seed=spec.split.seed) if folds else [],
         classes=sorted(y.unique().tolist()) if task != "regression" else None,
     )
-    return Prepared(problem, X, column_types, source_types, notes)
+    return Prepared(problem, X, column_types, schema, source_types, notes)
+
+
+def _typed(schema: InputSchema, X: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(schema.typed(X), index=X.index)

@@ -174,6 +174,9 @@ def _apply_constraints(result: TrialResult, constraints: ConstraintsSpec | None)
     if constraints.max_model_mb is not None and size_mb > constraints.max_model_mb:
         result.status = "excluded"
         result.error = f"is {size_mb:.1f} MB, over max_model_mb {constraints.max_model_mb}"
+    if constraints.compiled and not result.compiled:
+        result.status = "excluded"
+        result.error = f"does not compile ({result.compile_blocker or 'no ONNX converter'}), and compiled is required"
     return result
 
 

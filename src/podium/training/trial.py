@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.base import clone
 
 from podium.candidates import candidate_registry, fit_deadline
+from podium.training.compile import unconvertible_step
 from podium.training.leaderboard import Trial, TrialResult
 from podium.training.problem import Problem, make_pipeline
 
@@ -116,12 +117,13 @@ def _result(problem: Problem, trial: Trial, values: dict[str, float], cv_value: 
     if metric.name not in values or (problem.cv_folds and cv_value is None):
         return TrialResult(trial, "failed", error=f"{metric.name} could not be computed on the test rows")
     value = values[metric.name]
+    blocker = unconvertible_step(model)
     return TrialResult(
         trial, "ok", value=value, score=metric.score(cv_value if cv_value is not None else value),
         metrics=values, fit_seconds=fit_seconds,
         predict_ms_per_1000=1000 * predict_seconds * 1000 / max(1, len(problem.X_test)),
         size_bytes=_pickled_size(model),
-        cv_value=cv_value, **outputs,
+        cv_value=cv_value, compiled=blocker is None, compile_blocker=blocker, **outputs,
     )
 
 

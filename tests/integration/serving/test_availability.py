@@ -65,7 +65,7 @@ class Load:
 @pytest.fixture(scope="module")
 def follower(project):
     running = start_service(project, ["titanic@champion"], reload_interval=0.3, access_log=None,
-                            prediction_log_rate=0, onnx="off")
+                            prediction_log_rate=0)
     yield running
     running.stop()
 
@@ -114,7 +114,7 @@ def test_killing_a_worker_loses_at_most_its_in_flight_requests(follower):
 
 def test_sigterm_lets_in_flight_requests_finish_then_stops(project):
     running = start_service(project, ["titanic@champion"], workers=2, access_log=None, prediction_log_rate=0,
-                            reload_interval=0, onnx="off")
+                            reload_interval=0)
     answers: list[httpx.Response | Exception] = []
 
     def big_batch() -> None:

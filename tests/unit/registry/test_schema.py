@@ -49,58 +49,83 @@ def test_output_schema_keeps_label_types() -> None:
     assert regression.target_range == (1.5, 3.0) and regression.classes is None
 
 
-def test_conform_selects_and_orders_columns(schema: InputSchema) -> None:
+def _both(schema: InputSchema, given: pd.DataFrame) -> list[dict[str, np.ndarray]]:
+    """The frame typed as a frame and as records: the one input path must agree with itself."""
+    return [schema.typed(given), schema.typed(given.to_dict("records"))]
+
+
+def test_typed_selects_and_orders_columns(schema: InputSchema) -> None:
     given = pd.DataFrame({"member": [True], "city": ["nice"], "id": [7], "income": [10.0], "age": [30]})
-    conformed, notes = schema.conform(given)
-    assert list(conformed.columns) == ["age", "income", "city", "member"]
-    assert notes == ["ignored extra columns: id"]
+    for typed in _both(schema, given):
+        assert list(typed) == ["age", "income", "city", "member"]
+        assert all(v.shape == (1,) for v in typed.values())
+    assert schema.extra_columns(list(given.columns)) == ["id"]
 
 
-def test_conform_missing_columns_message_is_pinned(schema: InputSchema) -> None:
-    with pytest.raises(SchemaError, match=r"^input is missing columns: income, member \(the model was "
-                                          r"trained on: age, income, city, member\)"):
-        schema.conform(pd.DataFrame({"age": [30], "city": ["nice"]}))
+def test_typed_missing_columns_message_is_pinned(schema: InputSchema) -> None:
+    given = pd.DataFrame({"age": [30], "city": ["nice"]})
+    for data in (given, given.to_dict("records")):
+        with pytest.raises(SchemaError, match=r"^input is missing columns: income, member \(the model was "
+                                              r"trained on: age, income, city, member\)"):
+            schema.typed(data)
 
 
-def test_conform_coerces_numbers_given_as_text(schema: InputSchema) -> None:
+def test_typed_kinds(schema: InputSchema) -> None:
     given = pd.DataFrame({"age": ["30", "41"], "income": ["12.5", ""], "city": ["nice", None],
                           "member": ["true", "no"]})
-    conformed, _ = schema.conform(given)
-    assert conformed["age"].dtype == np.int64 and conformed["age"].tolist() == [30, 41]
-    assert conformed["income"].dtype == np.float64 and np.isnan(conformed["income"].iloc[1])
-    assert conformed["city"].iloc[0] == "nice" and pd.isna(conformed["city"].iloc[1])
-    assert conformed["member"].tolist() == [True, False]
+    for typed in _both(schema, given):
+        assert typed["age"].dtype == np.float64 and typed["age"].tolist() == [30.0, 41.0]
+        assert typed["income"][0] == 12.5 and np.isnan(typed["income"][1])
+        assert typed["city"].dtype == object and typed["city"].tolist() == ["nice", ""]
+        assert typed["member"].dtype == np.float64 and typed["member"].tolist() == [1.0, 0.0]
 
 
-def test_conform_names_the_column_and_the_bad_value(schema: InputSchema) -> None:
+def test_typed_names_the_column_row_and_bad_value(schema: InputSchema) -> None:
     given = pd.DataFrame({"age": ["30", "forty"], "income": [1.0, 2.0], "city": ["a", "b"],
                           "member": [True, False]})
-    with pytest.raises(SchemaError, match=r"column 'age' expects numbers but row 1 has 'forty'"):
-        schema.conform(given)
+    for data in (given, given.to_dict("records")):
+        with pytest.raises(SchemaError, match=r"column 'age' expects numbers but row 1 has 'forty'"):
+            schema.typed(data)
     given["age"] = [30, 40]
     given["member"] = ["yes", "maybe"]
-    with pytest.raises(SchemaError, match=r"column 'member' expects true or false but row 1 has 'maybe'"):
-        schema.conform(given)
+    for data in (given, given.to_dict("records")):
+        with pytest.raises(SchemaError, match=r"column 'member' expects true or false but row 1 has 'maybe'"):
+            schema.typed(data)
 
 
-def test_conform_turns_categories_into_text_and_keeps_unseen_ones(schema: InputSchema) -> None:
-    given = pd.DataFrame({"age": [30, 31], "income": [1.0, 2.0], "city": [1.0, "atlantis"],
-                          "member": [True, False]})
-    conformed, _ = schema.conform(given)
-    assert conformed["city"].tolist() == ["1", "atlantis"]
+def test_typed_categories_are_text_and_unseen_ones_kept(schema: InputSchema) -> None:
+    given = pd.DataFrame({"age": [30, 31, 32], "income": [1.0, 2.0, 3.0], "city": [1.0, "atlantis", "2.0"],
+                          "member": [True, False, None]})
+    for typed in _both(schema, given):
+        assert typed["city"].tolist() == ["1", "atlantis", "2"]
+        assert typed["member"][:2].tolist() == [1.0, 0.0] and np.isnan(typed["member"][2])
 
 
-def test_conform_integers_with_missing_values_become_floats(schema: InputSchema) -> None:
-    given = pd.DataFrame({"age": [30, None], "income": [1.0, 2.0], "city": ["a", "b"], "member": [True, False]})
-    conformed, _ = schema.conform(given)
-    assert conformed["age"].dtype == np.float64 and np.isnan(conformed["age"].iloc[1])
+def test_typed_is_idempotent(schema: InputSchema) -> None:
+    given = pd.DataFrame({"age": [30, None], "income": [1.0, 2.0], "city": ["a", None], "member": [True, None]})
+    once = schema.typed(given)
+    twice = schema.typed(pd.DataFrame(once))
+    for name in schema.names:
+        np.testing.assert_array_equal(once[name], twice[name])
 
 
-def test_conform_dates() -> None:
+def test_typed_dates_are_utc_epoch_seconds() -> None:
     train = pd.DataFrame({"when": pd.to_datetime(["2024-01-01", "2024-02-01"])})
     schema = InputSchema.from_frame(train)
-    conformed, _ = schema.conform(pd.DataFrame({"when": ["2024-03-05", None]}))
-    assert str(conformed["when"].dtype) == str(train["when"].dtype)
-    assert conformed["when"].iloc[0] == pd.Timestamp("2024-03-05") and pd.isna(conformed["when"].iloc[1])
+    assert schema.columns[0].kind == ColumnType.DATETIME
+    given = pd.DataFrame({"when": ["2024-03-05", None, "2024-03-05T01:00:00+01:00", "03/05/2024"]})
+    expected = pd.Timestamp("2024-03-05", tz="UTC").timestamp()
+    for typed in _both(schema, given):
+        when = typed["when"]
+        assert when.dtype == np.float64
+        assert when[0] == expected and np.isnan(when[1]) and when[2] == expected and when[3] == expected
+    from datetime import datetime, timezone
+
+    aware = schema.typed([{"when": datetime(2024, 3, 5, 1, tzinfo=timezone.utc)}])["when"][0]
+    assert aware == expected + 3600
+    assert schema.typed(train)["when"].tolist() == [pd.Timestamp(d, tz="UTC").timestamp()
+                                                     for d in ("2024-01-01", "2024-02-01")]
     with pytest.raises(SchemaError, match="column 'when' expects dates but row 0 has 'soon'"):
-        schema.conform(pd.DataFrame({"when": ["soon"]}))
+        schema.typed(pd.DataFrame({"when": ["soon"]}))
+    with pytest.raises(SchemaError, match="column 'when' expects dates but row 0 has 'soon'"):
+        schema.typed([{"when": "soon"}])

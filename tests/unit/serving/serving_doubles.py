@@ -1,4 +1,6 @@
-"""In-memory doubles of a model package and a registry, for serving's unit tests."""
+"""Real podium model packages (made in memory) and an in-memory registry double, for serving's unit tests.
+
+The schema doubles (``Column``, ``InputSchema``, ``OutputSchema``) only feed the request-model tests."""
 
 from __future__ import annotations
 
@@ -14,7 +16,12 @@ from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
+from podium.data import infer_column_types
 from podium.errors import NotFoundError
+from podium.registry import InputSchema as RealInputSchema
+from podium.registry import ModelPackage
+from podium.registry import OutputSchema as RealOutputSchema
+from podium.training.compile import compile_model
 
 RECORD = {"gender": "female", "age": 30, "class": "1st", "embarked": "Cherbourg", "fare": 50.5, "sibsp": 1}
 
@@ -35,47 +42,12 @@ class Column:
 class InputSchema:
     columns: list[Column]
 
-    def conform(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-        frame = frame[[c.name for c in self.columns]].copy()
-        for c in self.columns:
-            if c.kind == "numeric":
-                frame[c.name] = pd.to_numeric(frame[c.name], errors="coerce").astype(float)
-            else:
-                frame[c.name] = frame[c.name].astype(object).where(frame[c.name].notna(), np.nan)
-        return frame, []
-
 
 @dataclass
 class OutputSchema:
     task: str
     target: str
     classes: list[Any] | None = None
-
-
-@dataclass
-class Package:
-    pipeline: Any
-    input_schema: InputSchema
-    output_schema: OutputSchema
-    metric: str = "accuracy"
-    metrics: dict[str, float] = field(default_factory=dict)
-    leaderboard: list[dict[str, Any]] = field(default_factory=list)
-    lineage: dict[str, Any] = field(default_factory=dict)
-
-    def predict_frame(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-        frame, notes = self.input_schema.conform(frame)
-        out = pd.DataFrame(index=frame.index)
-        out["prediction"] = self.pipeline.predict(frame)
-        if self.output_schema.task != "regression":
-            proba = self.pipeline.predict_proba(frame)
-            for i, c in enumerate(self.pipeline.classes_):
-                out[f"proba_{c}"] = proba[:, i]
-        return out, notes
-
-    def describe(self) -> dict[str, Any]:
-        return {"metric": self.metric, "metrics": self.metrics, "lineage": self.lineage,
-                "input_schema": {"columns": [c.__dict__ for c in self.input_schema.columns]},
-                "output_schema": self.output_schema.__dict__}
 
 
 @dataclass
@@ -88,13 +60,13 @@ class Registry:
     """Models by name and version, aliases, and API keys (plaintext: it is a double)."""
 
     def __init__(self) -> None:
-        self.versions: dict[str, dict[int, Package]] = {}
+        self.versions: dict[str, dict[int, ModelPackage]] = {}
         self.aliases: dict[tuple[str, str], int] = {}
         self.keys: dict[str, dict[str, Any]] = {}
         self.key_checks = 0
         self.loads = 0
 
-    def register(self, name: str, package: Package, alias: str | None = "champion") -> int:
+    def register(self, name: str, package: ModelPackage, alias: str | None = "champion") -> int:
         versions = self.versions.setdefault(name, {})
         number = max(versions, default=0) + 1
         versions[number] = package
@@ -117,7 +89,7 @@ class Registry:
             raise NotFoundError(f"No model '{ref}'.")
         return VersionInfo(ref, max(self.versions[ref]))
 
-    def load(self, ref: str) -> Package:
+    def load(self, ref: str) -> ModelPackage:
         info = self.resolve(ref)
         self.loads += 1
         return self.versions[info.name][info.version]
@@ -161,23 +133,35 @@ def titanic_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-def classifier_package(seed: int = 0, *, target: str = "survived") -> Package:
+def make_package(pipeline: Any, features: pd.DataFrame, y: pd.Series, task: str, *, metric: str = "accuracy",
+                 compiled: bool = True, lineage: dict[str, Any] | None = None) -> ModelPackage:
+    """What ``podium run`` makes: the pipeline fitted on typed columns, compiled and checked."""
+    schema = RealInputSchema.from_frame(features, infer_column_types(features))
+    pipeline.fit(pd.DataFrame(schema.typed(features)), y)
+    classes = sorted(y.unique().tolist()) if task != "regression" else None
+    engine, graph = None, None
+    if compiled:
+        outcome = compile_model(pipeline, schema, task, classes or [], schema.typed(features))
+        engine, graph = outcome.engine, outcome.model
+    return ModelPackage(pipeline, schema, RealOutputSchema(task=task, target=str(y.name), classes=classes),
+                        metric=metric, metrics={metric: 0.8}, lineage=lineage or {}, engine_info=engine,
+                        onnx_model=graph)
+
+
+def classifier_package(seed: int = 0, *, target: str = "survived", compiled: bool = True) -> ModelPackage:
     frame = titanic_frame(seed=seed)
     features = frame.drop(columns=[target])
     categorical = ["gender", "class", "embarked"]
     numeric = ["age", "fare", "sibsp"]
     pre = ColumnTransformer([
-        ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value="missing"),
-                              OneHotEncoder(handle_unknown="ignore")), categorical),
+        ("cat", OneHotEncoder(handle_unknown="ignore"), categorical),
         ("num", SimpleImputer(strategy="median"), numeric),
     ])
     pipeline = Pipeline([("pre", pre), ("model", HistGradientBoostingClassifier(max_iter=20 + seed, random_state=seed))])
-    pipeline.fit(features, frame[target])
-    return Package(pipeline, schema_of(features), OutputSchema("binary", target, sorted(frame[target].unique())),
-                   metrics={"accuracy": 0.8}, lineage={"seed": seed})
+    return make_package(pipeline, features, frame[target], "binary", compiled=compiled, lineage={"seed": seed})
 
 
-def regressor_package() -> Package:
+def regressor_package(*, compiled: bool = True) -> ModelPackage:
     frame = titanic_frame()
     features = frame[["age", "sibsp", "class"]]
     pre = ColumnTransformer([
@@ -185,8 +169,7 @@ def regressor_package() -> Package:
         ("num", SimpleImputer(strategy="median"), ["age", "sibsp"]),
     ])
     pipeline = make_pipeline(pre, LinearRegression())
-    pipeline.fit(features, frame["fare"])
-    return Package(pipeline, schema_of(features), OutputSchema("regression", "fare"), metric="rmse")
+    return make_package(pipeline, features, frame["fare"], "regression", metric="rmse", compiled=compiled)
 
 
 def schema_of(frame: pd.DataFrame) -> InputSchema:
@@ -202,22 +185,3 @@ def schema_of(frame: pd.DataFrame) -> InputSchema:
             min=present.min() if numeric else None, max=present.max() if numeric else None,
             example=present.iloc[0]))
     return InputSchema(columns)
-
-
-def onnx_friendly_package(seed: int = 0) -> Package:
-    """A pipeline skl2onnx converts: an explicit missing-category marker (""), float features."""
-    frame = titanic_frame(seed=seed)
-    target = frame.pop("survived")
-    categorical = ["gender", "class", "embarked"]
-    numeric = ["age", "fare", "sibsp"]
-    frame["sibsp"] = frame["sibsp"].astype(float)
-    train = frame.copy()
-    train[categorical] = train[categorical].fillna("")
-    pre = ColumnTransformer([
-        ("cat", make_pipeline(SimpleImputer(missing_values="", strategy="constant", fill_value="missing"),
-                              OneHotEncoder(handle_unknown="ignore")), categorical),
-        ("num", SimpleImputer(strategy="median"), numeric),
-    ])
-    pipeline = Pipeline([("pre", pre), ("model", HistGradientBoostingClassifier(max_iter=30, random_state=seed))])
-    pipeline.fit(train, target)
-    return Package(pipeline, schema_of(frame), OutputSchema("binary", "survived", sorted(target.unique())))

@@ -103,7 +103,7 @@ def test_the_ensemble_is_a_plain_voting_model_of_whole_pipelines(problem):
     first, second = board.results[:2]
     combined = Trial(99, "ensemble", {"members": [first.trial.id, second.trial.id], "weights": [2, 1]}, 0)
     model = fit_final(problem, combined, board, refit_all=True)
-    assert type(model).__name__ == "VotingClassifier" and model.weights == [2, 1]
+    assert type(model).__name__ == "VotingClassifier" and model.weights.tolist() == [2, 1]
     pred = model.predict(problem.X_test.head(5))
     assert set(pred) <= {"yes", "no"}
     assert model.predict_proba(problem.X_test.head(5)).shape == (5, 2)

@@ -1,0 +1,129 @@
+"""The engines a model package scores through: its compiled ONNX graph, or its scikit-learn pipeline.
+
+Both take the model's typed input columns (``InputSchema.typed``) and answer in one call:
+the predicted values (regression) or the class probabilities, from which the labels are read
+(the most probable class). The ONNX engine needs numpy and onnxruntime only — no
+scikit-learn, pandas or pickle — which is what lets a service's worker stay lean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from podium.data.types import ColumnType
+from podium.registry.schema import InputSchema, TypedColumns
+
+__all__ = ["Engine", "EngineInfo", "OnnxEngine", "Scores", "SklearnEngine", "onnx_feed", "ONNX", "SKLEARN"]
+
+ONNX = "onnx"
+SKLEARN = "sklearn"
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """The package's ``engine`` block: what scores the model and, if not the graph, why."""
+
+    name: Literal["onnx", "sklearn"]
+    file: str | None = None
+    reason: str | None = None
+    tolerance: float = 0.0
+    checked_rows: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "file": self.file, "reason": self.reason,
+                "tolerance": self.tolerance, "checked_rows": self.checked_rows}
+
+    @classmethod
+    def from_json(cls, block: dict[str, Any] | None) -> EngineInfo:
+        if not block:  # a package written before engines: its pipeline is its engine
+            return cls(SKLEARN, reason="written before podium compiled models")
+        return cls(name=block["name"], file=block.get("file"), reason=block.get("reason"),
+                   tolerance=float(block.get("tolerance") or 0.0), checked_rows=int(block.get("checked_rows") or 0))
+
+
+@dataclass(frozen=True)
+class Scores:
+    """One scoring call's answer: ``values`` (regression) or ``labels`` with ``proba``."""
+
+    values: np.ndarray  # labels (object array) for classes, float64 values for regression
+    proba: np.ndarray | None  # (N, classes) float64, columns in ``classes`` order
+
+
+class Engine(Protocol):
+    name: str
+
+    def score(self, columns: TypedColumns) -> Scores: ...
+
+
+def _labels(classes: Sequence[Any], proba: np.ndarray) -> np.ndarray:
+    return np.array(list(classes), dtype=object)[proba.argmax(axis=1)]
+
+
+class SklearnEngine:
+    """Scores with the fitted pipeline on ``pd.DataFrame(typed columns)``."""
+
+    name = SKLEARN
+
+    def __init__(self, pipeline: Any, task: str, classes: Sequence[Any]) -> None:
+        self.pipeline = pipeline
+        self.task = task
+        self.classes = list(classes)
+
+    def score(self, columns: TypedColumns) -> Scores:
+        import pandas as pd
+
+        frame = pd.DataFrame(columns, copy=False)
+        if self.task == "regression":
+            return Scores(np.asarray(self.pipeline.predict(frame), dtype=np.float64), None)
+        proba = np.asarray(self.pipeline.predict_proba(frame), dtype=np.float64)
+        return Scores(_labels(self.classes, proba), proba)
+
+
+def onnx_feed(schema: InputSchema, columns: TypedColumns) -> dict[str, np.ndarray]:
+    """The graph's inputs: one (N, 1) tensor a column — float32 for numbers and booleans,
+    double for datetimes (epoch seconds do not fit float32), string for categories."""
+    feed: dict[str, np.ndarray] = {}
+    for column in schema.columns:
+        values = columns[column.name]
+        if column.kind in (ColumnType.NUMERIC, ColumnType.BOOLEAN):
+            feed[column.name] = values.astype(np.float32).reshape(-1, 1)
+        elif column.kind == ColumnType.DATETIME:
+            feed[column.name] = values.astype(np.float64).reshape(-1, 1)
+        else:
+            feed[column.name] = values.reshape(-1, 1)
+    return feed
+
+
+class OnnxEngine:
+    """Scores with the compiled graph in an onnxruntime session."""
+
+    name = ONNX
+
+    def __init__(self, model: bytes, schema: InputSchema, task: str, classes: Sequence[Any], *,
+                 threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads is not None:  # a serving worker: one core each (see serving/workers.py)
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        self.schema = schema
+        self.task = task
+        self.classes = list(classes)
+        outputs = [o.name for o in self.session.get_outputs()]
+        self.output = outputs[-1] if task != "regression" else outputs[0]
+        if task != "regression" and "probabilities" in outputs:
+            self.output = "probabilities"
+
+    def score(self, columns: TypedColumns) -> Scores:
+        (result,) = self.session.run([self.output], onnx_feed(self.schema, columns))
+        if self.task == "regression":
+            return Scores(np.asarray(result, dtype=np.float64).reshape(-1), None)
+        proba = np.asarray(result, dtype=np.float64)
+        return Scores(_labels(self.classes, proba), proba)

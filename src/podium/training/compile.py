@@ -1,0 +1,254 @@
+"""Compiling a fitted pipeline to one ONNX graph, and checking the graph before it ships.
+
+The graph takes the raw typed input columns (``InputSchema.typed``: one (N, 1) tensor a
+column — float32 for numbers and booleans, double for datetimes, string for categories) and
+returns the label and the class probabilities (or the value). Converters: skl2onnx for
+scikit-learn (linear models, trees, forests, extra trees, histogram boosting, kNN, MLP, the
+voting ensemble of whole pipelines, the steps), onnxmltools for LightGBM and XGBoost, and
+podium's own for ``EarlyStoppedBooster`` (it delegates to the booster's converter and maps
+its encoded labels back to the classes).
+
+Before a champion is registered its graph is scored on the whole holdout and compared with
+the fitted pipeline (``check_graph``): labels must be identical — except where the pipeline's
+two most probable classes are within ``PROBA_TOLERANCE`` of each other, a tie the graph's
+float32 arithmetic may break either way (counted and reported) — probabilities must agree
+within ``PROBA_TOLERANCE`` (absolute) and values within ``VALUE_TOLERANCE`` (relative to
+max(1, |value|)). A champion that does not convert or fails the check ships on the
+scikit-learn engine, with the reason in its package.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from podium.data.types import ColumnType
+from podium.registry.schema import InputSchema, TypedColumns
+from podium.registry.scoring import ONNX, SKLEARN, EngineInfo, OnnxEngine, SklearnEngine
+
+__all__ = ["PROBA_TOLERANCE", "VALUE_TOLERANCE", "Compiled", "compile_graph", "check_graph",
+           "compile_model", "unconvertible_step"]
+
+#: probabilities: absolute difference allowed between the graph and the pipeline (float32 inside)
+PROBA_TOLERANCE = 1e-4
+#: regression values: difference allowed relative to max(1, |value|)
+VALUE_TOLERANCE = 1e-4
+_OPSET = 15
+_ML_OPSET = 3
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """The outcome of compiling a champion: its engine block and, on the onnx engine, the graph."""
+
+    engine: EngineInfo
+    model: bytes | None = field(default=None, repr=False)
+    note: str | None = None  # e.g. labels that differ on near-ties
+
+
+def compile_model(pipeline: Any, schema: InputSchema, task: str, classes: list[Any],
+                  holdout: TypedColumns) -> Compiled:
+    """Compile ``pipeline`` and check the graph on ``holdout``; never raises."""
+    rows = len(next(iter(holdout.values()))) if holdout else 0
+    tolerance = VALUE_TOLERANCE if task == "regression" else PROBA_TOLERANCE
+    try:
+        model = compile_graph(pipeline, schema, task)
+    except Exception as exc:  # noqa: BLE001  any converter failure: the pipeline stays the engine
+        return Compiled(EngineInfo(SKLEARN, reason=f"does not compile: {_one_line(exc)}",
+                                   tolerance=tolerance))
+    try:
+        problem, note = check_graph(model, pipeline, schema, task, classes, holdout)
+    except Exception as exc:  # noqa: BLE001  the runtime refuses the graph
+        problem, note = f"the compiled graph does not run: {_one_line(exc)}", None
+    if problem is not None:
+        return Compiled(EngineInfo(SKLEARN, reason=f"compiled graph differs from the pipeline on the holdout: "
+                                                   f"{problem}", tolerance=tolerance, checked_rows=rows))
+    return Compiled(EngineInfo(ONNX, file="model.onnx", tolerance=tolerance, checked_rows=rows), model, note)
+
+
+def compile_graph(pipeline: Any, schema: InputSchema, task: str) -> bytes:
+    """The fitted pipeline as an ONNX graph over the typed columns; raises when it does not convert."""
+    from skl2onnx import convert_sklearn
+
+    blocker = unconvertible_step(pipeline)
+    if blocker is not None:
+        raise ValueError(f"no ONNX converter for {blocker}")
+    options: dict[Any, Any] = {}
+    if task != "regression":
+        options = {id(pipeline): {"zipmap": False}}
+    onx = convert_sklearn(pipeline, initial_types=_initial_types(schema), options=options,
+                          target_opset={"": _OPSET, "ai.onnx.ml": _ML_OPSET})
+    data: bytes = onx.SerializeToString()
+    return data
+
+
+def check_graph(model: bytes, pipeline: Any, schema: InputSchema, task: str, classes: list[Any],
+                holdout: TypedColumns) -> tuple[str | None, str | None]:
+    """Compare the graph with the pipeline on ``holdout``: (why they differ or None, a note or None)."""
+    graph = OnnxEngine(model, schema, task, classes).score(holdout)
+    reference = SklearnEngine(pipeline, task, classes).score(holdout)
+    if task == "regression":
+        want, got = reference.values, graph.values
+        if want.shape != got.shape:
+            return f"{got.shape[0]} values for {want.shape[0]} rows", None
+        gap = np.abs(got - want) / np.maximum(1.0, np.abs(want))
+        worst = int(np.nanargmax(gap)) if gap.size and not np.isnan(gap).all() else 0
+        if np.isnan(got).sum() != np.isnan(want).sum() or (gap.size and float(np.nanmax(gap)) > VALUE_TOLERANCE):
+            return (f"row {worst}: value {got[worst]!r} instead of {want[worst]!r} "
+                    f"(relative tolerance {VALUE_TOLERANCE:g})"), None
+        return None, None
+    assert graph.proba is not None and reference.proba is not None
+    if graph.proba.shape != reference.proba.shape:
+        return f"probabilities of shape {graph.proba.shape} instead of {reference.proba.shape}", None
+    gap = np.abs(graph.proba - reference.proba)
+    if gap.size and float(gap.max()) > PROBA_TOLERANCE:
+        row, col = np.unravel_index(int(gap.argmax()), gap.shape)
+        return (f"row {row}: P({classes[col]}) = {graph.proba[row, col]:.6g} instead of "
+                f"{reference.proba[row, col]:.6g} (tolerance {PROBA_TOLERANCE:g})"), None
+    differ = graph.values != reference.values
+    if differ.any():
+        top = np.sort(reference.proba, axis=1)
+        near_tie = (top[:, -1] - top[:, -2]) <= PROBA_TOLERANCE if top.shape[1] > 1 else np.zeros(len(top), bool)
+        real = differ & ~near_tie
+        if real.any():
+            row = int(real.argmax())
+            return f"row {row}: label {graph.values[row]!r} instead of {reference.values[row]!r}", None
+        return None, (f"{int(differ.sum())} of {len(differ)} holdout labels differ on near-ties "
+                      f"(top two probabilities within {PROBA_TOLERANCE:g})")
+    return None, None
+
+
+def unconvertible_step(pipeline: Any) -> str | None:
+    """The first part of ``pipeline`` that has no ONNX converter (by type), or None.
+
+    Cheap — no conversion — so the leaderboard can show it for every trial.
+    """
+    try:
+        from skl2onnx import get_model_alias
+    except ImportError:
+        return "the ONNX converters (pip install 'podium[onnx]')"
+    _register_converters()
+    for part in _parts(pipeline):
+        try:
+            get_model_alias(type(part))
+        except RuntimeError:
+            return type(part).__name__
+    return None
+
+
+def _parts(model: Any) -> Iterator[Any]:
+    """The estimators and transformers a model is made of (containers included)."""
+    if isinstance(model, str) or model is None:  # 'drop' / 'passthrough' in a ColumnTransformer
+        return
+    yield model
+    steps = getattr(model, "steps", None)
+    if isinstance(steps, list):
+        for _, step in steps:
+            yield from _parts(step)
+        return
+    transformers = getattr(model, "transformers_", None) or getattr(model, "transformer_list", None)
+    if transformers is not None:
+        for entry in transformers:
+            yield from _parts(entry[1])
+        return
+    estimators = getattr(model, "estimators_", None) if hasattr(model, "named_estimators_") else None
+    if estimators is not None:
+        for member in estimators:
+            yield from _parts(member)
+
+
+def _initial_types(schema: InputSchema) -> list[tuple[str, Any]]:
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, StringTensorType
+
+    types: list[tuple[str, Any]] = []
+    for column in schema.columns:
+        if column.kind in (ColumnType.NUMERIC, ColumnType.BOOLEAN):
+            types.append((column.name, FloatTensorType([None, 1])))
+        elif column.kind == ColumnType.DATETIME:
+            types.append((column.name, DoubleTensorType([None, 1])))
+        else:
+            types.append((column.name, StringTensorType([None, 1])))
+    return types
+
+
+@functools.cache
+def _register_converters() -> None:
+    """LightGBM, XGBoost (onnxmltools) and podium's early-stopped booster, registered once."""
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
+
+    from podium.candidates.boosting import BoostedClassifier, BoostedRegressor
+
+    classifier_options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
+    try:
+        import lightgbm
+        from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+
+        update_registered_converter(lightgbm.LGBMClassifier, "LightGbmLGBMClassifier",
+                                    calculate_linear_classifier_output_shapes, convert_lightgbm,
+                                    options=classifier_options)
+        update_registered_converter(lightgbm.LGBMRegressor, "LightGbmLGBMRegressor",
+                                    calculate_linear_regressor_output_shapes, convert_lightgbm,
+                                    options={"split": None})
+    except ImportError:
+        pass
+    try:
+        import xgboost
+        from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
+
+        update_registered_converter(xgboost.XGBClassifier, "XGBoostXGBClassifier",
+                                    calculate_linear_classifier_output_shapes, convert_xgboost,
+                                    options=classifier_options)
+        update_registered_converter(xgboost.XGBRegressor, "XGBoostXGBRegressor",
+                                    calculate_linear_regressor_output_shapes, convert_xgboost)
+    except ImportError:
+        pass
+    update_registered_converter(BoostedClassifier, "PodiumBoostedClassifier",
+                                calculate_linear_classifier_output_shapes, _convert_boosted_classifier,
+                                options=classifier_options)
+    update_registered_converter(BoostedRegressor, "PodiumBoostedRegressor",
+                                calculate_linear_regressor_output_shapes, _convert_boosted_regressor)
+
+
+def _convert_boosted_classifier(scope: Any, operator: Any, container: Any) -> None:
+    """The inner booster's graph; its labels (0..k-1) mapped back to the wrapper's classes."""
+    from skl2onnx.algebra.onnx_ops import OnnxArgMax, OnnxGather, OnnxIdentity, OnnxReshape
+    from skl2onnx.algebra.onnx_operator import OnnxSubEstimator
+
+    wrapper = operator.raw_operator
+    opv = container.target_opset
+    inner = OnnxSubEstimator(wrapper.model_, operator.inputs[0], op_version=opv,
+                             options={"zipmap": False})
+    classes = np.asarray(wrapper.classes_)
+    if classes.dtype.kind in "iub":
+        classes = classes.astype(np.int64)
+    else:
+        classes = classes.astype(str).astype(object)
+    index = OnnxArgMax(inner[1], axis=1, keepdims=0, op_version=opv)
+    label = OnnxGather(classes, index, op_version=opv)
+    label = OnnxReshape(label, np.array([-1], dtype=np.int64), op_version=opv,
+                        output_names=[operator.outputs[0]])
+    proba = OnnxIdentity(inner[1], op_version=opv, output_names=[operator.outputs[1]])
+    label.add_to(scope, container)
+    proba.add_to(scope, container)
+
+
+def _convert_boosted_regressor(scope: Any, operator: Any, container: Any) -> None:
+    from skl2onnx.algebra.onnx_ops import OnnxIdentity
+    from skl2onnx.algebra.onnx_operator import OnnxSubEstimator
+
+    opv = container.target_opset
+    inner = OnnxSubEstimator(operator.raw_operator.model_, operator.inputs[0], op_version=opv)
+    OnnxIdentity(inner, op_version=opv, output_names=[operator.outputs[0]]).add_to(scope, container)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
