@@ -210,6 +210,10 @@ def _register_converters() -> None:
                                     calculate_linear_regressor_output_shapes, convert_xgboost)
     except ImportError:
         pass
+    from sklearn.compose import TransformedTargetRegressor
+
+    update_registered_converter(TransformedTargetRegressor, "PodiumTransformedTargetRegressor",
+                                calculate_linear_regressor_output_shapes, _convert_transformed_target)
     update_registered_converter(BoostedClassifier, "PodiumBoostedClassifier",
                                 calculate_linear_classifier_output_shapes, _convert_boosted_classifier,
                                 options=classifier_options)
@@ -247,6 +251,25 @@ def _convert_boosted_regressor(scope: Any, operator: Any, container: Any) -> Non
     opv = container.target_opset
     inner = OnnxSubEstimator(operator.raw_operator.model_, operator.inputs[0], op_version=opv)
     OnnxIdentity(inner, op_version=opv, output_names=[operator.outputs[0]]).add_to(scope, container)
+
+
+def _convert_transformed_target(scope: Any, operator: Any, container: Any) -> None:
+    """The inner regressor's graph, its output mapped back by the target scaler (mlp regression)."""
+    from sklearn.preprocessing import StandardScaler
+    from skl2onnx.algebra.onnx_ops import OnnxAdd, OnnxCast, OnnxMul
+    from skl2onnx.algebra.onnx_operator import OnnxSubEstimator
+
+    model = operator.raw_operator
+    scaler = model.transformer_
+    if not isinstance(scaler, StandardScaler):
+        raise NotImplementedError(f"no ONNX converter for a {type(scaler).__name__} target transformer")
+    opv = container.target_opset
+    inner = OnnxCast(OnnxSubEstimator(model.regressor_, operator.inputs[0], op_version=opv),
+                     to=1, op_version=opv)  # float
+    scale = np.asarray(scaler.scale_ if scaler.scale_ is not None else [1.0], dtype=np.float32)
+    mean = np.asarray(scaler.mean_ if scaler.mean_ is not None else [0.0], dtype=np.float32)
+    OnnxAdd(OnnxMul(inner, scale, op_version=opv), mean, op_version=opv,
+            output_names=[operator.outputs[0]]).add_to(scope, container)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,0 +1,164 @@
+"""Compiling pipelines to one ONNX graph over the typed columns, and the holdout check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import VotingClassifier, VotingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from podium.candidates import candidate_registry
+from podium.registry import InputSchema
+from podium.spec import ConstraintsSpec
+from podium.training.compile import (
+    PROBA_TOLERANCE,
+    VALUE_TOLERANCE,
+    check_graph,
+    compile_graph,
+    compile_model,
+    unconvertible_step,
+)
+from podium.training.leaderboard import Trial, TrialResult
+from podium.training.trainer import _apply_constraints
+
+pytest.importorskip("skl2onnx")
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxmltools")
+
+NUMERIC, CATEGORICAL = ["x", "z", "flag"], ["color"]
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[InputSchema, pd.DataFrame, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(3)
+    n = 360
+    raw = pd.DataFrame({
+        "x": rng.normal(size=n).round(3),
+        "z": rng.integers(0, 50, n).astype(float),
+        "color": rng.choice(["red", "green", "blue", None], n),
+        "flag": rng.choice([True, False], n),
+    })
+    raw.loc[::9, "x"] = np.nan
+    schema = InputSchema.from_frame(raw)
+    signal = raw["x"].fillna(0) + (raw["color"] == "red") - raw["z"] / 50 + rng.normal(0, 0.3, n)
+    typed = pd.DataFrame(schema.typed(raw))
+    typed["binary"] = np.where(signal > 0, "yes", "no")
+    typed["multiclass"] = np.digitize(signal, [-0.5, 0.5])  # 0, 1, 2
+    typed["regression"] = signal * 1000 + 5000
+    return schema, typed, schema.typed(raw.iloc[240:])
+
+
+def _pipeline(candidate: str, task: str) -> Pipeline:
+    family = candidate_registry.get(candidate)
+    if family.tags.needs_scaling:
+        pre = ColumnTransformer([
+            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), NUMERIC),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
+        ])
+    else:
+        pre = ColumnTransformer([
+            ("num", SimpleImputer(strategy="median"), NUMERIC),
+            ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), CATEGORICAL),
+        ])
+    params: dict = {"n_estimators": 30} if candidate in ("random_forest", "extra_trees") else {}
+    if candidate == "knn":  # skl2onnx's kNN weighs neighbours uniformly (see the test below)
+        params = {"weights": "uniform"}
+    return Pipeline([("pre", pre), ("model", family.estimator(task, params, 0))])
+
+
+def _fit(pipeline, typed: pd.DataFrame, task: str):
+    return pipeline.fit(typed[NUMERIC + CATEGORICAL].iloc[:240], typed[task].iloc[:240])
+
+
+def _classes(typed: pd.DataFrame, task: str) -> list:
+    return [] if task == "regression" else sorted(typed[task].unique().tolist())
+
+
+FAMILIES = ["logistic_regression", "ridge", "decision_tree", "random_forest", "extra_trees",
+            "hist_gradient_boosting", "lightgbm", "xgboost", "knn", "mlp"]
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+@pytest.mark.parametrize("candidate", FAMILIES)
+def test_every_family_compiles_and_agrees_on_the_holdout(data, candidate, task):
+    schema, typed, holdout = data
+    if not candidate_registry.get(candidate).supports(task):
+        pytest.skip(f"{candidate} does not do {task}")
+    pipeline = _fit(_pipeline(candidate, task), typed, task)
+    compiled = compile_model(pipeline, schema, task, _classes(typed, task), holdout)
+    assert compiled.engine.name == "onnx", compiled.engine.reason
+    assert compiled.engine.checked_rows == 120 and compiled.model
+    assert compiled.engine.tolerance == (VALUE_TOLERANCE if task == "regression" else PROBA_TOLERANCE)
+    assert unconvertible_step(pipeline) is None
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_the_weighted_ensemble_compiles_to_one_graph(data, task):
+    schema, typed, holdout = data
+    members = [(name, _pipeline(name, task)) for name in
+               (("logistic_regression" if task == "binary" else "ridge"), "lightgbm", "random_forest")]
+    weights = np.array([3.0, 2.0, 1.0])
+    ensemble = (VotingClassifier(members, voting="soft", weights=weights, flatten_transform=False)
+                if task == "binary" else VotingRegressor(members, weights=weights))
+    ensemble = _fit(ensemble, typed, task)
+    compiled = compile_model(ensemble, schema, task, _classes(typed, task), holdout)
+    assert compiled.engine.name == "onnx", compiled.engine.reason
+
+
+class Squares(TransformerMixin, BaseEstimator):
+    """A home-made step no converter knows."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return np.asarray(X, dtype=float) ** 2
+
+
+def test_a_step_without_a_converter_ships_on_the_sklearn_engine_with_the_reason(data):
+    schema, typed, holdout = data
+    pre = ColumnTransformer([("num", make_pipeline(SimpleImputer(), Squares()), NUMERIC),
+                             ("cat", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL)])
+    pipeline = _fit(Pipeline([("pre", pre), ("model", candidate_registry.get("logistic_regression")
+                                                       .estimator("binary", {}, 0))]), typed, "binary")
+    assert unconvertible_step(pipeline) == "Squares"
+    compiled = compile_model(pipeline, schema, "binary", ["no", "yes"], holdout)
+    assert compiled.engine.name == "sklearn" and compiled.model is None
+    assert compiled.engine.reason == "does not compile: ValueError: no ONNX converter for Squares"
+
+
+def test_a_graph_that_differs_on_the_holdout_ships_on_the_sklearn_engine_with_the_reason(data):
+    """skl2onnx's kNN ignores distance weights: the holdout check is what catches it."""
+    schema, typed, holdout = data
+    pipeline = _fit(_pipeline("knn", "binary").set_params(model__weights="distance"), typed, "binary")
+    compiled = compile_model(pipeline, schema, "binary", ["no", "yes"], holdout)
+    assert compiled.engine.name == "sklearn" and compiled.model is None
+    assert compiled.engine.reason.startswith("compiled graph differs from the pipeline on the holdout: row ")
+    assert compiled.engine.checked_rows == 120
+
+
+def test_the_holdout_check_catches_a_graph_that_answers_differently(data):
+    schema, typed, holdout = data
+    pipeline = _fit(_pipeline("logistic_regression", "binary"), typed, "binary")
+    graph = compile_graph(pipeline, schema, "binary")
+    other = _pipeline("logistic_regression", "binary").fit(typed[NUMERIC + CATEGORICAL].iloc[:60],
+                                                            typed["binary"].iloc[:60])
+    problem, _ = check_graph(graph, other, schema, "binary", ["no", "yes"], holdout)
+    assert problem is not None and problem.startswith("row ") and f"tolerance {PROBA_TOLERANCE:g}" in problem
+    assert check_graph(graph, pipeline, schema, "binary", ["no", "yes"], holdout) == (None, None)
+
+
+def test_the_compiled_constraint_excludes_what_does_not_compile():
+    result = TrialResult(Trial(1, "custom", {}, 0), "ok", value=0.9, score=0.9, compiled=False,
+                         compile_blocker="FunctionTransformer")
+    excluded = _apply_constraints(result, ConstraintsSpec(compiled=True))
+    assert excluded.status == "excluded" and "FunctionTransformer" in (excluded.error or "")
+    kept = TrialResult(Trial(2, "lightgbm", {}, 0), "ok", value=0.9, score=0.9, compiled=True)
+    assert _apply_constraints(kept, ConstraintsSpec(compiled=True)).status == "ok"
+    assert _apply_constraints(result.__class__(Trial(3, "custom", {}, 0), "ok", compiled=False),
+                              ConstraintsSpec()).status == "ok"
