@@ -8,6 +8,7 @@ factory under its URL schemes; ``resolve_source`` picks it, so a new kind plugs 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from importlib import import_module
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -102,6 +103,12 @@ def register_source(*schemes: str) -> Callable[[SourceFactory], SourceFactory]:
     return wrap
 
 
+def register_builtin_sources() -> None:
+    """Import the built-in kinds (each registers itself); cheap after the first call."""
+    for module in ("files", "folder", "memory", "mongo", "redis_source", "sql"):
+        import_module(f"podium.data.{module}")
+
+
 def resolve_source(spec: str | Mapping[str, Any] | Source) -> Source:
     """Turn ``"data/x.csv"``, ``"postgresql://…?table=t"`` or ``{url: …, query: …}`` into a Source.
 
@@ -110,6 +117,7 @@ def resolve_source(spec: str | Mapping[str, Any] | Source) -> Source:
     """
     if isinstance(spec, Source):
         return spec
+    register_builtin_sources()
     spec = resolve_secrets(spec, where="source")
     if isinstance(spec, Mapping):
         options = dict(spec)

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from enum import Enum
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
-from pandas.api import types as ptypes
+
+if TYPE_CHECKING:  # pandas is imported where values are inferred: ColumnType alone needs none
+    import pandas as pd
 
 __all__ = ["ColumnType", "infer_column_type", "infer_column_types", "as_text"]
 
@@ -33,6 +36,8 @@ _MAX_CATEGORIES_RATIO = 0.5
 
 def infer_column_type(values: pd.Series) -> ColumnType:
     """Infer one column's kind from its values (missing values ignored)."""
+    from pandas.api import types as ptypes
+
     present = values.dropna()
     n = len(present)
     distinct = present.nunique()
@@ -76,6 +81,8 @@ def _parses_as_dates(text: pd.Series) -> bool:
     sample = text.head(200)
     if not sample.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).all():
         return False
+    import pandas as pd
+
     parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
     return bool(parsed.notna().mean() > 0.9)
 
@@ -86,6 +93,8 @@ def as_text(values: pd.Series) -> pd.Series:
     ``1``, ``1.0`` and ``"1"`` all become ``"1"`` so numbers that arrive as strings
     (or as floats after a missing value) meet the categories seen in training.
     """
+    from pandas.api import types as ptypes
+
     missing = values.isna()
     if ptypes.is_float_dtype(values.dtype) and not missing.all():
         present = values[~missing]

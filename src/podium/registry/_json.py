@@ -11,8 +11,6 @@ from pathlib import PurePath
 from typing import Any
 
 import numpy as np
-import pandas as pd
-
 __all__ = ["to_jsonable", "dumps", "loads"]
 
 
@@ -20,7 +18,7 @@ def to_jsonable(value: Any) -> Any:
     """``value`` as JSON can carry it: NaN and infinities become null, tuples lists."""
     if value is None or isinstance(value, (str, bool)):
         return value
-    if value is pd.NaT or value is pd.NA:
+    if type(value).__name__ in ("NaTType", "NAType"):  # pandas' missing markers (pandas not imported)
         return None
     if isinstance(value, Enum):
         return to_jsonable(value.value)

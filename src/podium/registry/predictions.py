@@ -10,9 +10,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import (
     Column,
     Engine,
@@ -26,6 +25,9 @@ from sqlalchemy import (
 from podium.registry.engine import WRITE_OPTION, create_registry_engine
 from podium.registry.migrate import ensure_schema
 from podium.registry.tables import JSONText, UTCDateTime, metadata
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["PredictionLog", "prediction_log_table"]
 
@@ -96,6 +98,8 @@ class PredictionLog:
 
     def frame(self, model: str, **filters: Any) -> pd.DataFrame:
         """The logged inputs as a table (one column per feature) with the outputs beside them."""
+        import pandas as pd
+
         records = self.read(model, **filters)
         if not records:
             return pd.DataFrame()
