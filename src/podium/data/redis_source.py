@@ -140,10 +140,17 @@ class RedisSource(Source):
         """One key a row, ``prefix + key_column`` (or the row's index when it is missing).
 
         Each row replaces its key whole; ``replace`` also deletes the pattern's other keys,
-        all in one MULTI/EXEC transaction.
+        all in one MULTI/EXEC transaction. Writing needs an explicit prefix (``scored:*``): no
+        key outside it is ever touched, so a bare ``redis://host/0`` is refused.
         """
         if mode not in ("replace", "append"):
             raise SourceError(f"'{mode}' is not a write mode.", hint="use replace or append.")
+        if not self.prefix:
+            raise SourceError(
+                f"Cannot write to {self.describe()}: writing needs a key prefix, so that no other key "
+                "of the database is replaced or deleted.",
+                hint="name one in the pattern, e.g. ?pattern=scored:* (the rows become scored:0, scored:1, …).",
+            )
         if _GLOB.search(self.pattern[len(self.prefix):].rstrip("*")):
             raise SourceError(
                 f"Cannot write with pattern '{self.pattern}': keys are made from its prefix.",

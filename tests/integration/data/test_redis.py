@@ -126,6 +126,19 @@ def test_write_needs_a_prefix_pattern(redis_url: str) -> None:
         RedisSource(redis_url, pattern="user:*:profile").write(FRAME)
 
 
+@pytest.mark.parametrize("mode", ["replace", "append"])
+def test_write_touches_no_key_outside_an_explicit_prefix(redis_url: str, client: Any, mode: str) -> None:
+    client.set("billing:invoice:7", "keep me")
+    client.hset("0", mapping={"owner": "another app"})
+    for url in (redis_url, f"{redis_url}?pattern=*"):
+        with pytest.raises(SourceError, match=r"^Cannot write to redis://.*: writing needs a key prefix"):
+            resolve_source(url).write(FRAME, mode=mode)
+    resolve_source(f"{redis_url}?pattern=scored:*").write(FRAME, mode=mode)
+    assert client.get("billing:invoice:7") == "keep me"
+    assert client.hgetall("0") == {"owner": "another app"}
+    assert sorted(client.keys("scored:*")) == ["scored:1", "scored:10", "scored:2"]
+
+
 def test_bad_type_option(redis_url: str) -> None:
     with pytest.raises(
         SourceError,
