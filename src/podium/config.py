@@ -18,9 +18,23 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from podium._internal.redact import MissingVariable, expand_env
 from podium.errors import SpecError
 
-__all__ = ["Settings", "load_settings", "resolve_secrets", "SETTINGS_FILE"]
+__all__ = ["Settings", "PredictionLogSettings", "load_settings", "resolve_secrets", "SETTINGS_FILE"]
 
 SETTINGS_FILE = "podium.yaml"
+
+
+class PredictionLogSettings(BaseModel):
+    """What a service's prediction log keeps: for how long, how much, and which inputs not as they came."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keep_days: float | None = Field(default=30.0, gt=0, description="rows older than this are deleted; null: kept")
+    keep_rows: int | None = Field(default=100_000, gt=0, description="newest rows kept per model; null: all")
+    drop: list[str] = Field(default_factory=list, description="input columns never logged")
+    hash: list[str] = Field(default_factory=list,
+                            description="input columns logged as a keyed hash (countable, not readable)")
+    hash_key: str | None = Field(default=None, description="the hash's secret key, e.g. ${PODIUM_LOG_HASH_KEY}; "
+                                 "without one the hash is unkeyed and guessable for short values")
 
 
 class Settings(BaseModel):
@@ -38,6 +52,7 @@ class Settings(BaseModel):
     executor: str = Field("local", description="local (process pool), inline, or ray")
     n_jobs: int = Field(0, description="parallel trials; 0 means one per CPU core")
     notify: list[Any] = Field(default_factory=lambda: ["log"])
+    prediction_log: PredictionLogSettings = Field(default_factory=lambda: PredictionLogSettings())
 
     @property
     def state_dir(self) -> Path:

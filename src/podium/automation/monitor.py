@@ -76,7 +76,10 @@ def drift_inputs(registry: Registry, ref: str, *, settings: Settings,
     target = (package.lineage.get("spec") or {}).get("target") or getattr(package.output_schema, "target", None)
     if target in reference.columns and target not in inputs:
         reference = reference.drop(columns=[target])
-    columns = [c for c in inputs if c in reference.columns or c in current.columns]
+    hidden = set(settings.prediction_log.drop) | set(settings.prediction_log.hash)
+    if skipped := [c for c in inputs if c in hidden]:
+        notes.append(f"not compared (the prediction log drops or hashes them): {', '.join(skipped)}")
+    columns = [c for c in inputs if c not in hidden and (c in reference.columns or c in current.columns)]
     current = current[[c for c in columns if c in current.columns]]
     return DriftInputs(reference, current, columns, reference_name, notes)
 

@@ -66,6 +66,7 @@ def serve(
         artifacts_url=settings.resolved_artifacts_url, host=host, port=port, workers=workers,
         auth=not no_auth, max_batch=max_batch, prediction_log_rate=0.0 if log_off else log_rate,
         prediction_log_url=None if log_off else prediction_log,
+        prediction_log_policy=settings.prediction_log,
         access_log=None if access_log == "off" else access_log, reload_interval=reload_interval,
         keys_file=str(keys_file.resolve()) if keys_file else None,
     )

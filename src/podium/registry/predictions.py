@@ -2,14 +2,21 @@
 
 One table, ``prediction_log`` (time, model, version, request id, inputs and outputs as JSON),
 in the registry's database and schema. Services append to it; monitoring
-and drift checks read it back as a frame.
+and drift checks read it back as a frame. What it keeps follows ``PredictionLogSettings``
+(``prediction_log:`` in podium.yaml): named input columns are dropped or logged as a keyed
+hash before they are written, and rows past ``keep_days`` or beyond ``keep_rows`` a model
+are deleted (``prune``, which appending runs about once a minute).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
 import threading
+import time
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -18,10 +25,12 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    delete,
     insert,
     select,
 )
 
+from podium.config import PredictionLogSettings, resolve_secrets
 from podium.registry.engine import WRITE_OPTION, create_registry_engine
 from podium.registry.migrate import ensure_schema
 from podium.registry.tables import JSONText, UTCDateTime, metadata
@@ -30,6 +39,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["PredictionLog", "prediction_log_table"]
+
+logger = logging.getLogger("podium.registry")
 
 prediction_log_table = Table(
     "prediction_log",
@@ -45,10 +56,19 @@ prediction_log_table = Table(
 
 
 class PredictionLog:
-    """Appends sampled predictions and reads them back (``engine``: the registry's, or a URL)."""
+    """Appends sampled predictions and reads them back (``engine``: the registry's, or a URL).
 
-    def __init__(self, engine: Engine | str) -> None:
+    ``policy`` says which inputs are dropped or hashed and how long rows are kept.
+    """
+
+    def __init__(self, engine: Engine | str, *, policy: PredictionLogSettings | None = None,
+                 prune_every: float = 60.0) -> None:
         self.engine = create_registry_engine(engine) if isinstance(engine, str) else engine
+        self.policy = policy or PredictionLogSettings()
+        key = self.policy.hash_key and resolve_secrets(self.policy.hash_key, where="prediction_log.hash_key")
+        self._hash_key = str(key).encode() if key else None
+        self.prune_every = prune_every
+        self._pruned_at: float | None = None
         self._ready = False
         self._lock = threading.Lock()
 
@@ -68,7 +88,7 @@ class PredictionLog:
             "model": str(r["model"]),
             "version": int(r["version"]),
             "request_id": str(r.get("request_id", ""))[:128],
-            "inputs": dict(r.get("inputs") or {}),
+            "inputs": self._kept(r.get("inputs") or {}),
             "outputs": dict(r.get("outputs") or {}),
         } for r in records]
         if not rows:
@@ -76,7 +96,41 @@ class PredictionLog:
         self._ensure_table()
         with self.engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
             conn.execute(insert(prediction_log_table), rows)
+        if self._pruned_at is None or time.monotonic() - self._pruned_at >= self.prune_every:
+            try:
+                self.prune()
+            except Exception as exc:  # noqa: BLE001  the rows are written; pruning is tried again later
+                logger.warning("could not prune the prediction log: %s", exc)
         return len(rows)
+
+    def prune(self, *, now: datetime | None = None) -> int:
+        """Delete the rows the policy no longer keeps (too old, or beyond ``keep_rows`` a model)."""
+        self._ensure_table()
+        self._pruned_at = time.monotonic()
+        t, deleted = prediction_log_table, 0
+        with self.engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+            if self.policy.keep_days is not None:
+                oldest = (now or datetime.now(UTC)) - timedelta(days=self.policy.keep_days)
+                deleted += conn.execute(delete(t).where(t.c.time < oldest)).rowcount or 0
+            if self.policy.keep_rows is not None:
+                for model in conn.execute(select(t.c.model).distinct()).scalars().all():
+                    cutoff = conn.execute(select(t.c.id).where(t.c.model == model).order_by(t.c.id.desc())
+                                          .offset(self.policy.keep_rows).limit(1)).scalar()
+                    if cutoff is not None:
+                        deleted += conn.execute(delete(t).where(t.c.model == model, t.c.id <= cutoff)).rowcount or 0
+        return deleted
+
+    def _kept(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The inputs as the policy logs them: dropped columns left out, hashed ones as ``sha256:…``."""
+        drop, hashed = set(self.policy.drop), set(self.policy.hash)
+        return {k: self._hashed(v) if k in hashed else v for k, v in inputs.items() if k not in drop}
+
+    def _hashed(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        data = str(value).encode()
+        digest = (hmac.new(self._hash_key, data, hashlib.sha256) if self._hash_key else hashlib.sha256(data))
+        return f"sha256:{digest.hexdigest()[:32]}"
 
     def read(self, model: str, *, version: int | None = None, since: datetime | None = None,
              limit: int | None = 10_000) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from podium.config import PredictionLogSettings
 from podium.errors import SpecError
 from podium.serving.auth import (
     SECURITY_SCHEMES,
@@ -150,7 +151,7 @@ def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
             check = with_static_keys(read_key_file(options.keys_file), check)
         checker = KeyChecker(check, ttl=options.key_cache_seconds)
     sampler = PredictionSampler(_prediction_writer(registry, options.prediction_log_rate,
-                                                   options.prediction_log_url),
+                                                   options.prediction_log_url, options.prediction_log_policy),
                                 options.prediction_log_rate,
                                 max_rows_per_interval=options.prediction_log_max_rows)
     state = ServiceState(options, slots, metrics, sampler, AccessLog(options.access_log), watcher,
@@ -548,19 +549,19 @@ def _openapi(app: FastAPI, state: ServiceState) -> dict[str, Any]:
     return schema
 
 
-def _prediction_writer(registry: Any, rate: float,
-                       url: str | None = None) -> Callable[[list[dict[str, Any]]], Any] | None:
+def _prediction_writer(registry: Any, rate: float, url: str | None = None,
+                       policy: PredictionLogSettings | None = None) -> Callable[[list[dict[str, Any]]], Any] | None:
     if rate <= 0:
         return None
     from podium.registry.predictions import PredictionLog
 
     if url:  # a database of its own: a mounted volume, or a remote one (the registry may be read-only)
-        return PredictionLog(url).append
+        return PredictionLog(url, policy=policy).append
     engine = getattr(registry, "engine", None) or getattr(registry, "registry_url", None)
     if engine is None:
         logger.warning("prediction logging is off: the registry exposes no database engine")
         return None
-    return PredictionLog(engine).append
+    return PredictionLog(engine, policy=policy).append
 
 
 def _podium_version() -> str:

@@ -10,6 +10,8 @@ import os
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from podium.config import PredictionLogSettings
+
 __all__ = ["ServeOptions"]
 
 
@@ -35,6 +37,8 @@ class ServeOptions(BaseModel):
                                            description="database URL of the prediction log; None: the registry's")
     prediction_log_max_rows: int = Field(default=200, ge=0,
                                          description="most rows a worker logs per second (the sample's cap)")
+    prediction_log_policy: PredictionLogSettings = Field(
+        default_factory=PredictionLogSettings, description="retention, dropped and hashed inputs (podium.yaml)")
     access_log: str | None = Field(default="-", description="'-' for stdout, a file path, or None for off")
     graceful_timeout: float = Field(default=10.0, ge=0, description="seconds in-flight requests get on SIGTERM")
     metrics_dir: str | None = Field(default=None, description="PROMETHEUS_MULTIPROC_DIR shared by workers")
