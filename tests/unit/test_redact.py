@@ -78,3 +78,15 @@ def test_settings_resolve_references_when_used(tmp_path) -> None:
     assert settings.registry_url == "postgresql://app:${PG_PW}@db/reg"  # kept as written
     with pytest.raises(SpecError, match="registry_url: the environment variable 'PG_PW' is not set"):
         settings.resolved_registry_url
+
+
+def test_a_source_reads_its_references_when_it_is_opened(tmp_path, monkeypatch) -> None:
+    from podium.data import resolve_source
+
+    (tmp_path / "rows.csv").write_text("a,b\n1,2\n")
+    monkeypatch.setenv("PODIUM_TEST_DATA_DIR", str(tmp_path))
+    source = resolve_source("${PODIUM_TEST_DATA_DIR}/rows.csv")
+    assert source.read().to_dict("records") == [{"a": 1, "b": 2}]
+    monkeypatch.delenv("PODIUM_TEST_DATA_DIR")
+    with pytest.raises(SpecError, match=r"^source: the environment variable 'PODIUM_TEST_DATA_DIR' is not set"):
+        resolve_source("${PODIUM_TEST_DATA_DIR}/rows.csv")

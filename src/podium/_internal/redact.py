@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-__all__ = ["MASK", "MissingVariable", "expand_env", "is_reference", "masked", "redact",
+__all__ = ["MASK", "MissingVariable", "expand_env", "is_reference", "literal_secrets", "masked", "redact",
            "redact_url"]
 
 MASK = "***"
@@ -132,6 +132,11 @@ def masked(value: Any, *, where: str = "") -> list[str]:
     if isinstance(value, str) and (value == MASK or f":{MASK}@" in value or f"={MASK}" in value):
         return [where]
     return []
+
+
+def literal_secrets(value: Any) -> list[str]:
+    """Where a spec or setting holds a secret written out rather than as ``${NAME}``."""
+    return masked(redact(value))
 
 
 def _masked(value: Any) -> Any:

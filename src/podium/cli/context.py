@@ -32,3 +32,14 @@ class State:
 
 
 state = State()
+
+
+def warn_literal_secrets(value: object, what: str) -> None:
+    """Say so when a secret written out is about to stay in the registry."""
+    from rich.markup import escape
+
+    from podium._internal.redact import literal_secrets
+
+    if found := literal_secrets(value):
+        err.print(f"[yellow]note[/]: {what} holds secrets written out ({escape(', '.join(found))}); the registry "
+                  "keeps it as written. Write them as ${NAME} to keep them in the environment.")

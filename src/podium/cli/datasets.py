@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 from rich.markup import escape
 
-from podium.cli.context import out, state
+from podium.cli.context import out, state, warn_literal_secrets
 from podium.errors import SpecError
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def add(name: str = typer.Argument(..., help="the dataset's name"),
         spec = {"url": spec, **_pairs(option)}
     with _store() as store:
         info = store.add(name, spec, options={"target": target} if target else None, replace=replace)
+    warn_literal_secrets({"source": spec}, "the dataset's source")
     out.print(f"dataset [bold]{escape(info.name)}[/] → {escape(info.source or '')}"
               f" ({info.versions} versions): podium datasets snapshot {escape(info.name)}")
 

@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from podium.cli.context import err, out, state
+from podium.cli.context import err, out, state, warn_literal_secrets
 
 app = typer.Typer(help="Pipelines bound to datasets: bind, list, jobs.", no_args_is_help=True)
 
@@ -37,8 +37,9 @@ def bind(
             from podium.errors import SpecError
 
             raise SpecError(f"--schedule '{schedule}' is not a cron expression (e.g. \"0 3 * * *\").")
-    PipelineStore(registry).bind(pipeline.name, pipeline.model_dump(mode="json", by_alias=True),
-                                 dataset=dataset, schedule=schedule)
+    written = pipeline.model_dump(mode="json", by_alias=True)
+    PipelineStore(registry).bind(pipeline.name, written, dataset=dataset, schedule=schedule)
+    warn_literal_secrets(written, "the bound spec")
     when = f" and on '{schedule}'" if schedule else ""
     out.print(f"pipeline [bold]{pipeline.name}[/] runs on each new version of {dataset}{when}: podium watch")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from podium._internal.redact import redact_url
 from podium.errors import NotFoundError, PodiumError
 
 __all__ = ["ArtifactStore", "ArtifactExists", "MANIFEST"]
@@ -48,7 +49,7 @@ class ArtifactStore:
         self.cache_dir = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "podium-artifacts" / digest
 
     def __repr__(self) -> str:
-        return f"ArtifactStore({self.url!r})"
+        return f"ArtifactStore({redact_url(self.url)!r})"
 
     def path(self, key: str) -> str:
         """The filesystem path of ``key`` (as the store's filesystem names it)."""
@@ -76,7 +77,7 @@ class ArtifactStore:
             raise NotFoundError(f"no folder at {source} to store as artifact '{key}'.")
         dest = self.path(key)
         if self.exists(key):
-            raise ArtifactExists(f"artifact '{key}' already exists in {self.url}.",
+            raise ArtifactExists(f"artifact '{key}' already exists in {redact_url(self.url)}.",
                                  hint="artifacts are written once; use a new key")
         if self.local:
             self._put_local(source, Path(dest))
@@ -122,13 +123,13 @@ class ArtifactStore:
         path = self.path(key)
         if self.local:
             if not Path(path).is_dir():
-                raise NotFoundError(f"no artifact '{key}' in {self.url}.")
+                raise NotFoundError(f"no artifact '{key}' in {redact_url(self.url)}.")
             return Path(path)
         cached = self.cache_dir / key.strip("/")
         if (cached / MANIFEST).is_file():
             return cached
         if not self.fs.exists(path):
-            raise NotFoundError(f"no artifact '{key}' in {self.url}.")
+            raise NotFoundError(f"no artifact '{key}' in {redact_url(self.url)}.")
         cached.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=cached.parent, prefix=f".{cached.name}."))
         try:

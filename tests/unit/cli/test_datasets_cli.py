@@ -83,3 +83,13 @@ def test_errors_are_podium_errors(cli, tmp_path: Path) -> None:
     assert cli("add", "x", "y.csv", "--replace").exit_code == 0
     [listed] = json.loads(cli("list", "--json").output)
     assert listed["source"] == str(tmp_path / "y.csv")
+
+
+def test_a_source_with_a_password_written_out_is_stored_with_a_note(cli, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    written = cli("add", "written", "postgresql://app:hunter2@db.example.com/crm?table=sales")
+    assert written.exit_code == 0, written.output
+    assert "holds secrets written out (source)" in written.output and "hunter2" not in written.output
+    monkeypatch.setenv("PODIUM_TEST_DB_PASSWORD", "hunter2")
+    referenced = cli("add", "referenced", "postgresql://app:${PODIUM_TEST_DB_PASSWORD}@db.example.com/crm?table=sales")
+    assert referenced.exit_code == 0 and "written out" not in referenced.output
