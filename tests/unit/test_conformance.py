@@ -4,12 +4,20 @@ import pytest
 
 from podium.candidates import candidate_registry
 from podium.data import resolve_source
-from podium.testing.checks import check_candidate, check_source
+from podium.steps import step_registry
+from podium.testing.checks import check_candidate, check_source, check_transform_step, typed_sample
 
 
 @pytest.mark.parametrize("name", [n for n in candidate_registry.names() if not n.endswith("_test")])
 def test_builtin_candidates_conform(name):
     check_candidate(candidate_registry.get(name))
+
+
+@pytest.mark.parametrize("name", [n for n, info in step_registry.items()
+                                  if info.kind == "transform" and not n.endswith("_test")])
+def test_builtin_transform_steps_conform_and_convert_to_onnx(name):
+    info = step_registry.get(name)
+    check_transform_step(info.factory(info.params()), *typed_sample())
 
 
 @pytest.mark.parametrize("suffix", ["csv", "parquet", "jsonl", "xlsx"])

@@ -3,8 +3,14 @@
 Frame steps (``select_columns``, ``drop_columns``, ``drop_duplicates``, ``drop_missing``)
 remove rows or whole columns at training time, before the split. Transform steps
 (``impute``, ``one_hot``, ``ordinal_encode``, ``scale``, ``clip_outliers``, ``date_parts``)
-are scikit-learn transformers fitted on the train split inside each candidate's
+are configured scikit-learn transformers (``SimpleImputer``, ``OneHotEncoder``,
+``OrdinalEncoder``, the scalers; podium's own ``DateParts`` and ``ClipOutliers`` where
+scikit-learn has none), composed with a ``ColumnTransformer`` by ``compose_steps`` from the
+column kinds of the input schema, and fitted on the train split inside each candidate's
 pipeline, so serving applies exactly what training applied.
+
+Importing this package registers the ONNX converters of podium's transformers with skl2onnx
+when skl2onnx is installed (``podium.steps.onnx``).
 
 Plugins register a ``StepInfo`` under the ``podium.steps`` entry-point group, or call
 ``register_step``; ``check_transform_step`` checks a transform step's contract.
@@ -13,7 +19,6 @@ Plugins register a ``StepInfo`` under the ``podium.steps`` entry-point group, or
 from __future__ import annotations
 
 from podium.steps.base import (
-    ColumnStep,
     FrameStep,
     StepInfo,
     StepParams,
@@ -22,15 +27,25 @@ from podium.steps.base import (
     step_registry,
 )
 from podium.steps.build import BuiltSteps, build_steps, step_params, step_schemas, validate_params
-from podium.steps.checks import check_transform_step
+from podium.steps.checks import check_transform_step, step_transformer
 from podium.steps.columns import DropColumns, SelectColumns
-from podium.steps.dates import DateParts
+from podium.steps.compose import ColumnStep, Kind, compose_steps, value_kind
+from podium.steps.dates import DateParts, DatePartsParams
 from podium.steps.defaults import default_frame_steps, default_transforms
-from podium.steps.encode import OneHot, OrdinalEncode
-from podium.steps.impute import Impute
-from podium.steps.outliers import ClipOutliers
+from podium.steps.encode import OneHotEncoder, OneHotParams, OrdinalEncodeParams
+from podium.steps.impute import ImputeParams
+from podium.steps.outliers import ClipOutliers, ClipOutliersParams
 from podium.steps.rows import DropDuplicates, DropMissing
-from podium.steps.scale import Scale
+from podium.steps.scale import ScaleParams
+
+try:  # the converters need skl2onnx; podium.steps works without it
+    import skl2onnx  # noqa: F401
+except ImportError:  # pragma: no cover - depends on the environment
+    pass
+else:
+    from podium.steps.onnx import register_converters
+
+    register_converters()
 
 #: the name this part's brief used for ``step_params``
 transform_params = step_params
@@ -38,28 +53,35 @@ transform_params = step_params
 __all__ = [
     "BuiltSteps",
     "ClipOutliers",
+    "ClipOutliersParams",
     "ColumnStep",
     "DateParts",
+    "DatePartsParams",
     "DropColumns",
     "DropDuplicates",
     "DropMissing",
     "FrameStep",
-    "Impute",
-    "OneHot",
-    "OrdinalEncode",
-    "Scale",
+    "ImputeParams",
+    "Kind",
+    "OneHotEncoder",
+    "OneHotParams",
+    "OrdinalEncodeParams",
+    "ScaleParams",
     "SelectColumns",
     "StepInfo",
     "StepParams",
     "StepResult",
     "build_steps",
     "check_transform_step",
+    "compose_steps",
     "default_frame_steps",
     "default_transforms",
     "register_step",
     "step_params",
     "step_registry",
     "step_schemas",
+    "step_transformer",
     "transform_params",
     "validate_params",
+    "value_kind",
 ]

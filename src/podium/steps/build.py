@@ -1,4 +1,4 @@
-"""From a spec's list of steps to frame steps and fresh transformers, validated with located errors."""
+"""From a spec's list of steps to frame steps and transform steps, validated with located errors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sklearn.base import TransformerMixin
 
 from podium.errors import NotFoundError, SpecError
 from podium.spec import StepSpec
@@ -19,10 +18,14 @@ __all__ = ["BuiltSteps", "build_steps", "step_params", "step_schemas", "validate
 
 @dataclass
 class BuiltSteps:
-    """A spec's steps: frame steps (run first, in order) and named transformers (in order)."""
+    """A spec's steps: frame steps (run first, in order) and named transform steps (in order).
+
+    A transform step is a ``ColumnStep`` (podium's) or a plugin's transformer;
+    ``compose_steps`` turns them into pipeline steps once the column kinds are known.
+    """
 
     frame: list[FrameStep] = field(default_factory=list)
-    transforms: list[tuple[str, TransformerMixin]] = field(default_factory=list)
+    transforms: list[tuple[str, Any]] = field(default_factory=list)
 
 
 def build_steps(specs: Sequence[StepSpec], *, origin: str = "spec") -> BuiltSteps:

@@ -1,97 +1,107 @@
-"""``date_parts``: dates (or strings that parse as dates) → year, month, day, weekday, hour."""
+"""``date_parts``: dates (seconds since the Unix epoch, UTC) → year, month, day, weekday, hour.
+
+scikit-learn has no transformer for this, so ``DateParts`` is podium's own (its ONNX
+converter is in ``podium.steps.onnx``). The calendar arithmetic is the proleptic Gregorian
+days-to-civil algorithm, written with floor divisions so numpy and ONNX compute the same.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
-import pandas as pd
-from pandas.api import types as ptypes
 from pydantic import Field
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from podium.errors import SchemaError
-from podium.steps.base import ColumnStep, Kind, StepInfo, StepParams, as_text, register_step
+from podium.steps.base import StepInfo, register_step
+from podium.steps.compose import ColumnStep, Kind
 
-__all__ = ["DateParts", "DatePartsParams", "to_datetimes"]
+__all__ = ["DateParts", "DatePartsParams", "civil_parts"]
 
 Part = Literal["year", "month", "day", "dayofweek", "hour"]
 ALL_PARTS: tuple[Part, ...] = ("year", "month", "day", "dayofweek", "hour")
-_DATE_LIKE = r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
+DAY = 86400.0
 
 
-class DatePartsParams(StepParams):
+def civil_parts(seconds: np.ndarray) -> dict[str, np.ndarray]:
+    """Every part of dates given as epoch seconds (UTC); NaN in, NaN out. Monday is 0."""
+    days = np.floor(seconds / DAY)
+    hour = np.floor((seconds - days * DAY) / 3600.0)
+    dayofweek = days + 3.0 - 7.0 * np.floor((days + 3.0) / 7.0)  # 1970-01-01 was a Thursday
+    z = days + 719468.0
+    era = np.floor(z / 146097.0)
+    doe = z - era * 146097.0
+    yoe = np.floor((doe - np.floor(doe / 1460.0) + np.floor(doe / 36524.0) - np.floor(doe / 146096.0)) / 365.0)
+    doy = doe - (365.0 * yoe + np.floor(yoe / 4.0) - np.floor(yoe / 100.0))
+    mp = np.floor((5.0 * doy + 2.0) / 153.0)
+    day = doy - np.floor((153.0 * mp + 2.0) / 5.0) + 1.0
+    month = mp + 3.0 - 12.0 * (mp >= 10.0)
+    year = yoe + era * 400.0 + (month <= 2.0)
+    return {"year": year, "month": month, "day": day, "dayofweek": dayofweek, "hour": hour}
+
+
+class DateParts(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Date columns (epoch seconds) → float columns '<column>_<part>'; the date is dropped.
+
+    'hour' is kept only for columns whose training dates had a time of day.
+    """
+
+    def __init__(self, *, parts: tuple[str, ...] = ALL_PARTS) -> None:
+        self.parts = parts
+
+    def fit(self, X: Any, y: Any = None) -> DateParts:
+        unknown = sorted(set(self.parts) - set(ALL_PARTS))
+        if unknown or not self.parts:
+            raise ValueError(f"parts must be some of {', '.join(ALL_PARTS)}; got {list(self.parts)}")
+        values = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=True)
+        self.parts_: list[list[str]] = []
+        for j in range(values.shape[1]):
+            column = values[:, j]
+            present = column[~np.isnan(column)]
+            has_time = bool((np.floor(present / DAY) * DAY != present).any())
+            self.parts_.append([p for p in ALL_PARTS if p in self.parts and (p != "hour" or has_time)])
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "parts_")
+        values = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+        blocks: list[np.ndarray] = []
+        for j, parts in enumerate(self.parts_):
+            every = civil_parts(values[:, j])
+            blocks.extend(every[p] for p in parts)
+        if not blocks:
+            return np.empty((values.shape[0], 0))
+        return np.column_stack(blocks)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "parts_")
+        names = input_features if input_features is not None else getattr(
+            self, "feature_names_in_", [f"x{j}" for j in range(self.n_features_in_)])
+        return np.asarray([f"{name}_{p}" for name, parts in zip(names, self.parts_) for p in parts], dtype=object)
+
+
+class DatePartsParams(ColumnStep):
     """Replace each date column by numeric parts; the original column is dropped."""
+
+    step_name: ClassVar[str] = "date_parts"
+    picks: ClassVar[tuple[Kind, ...]] = ("datetime",)
+    accepts: ClassVar[tuple[Kind, ...]] = ("datetime",)
+    keeps_names: ClassVar[bool] = False
 
     parts: tuple[Part, ...] = Field(
         ALL_PARTS, min_length=1,
         description="the parts to extract; 'hour' only where training dates had a time of day")
-    columns: list[str] | None = Field(
-        None, description="only these columns; datetime columns and strings that parse as dates "
-                          "when omitted")
+    columns: list[str] | None = Field(None, description="only these date columns; all when omitted")
 
+    def transformer(self, kind: Kind) -> TransformerMixin:
+        return DateParts(parts=tuple(self.parts))
 
-class DateParts(ColumnStep):
-    """Dates → float columns '<column>_<part>'; a missing or unparseable date gives NaN parts."""
-
-    step_name = "date_parts"
-    params_model = DatePartsParams
-    kinds: tuple[Kind, ...] = ("datetime", "categorical")
-    named_kinds: tuple[Kind, ...] = ("datetime", "categorical")
-
-    def __init__(self, *, parts: tuple[str, ...] = ALL_PARTS, columns: list[str] | None = None) -> None:
-        self.parts = parts
-        self.columns = columns
-
-    def _picks(self, frame: pd.DataFrame, column: Hashable, kind: Kind) -> bool:
-        return kind == "datetime" or (kind == "categorical" and _looks_like_dates(frame[column]))
-
-    def _learn(self, frame: pd.DataFrame, columns: list[Hashable]) -> dict[Hashable, list[Hashable]]:
-        self.parts_: dict[Hashable, list[str]] = {}
-        for c in columns:
-            dates = to_datetimes(frame[c])
-            if dates.notna().sum() == 0 and frame[c].notna().any():
-                raise SchemaError(f"date_parts: column '{c}' holds no values that parse as dates.",
-                                  hint="remove it from date_parts' columns")
-            has_time = bool(((dates.dt.hour != 0) | (dates.dt.minute != 0) | (dates.dt.second != 0)).any())
-            self.parts_[c] = [p for p in self.parts if p != "hour" or has_time]
-        return {c: [f"{c}_{p}" for p in parts] for c, parts in self.parts_.items()}
-
-    def _apply(self, frame: pd.DataFrame) -> dict[Hashable, Any]:
-        blocks: dict[Hashable, Any] = {}
-        for c, parts in self.parts_.items():
-            dates = to_datetimes(frame[c])
-            block = np.empty((len(frame), len(parts)), dtype="float64")
-            for j, part in enumerate(parts):
-                block[:, j] = getattr(dates.dt, part).to_numpy(dtype="float64", na_value=np.nan)
-            blocks[c] = block
-        return blocks
-
-
-def to_datetimes(values: pd.Series) -> pd.Series:
-    """Datetimes from a datetime column or from strings; what does not parse becomes NaT."""
-    if ptypes.is_datetime64_any_dtype(values.dtype):
-        return values
-    text = as_text(values)
-    present = int(text.notna().sum())
-    try:
-        dates = pd.to_datetime(text, errors="coerce", format="ISO8601")
-        if int(dates.notna().sum()) < present:  # not all ISO 8601: the slower general parser
-            dates = pd.to_datetime(text, errors="coerce", format="mixed")
-    except (ValueError, TypeError):  # mixed UTC offsets: compare them in UTC
-        dates = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
-    return dates
-
-
-def _looks_like_dates(values: pd.Series) -> bool:
-    sample = as_text(values.dropna().head(200))
-    if sample.empty or not sample.str.contains(_DATE_LIKE, regex=True).all():
-        return False
-    return bool(to_datetimes(sample).notna().mean() > 0.9)
+    def output_kind(self, kind: Kind) -> Kind:
+        return "numeric"
 
 
 register_step(StepInfo(
-    name="date_parts", kind="transform", params=DatePartsParams,
-    factory=lambda p: DateParts(**p.model_dump()),
+    name="date_parts", kind="transform", params=DatePartsParams, factory=lambda p: p,
     summary="dates to year, month, day, day of week and hour columns (drops the original)",
 ))

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Literal
 
 import pandas as pd
-from sklearn.base import TransformerMixin
 
 from podium.data.types import ColumnType
 from podium.steps.base import FrameStep, percent
 from podium.steps.columns import DropColumns
-from podium.steps.dates import DateParts
-from podium.steps.encode import OneHot, OrdinalEncode
-from podium.steps.impute import Impute
-from podium.steps.scale import Scale
+from podium.steps.compose import ColumnStep, value_kind
+from podium.steps.dates import DatePartsParams
+from podium.steps.encode import OneHotParams, OrdinalEncodeParams
+from podium.steps.impute import ImputeParams
+from podium.steps.scale import ScaleParams
 
 __all__ = ["default_frame_steps", "default_transforms", "MAX_MISSING"]
 
@@ -51,25 +51,26 @@ def default_transforms(
     needs_scaling: bool,
     handles_missing: bool,
     encoding: Literal["one_hot", "ordinal"],
-) -> list[tuple[str, TransformerMixin]]:
-    """Fresh transformers whose chain turns the columns into numbers any estimator can fit.
+) -> list[tuple[str, ColumnStep]]:
+    """The steps whose chain turns the columns into numbers any estimator of the family can fit.
 
     date_parts (when there are dates) → impute (unless the family handles missing values;
     with missing indicators for families that need scaling) → scale (when needed, before
     encoding so the 0/1 columns stay 0/1) → one_hot or ordinal_encode (when there are
-    categories).
+    categories). ``compose_steps`` turns them into one ColumnTransformer.
     """
-    kinds = set(column_types.values())
-    steps: list[tuple[str, TransformerMixin]] = []
-    dates = [c for c, k in column_types.items() if k == ColumnType.DATETIME]
-    if dates:
-        steps.append(("date_parts", DateParts(columns=dates)))
+    kinds = {value_kind(k) for k in column_types.values()}
+    steps: list[tuple[str, ColumnStep]] = []
+    if "datetime" in kinds:
+        steps.append(("date_parts", DatePartsParams()))
     if not handles_missing:
-        steps.append(("impute", Impute(numeric="median", categorical="most_frequent",
-                                       add_indicator=needs_scaling)))
+        steps.append(("impute", ImputeParams(numeric="median", categorical="most_frequent",
+                                             add_indicator=needs_scaling)))
     if needs_scaling:
-        steps.append(("scale", Scale(method="standard")))
-    if kinds - {ColumnType.NUMERIC, ColumnType.DATETIME}:  # anything else may hold strings
-        encoder = OneHot(max_categories=20) if encoding == "one_hot" else OrdinalEncode()
-        steps.append((encoding if encoding == "one_hot" else "ordinal_encode", encoder))
+        steps.append(("scale", ScaleParams(method="standard")))
+    if "categorical" in kinds:
+        if encoding == "one_hot":
+            steps.append(("one_hot", OneHotParams(max_categories=20)))
+        else:
+            steps.append(("ordinal_encode", OrdinalEncodeParams()))
     return steps

@@ -1,21 +1,65 @@
-"""``clip_outliers``: cap numeric values at bounds learned on the train split."""
+"""``clip_outliers``: cap numeric values at bounds learned on the train split.
+
+scikit-learn has no transformer that learns clipping bounds, so ``ClipOutliers`` is
+podium's own (its ONNX converter is in ``podium.steps.onnx``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field, model_validator
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from podium.steps.base import ColumnStep, Kind, StepInfo, StepParams, register_step
+from podium.steps.base import StepInfo, register_step
+from podium.steps.compose import ColumnStep, Kind
 
 __all__ = ["ClipOutliers", "ClipOutliersParams"]
 
 
-class ClipOutliersParams(StepParams):
+class ClipOutliers(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Clip each column to bounds fitted on train; missing values stay missing.
+
+    A column with no values in training has no bounds and is left alone.
+    """
+
+    def __init__(self, *, method: str = "quantile", lower: float = 0.01, upper: float = 0.99,
+                 factor: float = 1.5) -> None:
+        self.method = method
+        self.lower = lower
+        self.upper = upper
+        self.factor = factor
+
+    def fit(self, X: Any, y: Any = None) -> ClipOutliers:
+        if self.method not in ("quantile", "iqr"):
+            raise ValueError(f"method must be 'quantile' or 'iqr', not {self.method!r}")
+        values = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=True)
+        empty = np.isnan(values).all(axis=0)
+        filled = np.where(empty, 0.0, values)  # nanquantile warns on an all-NaN column
+        if self.method == "quantile":
+            low, high = np.nanquantile(filled, [self.lower, self.upper], axis=0)
+        else:
+            q1, q3 = np.nanquantile(filled, [0.25, 0.75], axis=0)
+            low, high = q1 - self.factor * (q3 - q1), q3 + self.factor * (q3 - q1)
+        self.lower_ = np.where(empty, -np.inf, low)
+        self.upper_ = np.where(empty, np.inf, high)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "lower_")
+        values = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+        clipped: np.ndarray = np.clip(values, self.lower_, self.upper_)
+        return clipped
+
+
+class ClipOutliersParams(ColumnStep):
     """Cap numeric values at quantiles (or Tukey fences) of the train split."""
+
+    step_name: ClassVar[str] = "clip_outliers"
+    picks: ClassVar[tuple[Kind, ...]] = ("numeric",)
+    accepts: ClassVar[tuple[Kind, ...]] = ("numeric",)
 
     method: Literal["quantile", "iqr"] = Field(
         "quantile", description="quantile: cap at the lower/upper quantiles; "
@@ -31,46 +75,11 @@ class ClipOutliersParams(StepParams):
             raise ValueError(f"lower ({self.lower}) must be below upper ({self.upper})")
         return self
 
-
-class ClipOutliers(ColumnStep):
-    """Clip numeric columns to bounds fitted on train; missing values stay missing."""
-
-    step_name = "clip_outliers"
-    params_model = ClipOutliersParams
-    kinds: tuple[Kind, ...] = ("numeric",)
-    named_kinds: tuple[Kind, ...] = ("numeric",)
-
-    def __init__(self, *, method: str = "quantile", lower: float = 0.01, upper: float = 0.99,
-                 factor: float = 1.5, columns: list[str] | None = None) -> None:
-        self.method = method
-        self.lower = lower
-        self.upper = upper
-        self.factor = factor
-        self.columns = columns
-
-    def _learn(self, frame: pd.DataFrame, columns: list[Hashable]) -> dict[Hashable, list[Hashable]]:
-        numbers = frame[columns].astype("float64")
-        if self.method == "quantile":
-            low, high = numbers.quantile(self.lower), numbers.quantile(self.upper)
-        else:
-            q1, q3 = numbers.quantile(0.25), numbers.quantile(0.75)
-            low, high = q1 - self.factor * (q3 - q1), q3 + self.factor * (q3 - q1)
-        self.clipped_columns_ = columns
-        # a column empty in training has no bounds: leave it unclipped
-        self.lower_ = low.reindex(columns).fillna(-np.inf).to_numpy("float64")
-        self.upper_ = high.reindex(columns).fillna(np.inf).to_numpy("float64")
-        return {}
-
-    def _apply(self, frame: pd.DataFrame) -> dict[Hashable, Any]:
-        if not self.clipped_columns_:
-            return {}
-        values = frame[self.clipped_columns_].to_numpy(dtype="float64", na_value=np.nan)
-        clipped = np.clip(values, self.lower_, self.upper_)
-        return {c: clipped[:, i] for i, c in enumerate(self.clipped_columns_)}
+    def transformer(self, kind: Kind) -> TransformerMixin:
+        return ClipOutliers(method=self.method, lower=self.lower, upper=self.upper, factor=self.factor)
 
 
 register_step(StepInfo(
-    name="clip_outliers", kind="transform", params=ClipOutliersParams,
-    factory=lambda p: ClipOutliers(**p.model_dump()),
+    name="clip_outliers", kind="transform", params=ClipOutliersParams, factory=lambda p: p,
     summary="cap numeric values at quantiles or IQR fences learned on the train split",
 ))

@@ -2,9 +2,10 @@
 
 ::
 
-    from podium.testing.checks import check_candidate, check_source, check_transform_step
+    from podium.testing.checks import check_candidate, check_source, check_transform_step, typed_sample
     check_candidate(my_family)                     # fits, predicts labels/probabilities, pickles
     check_source(lambda: MySource("…"))            # writes a frame, reads the same values back
+    check_transform_step(my_step, *typed_sample()) # sklearn contract, and ONNX = transform
 
 Each raises ``AssertionError`` naming the broken promise. podium runs them over its own
 built-ins in its test suite.
@@ -23,9 +24,10 @@ from sklearn.base import clone
 
 from podium.candidates import Candidate
 from podium.data import Source
+from podium.data.types import ColumnType
 from podium.steps.checks import check_transform_step
 
-__all__ = ["check_candidate", "check_source", "check_transform_step", "sample_frame"]
+__all__ = ["check_candidate", "check_source", "check_transform_step", "sample_frame", "typed_sample"]
 
 
 def sample_frame(n: int = 120, seed: int = 0) -> pd.DataFrame:
@@ -41,6 +43,27 @@ def sample_frame(n: int = 120, seed: int = 0) -> pd.DataFrame:
         "regression": 3 * x + rng.normal(0, 0.1, n),
     })
     return frame
+
+
+def typed_sample(n: int = 60, seed: int = 0) -> tuple[pd.DataFrame, dict[str, ColumnType]]:
+    """A typed frame as transform steps get it (every kind, some missing) and its column kinds.
+
+    Numeric and boolean columns are float64 (NaN missing), dates float64 seconds since the
+    epoch, categories str ("" missing), as ``InputSchema.typed`` gives them.
+    """
+    rng = np.random.default_rng(seed)
+    amount = rng.normal(100, 20, n)
+    amount[::7] = np.nan
+    member = (rng.random(n) > 0.5).astype(np.float64)
+    member[::11] = np.nan
+    city = rng.choice(["paris", "lyon", "nice", "lille", "caen"], n, p=[0.4, 0.3, 0.2, 0.07, 0.03]).astype(object)
+    city[::9] = ""
+    signup = 1.6e9 + rng.uniform(0, 3e7, n)
+    signup[::13] = np.nan
+    frame = pd.DataFrame({"amount": amount, "member": member, "city": city, "signup": signup})
+    kinds = {"amount": ColumnType.NUMERIC, "member": ColumnType.BOOLEAN, "city": ColumnType.CATEGORICAL,
+             "signup": ColumnType.DATETIME}
+    return frame, kinds
 
 
 def _numeric(frame: pd.DataFrame) -> np.ndarray:

@@ -7,12 +7,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from podium.candidates import Candidate
 from podium.data.types import ColumnType
-from podium.steps import default_transforms
+from podium.steps import compose_steps, default_transforms
 from podium.training.metrics import Metric
 
 __all__ = ["Problem", "make_pipeline"]
@@ -27,7 +26,7 @@ class Problem:
     task: str
     metric: Metric
     column_types: dict[str, ColumnType]
-    #: the spec's transform steps (name, unfitted transformer); None means per-family defaults
+    #: the spec's transform steps (name, ColumnStep or a plugin's transformer); None means per-family defaults
     transforms: list[tuple[str, Any]] | None = None
     cv_folds: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     classes: list[Any] | None = None
@@ -38,11 +37,13 @@ class Problem:
 
 
 def make_pipeline(problem: Problem, candidate: Candidate, params: dict[str, Any], seed: int) -> Pipeline:
-    """The spec's transform steps (or the family's defaults) followed by the estimator."""
+    """The spec's transform steps (or the family's defaults), composed for the columns' kinds
+    into one ColumnTransformer, followed by the estimator. The pipeline takes typed frames."""
     if problem.transforms is not None:
-        steps = [(name, clone(t)) for name, t in problem.transforms]
+        steps = list(problem.transforms)
     else:
         tags = candidate.tags
-        steps = default_transforms(problem.column_types, needs_scaling=tags.needs_scaling,
-                                   handles_missing=tags.handles_missing, encoding=tags.encoding)
-    return Pipeline([*steps, ("model", candidate.estimator(problem.task, params, seed))])
+        steps = list(default_transforms(problem.column_types, needs_scaling=tags.needs_scaling,
+                                        handles_missing=tags.handles_missing, encoding=tags.encoding))
+    features = compose_steps(steps, problem.column_types)
+    return Pipeline([*features, ("model", candidate.estimator(problem.task, params, seed))])

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from podium.steps import OneHot, check_transform_step
+from podium.data.types import ColumnType
+from podium.steps import OneHotParams, check_transform_step
 
 
 class _Broken(TransformerMixin, BaseEstimator):
@@ -18,7 +19,7 @@ class _Broken(TransformerMixin, BaseEstimator):
         if self.flaw == "mutates":
             self.flaw = "mutated"
         self.columns_ = list(X.columns)
-        self.seen_ = set(X["c"].dropna())
+        self.seen_ = set(X["c"])
         return self
 
     def transform(self, X):
@@ -28,7 +29,7 @@ class _Broken(TransformerMixin, BaseEstimator):
             raise NotFittedError("not fitted")
         if self.flaw == "ndarray":
             return X.to_numpy()
-        if self.flaw == "unseen" and not set(X["c"].dropna()) <= self.seen_:
+        if self.flaw == "unseen" and not set(X["c"]) <= self.seen_ | {""}:
             raise KeyError("unseen")
         if self.flaw == "names":
             return X.rename(columns=str.upper)
@@ -40,12 +41,17 @@ class _Broken(TransformerMixin, BaseEstimator):
 
 @pytest.fixture
 def frame() -> pd.DataFrame:
-    return pd.DataFrame({"x": [1.0, 2.0, np.nan, 4.0], "c": ["a", "b", "a", None]})
+    return pd.DataFrame({"x": [1.0, 2.0, np.nan, 4.0], "c": np.array(["a", "b", "a", ""], dtype=object)})
 
 
 def test_a_sound_transformer_passes(frame):
-    check_transform_step(_Broken(), frame)
-    check_transform_step(OneHot(), frame)
+    check_transform_step(_Broken(), frame, onnx=False)  # no converter: a plugin without one skips ONNX
+    check_transform_step(OneHotParams(), frame, {"x": ColumnType.NUMERIC, "c": ColumnType.CATEGORICAL})
+
+
+def test_a_transformer_without_a_converter_fails_the_onnx_check(frame):
+    with pytest.raises(AssertionError, match="_Broken .*ONNX conversion failed"):
+        check_transform_step(_Broken(), frame)
 
 
 @pytest.mark.parametrize(("flaw", "message"), [
@@ -56,4 +62,4 @@ def test_a_sound_transformer_passes(frame):
 ])
 def test_each_broken_promise_is_named(frame, flaw, message):
     with pytest.raises(AssertionError, match=rf"_Broken: .*{message}"):
-        check_transform_step(_Broken(flaw=flaw), frame)
+        check_transform_step(_Broken(flaw=flaw), frame, onnx=False)

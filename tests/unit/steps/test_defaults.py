@@ -6,11 +6,11 @@ import pytest
 
 from podium.data.types import ColumnType, infer_column_types
 from podium.steps import (
-    DateParts,
-    Impute,
-    OneHot,
-    OrdinalEncode,
-    Scale,
+    DatePartsParams,
+    ImputeParams,
+    OneHotParams,
+    OrdinalEncodeParams,
+    ScaleParams,
     default_frame_steps,
     default_transforms,
 )
@@ -74,23 +74,28 @@ def kinds_of(steps) -> list[tuple[str, type]]:
 def test_default_transforms_for_a_linear_family():
     types = {"when": ColumnType.DATETIME, "age": N, "city": C}
     steps = default_transforms(types, needs_scaling=True, handles_missing=False, encoding="one_hot")
-    assert kinds_of(steps) == [("date_parts", DateParts), ("impute", Impute), ("scale", Scale),
-                               ("one_hot", OneHot)]
+    assert kinds_of(steps) == [("date_parts", DatePartsParams), ("impute", ImputeParams), ("scale", ScaleParams),
+                               ("one_hot", OneHotParams)]
     date_parts, impute, scale, one_hot = (step for _, step in steps)
-    assert date_parts.columns == ["when"]
+    assert date_parts.columns is None  # every date column
     assert impute.numeric == "median" and impute.categorical == "most_frequent" and impute.add_indicator
     assert scale.method == "standard" and one_hot.max_categories == 20
 
 
 def test_default_transforms_for_a_tree_family_that_handles_missing():
-    types = {"age": N, "member": ColumnType.BOOLEAN}
+    types = {"age": N, "city": C}
     steps = default_transforms(types, needs_scaling=False, handles_missing=True, encoding="ordinal")
-    assert kinds_of(steps) == [("ordinal_encode", OrdinalEncode)]
+    assert kinds_of(steps) == [("ordinal_encode", OrdinalEncodeParams)]
+
+
+def test_booleans_are_numbers_and_need_no_encoder():
+    types = {"age": N, "member": ColumnType.BOOLEAN}
+    assert default_transforms(types, needs_scaling=False, handles_missing=True, encoding="ordinal") == []
 
 
 def test_default_transforms_without_categories_need_no_encoder():
     steps = default_transforms({"age": N}, needs_scaling=False, handles_missing=False, encoding="one_hot")
-    assert kinds_of(steps) == [("impute", Impute)]
+    assert kinds_of(steps) == [("impute", ImputeParams)]
     assert not steps[0][1].add_indicator
 
 
@@ -98,3 +103,9 @@ def test_default_transforms_are_fresh_each_call():
     a = default_transforms({"c": C}, needs_scaling=False, handles_missing=False, encoding="one_hot")
     b = default_transforms({"c": C}, needs_scaling=False, handles_missing=False, encoding="one_hot")
     assert all(x is not y for (_, x), (_, y) in zip(a, b))
+
+
+def test_kinds_not_known_to_steps_are_text():
+    types = {"code": ColumnType.ID, "note": ColumnType.TEXT}
+    steps = default_transforms(types, needs_scaling=False, handles_missing=False, encoding="one_hot")
+    assert kinds_of(steps) == [("impute", ImputeParams), ("one_hot", OneHotParams)]

@@ -5,187 +5,211 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
-from podium.data.types import infer_column_types
-from podium.errors import SchemaError
+from podium.data.types import ColumnType
+from podium.errors import SchemaError, SpecError
 from podium.steps import (
-    ClipOutliers,
+    ClipOutliersParams,
     DateParts,
-    Impute,
-    OneHot,
-    OrdinalEncode,
-    Scale,
+    DatePartsParams,
+    ImputeParams,
+    OneHotEncoder,
+    OneHotParams,
+    OrdinalEncodeParams,
+    ScaleParams,
     check_transform_step,
+    compose_steps,
     default_transforms,
     step_registry,
+    step_transformer,
 )
+from podium.steps.checks import check_onnx
+from podium.steps.dates import civil_parts
+
+from .conftest import epoch
 
 TRANSFORMS = [name for name, info in step_registry.items() if info.kind == "transform"]
+N, C = ColumnType.NUMERIC, ColumnType.CATEGORICAL
+
+
+def fit(step, frame, kinds):
+    return step_transformer(step, kinds).fit(frame)
 
 
 @pytest.mark.parametrize("name", TRANSFORMS)
-def test_every_registered_transform_passes_the_conformance_check(name, train):
+def test_every_registered_transform_passes_the_conformance_check(name, train, kinds):
     info = step_registry.get(name)
-    check_transform_step(info.factory(info.params()), train)
+    check_transform_step(info.factory(info.params()), train, kinds)  # ONNX included
 
 
 @pytest.mark.parametrize("name", TRANSFORMS)
-def test_every_transform_handles_a_request_with_surprises(name, train, test_frame):
+def test_every_transform_handles_a_request_with_surprises(name, train, test_frame, kinds):
     info = step_registry.get(name)
-    fitted = info.factory(info.params()).fit(train)
+    fitted = fit(info.factory(info.params()), train, kinds)
     out = fitted.transform(test_frame)
     assert list(out.columns) == list(fitted.get_feature_names_out())
     assert list(out.index) == [10, 11, 12]
     restored = pickle.loads(pickle.dumps(fitted))
     pd.testing.assert_frame_equal(restored.transform(test_frame), out)
+    check_onnx(fitted, test_frame, kinds)
 
 
-@pytest.mark.parametrize("step", [Impute(), OneHot(), OrdinalEncode(), Scale(), ClipOutliers(), DateParts()])
-def test_a_missing_input_column_is_a_schema_error_and_extras_are_ignored(step, train):
-    step.fit(train)
-    pd.testing.assert_frame_equal(step.transform(train.assign(extra=1)), step.transform(train))
-    with pytest.raises(SchemaError, match=r"the input lacks column\(s\) 'city'"):
+def test_a_missing_input_column_is_an_error_and_extras_are_ignored(train, kinds):
+    step = fit(ImputeParams(), train, kinds)
+    pd.testing.assert_frame_equal(step.transform(train.assign(extra=1.0)), step.transform(train))
+    with pytest.raises(ValueError, match="city"):
         step.transform(train.drop(columns=["city"]))
 
 
-def test_output_frames_chain_through_a_pipeline_with_pandas_output(train):
-    pipe = Pipeline([("impute", Impute()), ("one_hot", OneHot())]).set_output(transform="pandas")
-    out = pipe.fit_transform(train)
-    assert isinstance(out, pd.DataFrame) and "city_paris" in out.columns
+def test_each_step_is_the_configured_scikit_learn_transformer(kinds):
+    (_, features), = compose_steps([("impute", ImputeParams()), ("scale", ScaleParams()),
+                                    ("ordinal_encode", OrdinalEncodeParams())], kinds)
+    assert isinstance(features, ColumnTransformer)
+    branches = {name: (t, cols) for name, t, cols in features.transformers}
+    numeric, columns = branches["numeric"]
+    assert columns == ["amount", "visits", "member"]  # booleans are numbers
+    assert [type(t) for _, t in numeric.steps] == [SimpleImputer, StandardScaler]
+    categorical, columns = branches["categorical"]
+    assert columns == ["city", "plan"]
+    assert isinstance(categorical.steps[0][1], SimpleImputer) and categorical.steps[0][1].missing_values == ""
+    encoder = categorical.steps[1][1]
+    assert isinstance(encoder, OrdinalEncoder) and encoder.handle_unknown == "use_encoded_value"
+    assert branches["datetime"] == ("passthrough", ["signup"])
+
+
+def test_bad_parameters_set_after_building_are_caught_when_composed(kinds):
+    step = OneHotParams()
+    step.max_categories = 1
+    with pytest.raises(SpecError, match=r"^one_hot\.max_categories: Input should be greater than or equal to 2"):
+        compose_steps([("one_hot", step)], kinds)
 
 
 # -- impute ---------------------------------------------------------------------------
 
 
-def test_impute_fills_with_train_statistics(train, test_frame):
-    step = Impute().fit(train)
-    out = step.transform(test_frame)
+def test_impute_fills_with_train_statistics(train, test_frame, kinds):
+    out = fit(ImputeParams(), train, kinds).transform(test_frame)
     assert out.loc[10, "amount"] == pytest.approx(train["amount"].median())
     assert out.loc[11, "city"] == "paris"  # the most frequent city in train
-    assert out.loc[11, "signup"] == train["signup"].mode().iloc[0]
-    assert out["amount"].dtype == np.float64 and out["visits"].dtype == np.float64
-    assert out["member"].dtype == np.bool_  # a plain bool column cannot be missing: untouched
+    assert out.loc[11, "member"] == train["member"].median()
+    assert np.isnan(out.loc[11, "signup"])  # dates are left to date_parts
     assert out.loc[12, "amount"] == 1000.0
 
 
 @pytest.mark.parametrize(("strategy", "expected"), [("mean", 2.0), ("median", 1.0), ("most_frequent", 1.0),
                                                    ("constant", -1.0)])
 def test_impute_numeric_strategies(strategy, expected):
-    frame = pd.DataFrame({"x": [1.0, 1.0, 4.0, None]})
-    out = Impute(numeric=strategy, fill_value=-1).fit(frame).transform(frame)
+    frame = pd.DataFrame({"x": [1.0, 1.0, 4.0, np.nan]})
+    out = fit(ImputeParams(numeric=strategy, fill_value=-1), frame, {"x": N}).transform(frame)
     assert out["x"].tolist() == [1.0, 1.0, 4.0, expected]
 
 
 def test_impute_constant_category_and_indicators():
-    frame = pd.DataFrame({"x": [1.0, None, 3.0], "full": [1, 2, 3], "c": ["a", None, "a"]})
-    step = Impute(categorical="constant", add_indicator=True).fit(frame)
+    frame = pd.DataFrame({"x": [1.0, np.nan, 3.0], "full": [1.0, 2.0, 3.0],
+                          "c": np.array(["a", "", "a"], dtype=object)})
+    step = fit(ImputeParams(categorical="constant", add_indicator=True), frame, {"x": N, "full": N, "c": C})
     out = step.transform(frame)
-    assert list(out.columns) == ["x", "x_missing", "full", "c"]  # indicators only where train had gaps
-    assert out["x_missing"].tolist() == [0.0, 1.0, 0.0]
+    assert list(out.columns) == ["x", "full", "missingindicator_x", "c"]  # indicators only where train had gaps
+    assert out["missingindicator_x"].tolist() == [0.0, 1.0, 0.0]
     assert out["c"].tolist() == ["a", "missing", "a"]
+    check_onnx(step, frame.assign(full=[np.nan, 1.0, 2.0]), {"x": N, "full": N, "c": C})
 
 
-def test_impute_a_column_empty_in_training_uses_the_fill_value():
-    frame = pd.DataFrame({"x": [np.nan, np.nan], "c": [None, None]}).astype({"c": object})
-    out = Impute().fit(frame).transform(frame)
+def test_impute_a_column_empty_in_training_is_kept():
+    frame = pd.DataFrame({"x": [np.nan, np.nan], "c": np.array(["", ""], dtype=object)})
+    out = fit(ImputeParams(categorical="constant"), frame, {"x": N, "c": C}).transform(frame)
     assert out["x"].tolist() == [0.0, 0.0] and out["c"].tolist() == ["missing", "missing"]
 
 
-def test_impute_nullable_integers_and_booleans():
-    frame = pd.DataFrame({"n": pd.array([1, None, 3, 3], dtype="Int64"),
-                          "b": pd.array([True, None, True, False], dtype="boolean")})
-    out = Impute().fit(frame).transform(frame)
-    assert out["n"].tolist() == [1.0, 3.0, 3.0, 3.0]
-    assert out["b"].tolist() == ["True", "True", "True", "False"]
-
-
-def test_impute_named_columns_only(train):
-    out = Impute(columns=["amount"]).fit(train).transform(train)
-    assert out["amount"].notna().all() and out["city"].isna().any()
+def test_impute_named_columns_only(train, kinds):
+    out = fit(ImputeParams(columns=["amount"]), train, kinds).transform(train)
+    assert out["amount"].notna().all() and (out["city"] == "").any()
 
 
 # -- one_hot --------------------------------------------------------------------------
 
 
-def test_one_hot_columns_unseen_and_missing(train, test_frame):
-    step = OneHot(columns=["city"]).fit(train)
-    names = list(step.get_feature_names_out())
-    assert names[:2] == ["amount", "visits"]
-    city = ["city_paris", "city_lyon", "city_lille", "city_nice", "city_missing"]
-    assert names[2:4] == city[:2] and sorted(names[4:6]) == city[2:4] and names[6] == "city_missing"
+def test_one_hot_columns_unseen_and_missing(train, test_frame, kinds):
+    step = fit(OneHotParams(columns=["city"]), train, kinds)
+    city = ["city_missing", "city_lille", "city_lyon", "city_nice", "city_paris"]
+    assert [n for n in step.get_feature_names_out() if n.startswith("city")] == city
     out = step.transform(test_frame)[city]
-    assert out.loc[10].tolist() == [0, 0, 0, 0, 0]  # 'berlin' was never seen: all zeros
-    assert out.loc[11].tolist() == [0, 0, 0, 0, 1]  # missing has its own column
-    assert out.loc[12].tolist() == [1, 0, 0, 0, 0]
+    assert out.loc[10].tolist() == [0, 0, 0, 0, 0]  # 'berlin' was never seen and nothing is rare: all zeros
+    assert out.loc[11].tolist() == [1, 0, 0, 0, 0]  # missing has its own column
+    assert out.loc[12].tolist() == [0, 0, 0, 0, 1]
     assert out.dtypes.eq(np.float64).all()
 
 
-def test_one_hot_missing_as_zeros(train, test_frame):
-    out = OneHot(columns=["city"], missing="zeros").fit(train).transform(test_frame)
+def test_one_hot_missing_as_zeros(train, test_frame, kinds):
+    step = fit(OneHotParams(columns=["city"], missing="zeros"), train, kinds)
+    out = step.transform(test_frame)
     assert "city_missing" not in out.columns
-    assert out.filter(like="city_").iloc[1].sum() == 0
+    assert out.filter(like="city_").loc[11].sum() == 0
+    check_onnx(step, test_frame, kinds)
 
 
-def test_one_hot_max_categories_groups_the_rare_into_other():
-    frame = pd.DataFrame({"c": ["a"] * 5 + ["b"] * 4 + ["c"] * 2 + ["d"]})
-    step = OneHot(max_categories=3).fit(frame)
+def test_one_hot_max_categories_groups_the_rare_and_the_unseen_into_other():
+    frame = pd.DataFrame({"c": np.array(["a"] * 5 + ["b"] * 4 + ["c"] * 2 + ["d"], dtype=object)})
+    step = fit(OneHotParams(max_categories=3), frame, {"c": C})
     assert list(step.get_feature_names_out()) == ["c_a", "c_b", "c_other"]
-    out = step.transform(pd.DataFrame({"c": ["a", "c", "d", "zz"]}))
-    assert out.to_numpy().tolist() == [[1, 0, 0], [0, 0, 1], [0, 0, 1], [0, 0, 0]]
+    request = pd.DataFrame({"c": np.array(["a", "c", "d", "zz", ""], dtype=object)})
+    assert step.transform(request).to_numpy().tolist() == [[1, 0, 0], [0, 0, 1], [0, 0, 1], [0, 0, 1], [0, 0, 1]]
+    check_onnx(step, request, {"c": C})
 
 
-def test_one_hot_matches_numbers_sent_as_strings():
-    train = pd.DataFrame({"zip": pd.Series([75001, 69001, 75001, None], dtype=object),
-                          "code": [1.0, 2.0, np.nan, 1.0]})
-    step = OneHot(columns=["zip", "code"]).fit(train)
-    assert list(step.get_feature_names_out()) == ["zip_75001", "zip_69001", "zip_missing",
-                                                  "code_1", "code_2", "code_missing"]
-    request = pd.DataFrame({"zip": ["69001", "75001.0"], "code": ["2", "1"]})
-    assert step.transform(request).to_numpy().tolist() == [[0, 1, 0, 0, 1, 0], [1, 0, 0, 1, 0, 0]]
+def test_one_hot_zeros_with_a_rare_missing_value():
+    frame = pd.DataFrame({"c": np.array(["a"] * 5 + ["b"] * 4 + ["c"] * 2 + [""], dtype=object)})
+    step = fit(OneHotParams(max_categories=3, missing="zeros"), frame, {"c": C})
+    request = pd.DataFrame({"c": np.array(["a", "", "zz"], dtype=object)})
+    assert step.transform(request).to_numpy().tolist() == [[1, 0, 0], [0, 0, 0], [0, 0, 1]]
+    check_onnx(step, request, {"c": C})
 
 
-def test_one_hot_booleans_and_categoricals_by_default(train):
-    names = list(OneHot().fit(train).get_feature_names_out())
-    assert "member_True" in names and "member_False" in names and "plan_a" in names
-    assert "amount" in names and "visits" in names
+def test_one_hot_of_a_named_numeric_column():
+    frame = pd.DataFrame({"code": [1.0, 2.0, np.nan, 1.0, 3.0]})
+    step = fit(OneHotParams(columns=["code"]), frame, {"code": N})
+    assert list(step.get_feature_names_out()) == ["code_1.0", "code_2.0", "code_3.0", "code_nan"]
+    request = pd.DataFrame({"code": [2.0, np.nan, 7.0]})
+    assert step.transform(request).to_numpy().tolist() == [[0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]]
+    check_onnx(step, request, {"code": N})
 
 
-def test_one_hot_name_clash_with_a_column_is_made_unique():
-    frame = pd.DataFrame({"c": ["x", "y"], "c_x": [1.0, 2.0]})
-    step = OneHot().fit(frame)
-    assert list(step.get_feature_names_out()) == ["c_x", "c_y", "c_x_2"]
-    assert step.transform(frame)["c_x_2"].tolist() == [1.0, 2.0]
+def test_one_hot_leaves_numbers_and_booleans_alone(train, kinds):
+    names = list(fit(OneHotParams(), train, kinds).get_feature_names_out())
+    assert {"amount", "visits", "member", "signup", "plan_a", "plan_b"} <= set(names)
 
 
-def test_one_hot_names_are_safe_for_every_estimator():
-    frame = pd.DataFrame({"c": ["08:30", "[x]", 'say "hi", {ok}', "a<b", "plain text"]})
-    names = list(OneHot().fit(frame).get_feature_names_out())
-    assert names == ["c_08_30", "c__x_", "c_a_b", "c_plain text", "c_say _hi__ _ok_"]  # ties: string order
+def test_one_hot_encoder_is_scikit_learns_with_blank():
+    encoder = OneHotEncoder(blank="zeros", sparse_output=False)
+    assert clone(encoder).get_params()["blank"] == "zeros"
+    with pytest.raises(ValueError, match="blank must be"):
+        OneHotEncoder(blank="nothing").fit(np.array([["a"]], dtype=object))
 
 
 # -- ordinal_encode -------------------------------------------------------------------
 
 
-def test_ordinal_encode_by_frequency_unseen_and_missing():
-    frame = pd.DataFrame({"c": ["b", "a", "b", "c", "a", "b", None]})
-    step = OrdinalEncode().fit(frame)
-    assert step.categories_["c"] == ["b", "a", "c"]
-    out = step.transform(pd.DataFrame({"c": ["a", "zz", None, "b"]}))
-    assert out["c"].tolist()[:2] == [1.0, -1.0]
-    assert np.isnan(out["c"].iloc[2]) and out["c"].iloc[3] == 0.0
+def test_ordinal_encode_sorted_unseen_and_missing():
+    frame = pd.DataFrame({"c": np.array(["b", "a", "b", "c", "a", "b", ""], dtype=object)})
+    step = fit(OrdinalEncodeParams(), frame, {"c": C})
+    out = step.transform(pd.DataFrame({"c": np.array(["a", "zz", "", "b"], dtype=object)}))
+    assert out["c"].tolist() == [1.0, -1.0, 0.0, 2.0]  # "" (missing) is a category of its own
 
 
 # -- scale ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("method", ["standard", "minmax", "robust"])
-def test_scale_numeric_columns_only(method, train):
-    out = Scale(method=method).fit(train).transform(train)
+def test_scale_numeric_columns_only(method, train, kinds):
+    out = fit(ScaleParams(method=method), train, kinds).transform(train)
     amount = out["amount"]
     if method == "standard":
         assert amount.mean() == pytest.approx(0, abs=1e-9) and amount.std(ddof=0) == pytest.approx(1)
@@ -194,17 +218,18 @@ def test_scale_numeric_columns_only(method, train):
     else:
         assert amount.median() == pytest.approx(0, abs=1e-9)
     assert amount.isna().sum() == train["amount"].isna().sum()  # missing stays missing
-    pd.testing.assert_series_equal(out["city"], train["city"])
+    assert out["city"].tolist() == train["city"].tolist()
+    assert out["signup"].tolist() == pytest.approx(train["signup"].tolist())  # dates are not numbers to scale
 
 
-def test_scale_refuses_a_named_categorical(train):
-    with pytest.raises(SchemaError, match="scale: column 'city' is categorical; scale acts on numeric columns"):
-        Scale(columns=["city"]).fit(train)
+def test_scale_refuses_a_named_categorical(train, kinds):
+    with pytest.raises(SchemaError, match="scale: column 'city' is categorical; scale acts on numeric or datetime"):
+        fit(ScaleParams(columns=["city"]), train, kinds)
 
 
-def test_named_column_that_is_not_there(train):
+def test_named_column_that_is_not_there(train, kinds):
     with pytest.raises(SchemaError, match=r"scale: 'amout' is not a column\. Did you mean 'amount'\?"):
-        Scale(columns=["amout"]).fit(train)
+        fit(ScaleParams(columns=["amout"]), train, kinds)
 
 
 # -- clip_outliers --------------------------------------------------------------------
@@ -212,59 +237,98 @@ def test_named_column_that_is_not_there(train):
 
 def test_clip_outliers_quantiles_from_train():
     frame = pd.DataFrame({"x": np.arange(101, dtype=float)})
-    step = ClipOutliers(lower=0.1, upper=0.9).fit(frame)
-    out = step.transform(pd.DataFrame({"x": [-50.0, 50.0, 500.0, np.nan]}))
+    step = fit(ClipOutliersParams(lower=0.1, upper=0.9), frame, {"x": N})
+    request = pd.DataFrame({"x": [-50.0, 50.0, 500.0, np.nan]})
+    out = step.transform(request)
     assert out["x"].tolist()[:3] == [10.0, 50.0, 90.0] and np.isnan(out["x"].iloc[3])
+    check_onnx(step, request, {"x": N})
 
 
 def test_clip_outliers_iqr_fences():
     frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0, 5.0]})  # Q1 2, Q3 4, IQR 2
-    out = ClipOutliers(method="iqr", factor=1.0).fit(frame).transform(pd.DataFrame({"x": [-9.0, 9.0]}))
+    out = fit(ClipOutliersParams(method="iqr", factor=1.0), frame, {"x": N}).transform(
+        pd.DataFrame({"x": [-9.0, 9.0]}))
     assert out["x"].tolist() == [0.0, 6.0]
 
 
 def test_clip_outliers_leaves_a_column_empty_in_training_alone():
     frame = pd.DataFrame({"x": [np.nan, np.nan]})
-    out = ClipOutliers().fit(frame).transform(pd.DataFrame({"x": [5.0, np.nan]}))
-    assert out["x"].iloc[0] == 5.0
+    step = fit(ClipOutliersParams(), frame, {"x": N})
+    request = pd.DataFrame({"x": [5.0, np.nan]})
+    assert step.transform(request)["x"].iloc[0] == 5.0
+    check_onnx(step, request, {"x": N})
 
 
 # -- date_parts -----------------------------------------------------------------------
 
 
-def test_date_parts_from_strings_with_time(train, test_frame):
-    step = DateParts().fit(train)
+def test_date_parts_with_time(train, test_frame, kinds):
+    step = fit(DatePartsParams(), train, kinds)
     names = list(step.get_feature_names_out())
     assert "signup" not in names
     assert [n for n in names if n.startswith("signup_")] == [
         "signup_year", "signup_month", "signup_day", "signup_dayofweek", "signup_hour"]
     out = step.transform(test_frame)
-    assert out.loc[10, ["signup_year", "signup_month", "signup_day", "signup_dayofweek", "signup_hour"]].tolist() \
-        == [2024, 2, 29, 3, 13]
-    assert out.loc[[11, 12], "signup_year"].isna().all()  # missing and unparseable: NaN parts
+    parts = ["signup_year", "signup_month", "signup_day", "signup_dayofweek", "signup_hour"]
+    assert out.loc[10, parts].tolist() == [2024, 2, 29, 3, 13]
+    assert out.loc[12, parts].tolist() == [1969, 12, 31, 2, 23]  # before the epoch
+    assert out.loc[11, parts].isna().all()  # missing: NaN parts
 
 
 def test_date_parts_without_time_has_no_hour():
-    frame = pd.DataFrame({"d": pd.to_datetime(["2024-01-01", "2024-06-15"]), "x": [1, 2]})
-    step = DateParts().fit(frame)
+    frame = pd.DataFrame({"d": epoch(["2024-01-01", "2024-06-15"]), "x": [1.0, 2.0]})
+    step = fit(DatePartsParams(), frame, {"d": ColumnType.DATETIME, "x": N})
     assert list(step.get_feature_names_out()) == ["d_year", "d_month", "d_day", "d_dayofweek", "x"]
 
 
-def test_date_parts_mixed_offsets_and_other_formats():
-    frame = pd.DataFrame({"d": ["2024-01-05T10:00+01:00", "2024-01-06T10:00+03:00"]})
-    out = DateParts(parts=("day", "hour")).fit(frame).transform(frame)
-    assert out.to_numpy().tolist() == [[5.0, 9.0], [6.0, 7.0]]  # compared in UTC
-    us = pd.DataFrame({"d": ["03/15/2024", "12/01/2023"]})
-    assert DateParts(parts=("month",)).fit(us).transform(us)["d_month"].tolist() == [3.0, 12.0]
+def test_date_parts_refuses_a_named_non_date(train, kinds):
+    with pytest.raises(SchemaError, match="date_parts: column 'city' is categorical; date_parts acts on datetime"):
+        fit(DatePartsParams(columns=["city"]), train, kinds)
 
 
-def test_date_parts_leaves_non_dates_alone_and_refuses_named_ones(train):
-    assert "city" in DateParts().fit(train).get_feature_names_out()
-    with pytest.raises(SchemaError, match="date_parts: column 'city' holds no values that parse as dates"):
-        DateParts(columns=["city"]).fit(train)
+def test_calendar_arithmetic_matches_pandas_from_1684_to_2255():
+    rng = np.random.default_rng(3)
+    seconds = np.concatenate([rng.uniform(-9e9, 9e9, 5000), [0.0, -1.0, 951782400.0, 4107542399.0]])
+    dates = pd.to_datetime(seconds, unit="s")
+    parts = civil_parts(seconds)
+    for part in ("year", "month", "day", "dayofweek", "hour"):
+        assert parts[part].tolist() == getattr(dates, part).to_numpy(dtype=float).tolist(), part
+    step = DateParts().fit(pd.DataFrame({"d": seconds}))
+    check_onnx(step, pd.DataFrame({"d": seconds}), {"d": ColumnType.DATETIME})
 
 
-# -- the default chains feed any estimator --------------------------------------------
+# -- composition ----------------------------------------------------------------------
+
+
+def test_columns_follow_the_steps_that_take_them_in_order(train, kinds):
+    steps = [("date_parts", DatePartsParams()), ("impute", ImputeParams(add_indicator=True)),
+             ("one_hot", OneHotParams(max_categories=3)), ("scale", ScaleParams(columns=["amount", "city"]))]
+    features = compose_steps(steps, kinds, frame_output=True)[0][1].fit(train)
+    out = features.transform(train)
+    assert out.notna().all().all()
+    for column in ("amount", "city_lyon", "city_other"):  # scaled after imputing, and after encoding
+        assert out[column].mean() == pytest.approx(0, abs=1e-9)
+    assert set(out["visits"]) <= set(range(10))  # imputed, not scaled
+    check_onnx(features, train, kinds)
+
+
+class _Negate(TransformerMixin, BaseEstimator):
+    """A plugin's transformer: a DataFrame in, the same columns out."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return X.assign(visits=-X["visits"])
+
+
+def test_a_plugin_step_gets_a_frame_between_podium_steps(train, kinds):
+    steps = [("impute", ImputeParams()), ("negate", _Negate()), ("scale", ScaleParams(columns=["visits"]))]
+    composed = compose_steps(steps, kinds, frame_output=True)
+    assert [name for name, _ in composed] == ["features", "negate", "features_2"]
+    out = Pipeline(composed).fit(train).transform(train)
+    assert out["visits"].mean() == pytest.approx(0, abs=1e-9)
+    assert out["amount"].notna().all()  # imputed, passed through the later step
 
 
 @pytest.mark.parametrize(("estimator", "needs_scaling", "handles_missing", "encoding"), [
@@ -274,14 +338,15 @@ def test_date_parts_leaves_non_dates_alone_and_refuses_named_ones(train):
     (HistGradientBoostingClassifier(max_iter=10), False, True, "one_hot"),
 ])
 def test_default_transforms_feed_estimators(estimator, needs_scaling, handles_missing, encoding,
-                                            train, target, test_frame):
-    steps = default_transforms(infer_column_types(train), needs_scaling=needs_scaling,
-                               handles_missing=handles_missing, encoding=encoding)
-    features = Pipeline(steps).fit(train)
+                                            train, target, test_frame, kinds):
+    steps = default_transforms(kinds, needs_scaling=needs_scaling, handles_missing=handles_missing,
+                               encoding=encoding)
+    features = Pipeline(compose_steps(steps, kinds)).fit(train)
     out = features.transform(test_frame)
-    assert all(pd.api.types.is_float_dtype(t) or pd.api.types.is_integer_dtype(t) for t in out.dtypes)
-    assert handles_missing or not out.isna().any().any()
-    model = Pipeline([*[(n, clone(t)) for n, t in steps], ("model", estimator)]).fit(train, target)
+    assert out.dtype == np.float64
+    assert handles_missing or not np.isnan(out).any()
+    check_onnx(features[0], test_frame, kinds)
+    model = Pipeline([*compose_steps(steps, kinds), ("model", clone(estimator))]).fit(train, target)
     predicted = model.predict(test_frame)
     assert len(predicted) == 3 and set(predicted) <= {"yes", "no"}
     restored = pickle.loads(pickle.dumps(model))
