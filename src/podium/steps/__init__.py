@@ -30,11 +30,11 @@ from podium.steps.build import BuiltSteps, build_steps, step_params, step_schema
 from podium.steps.checks import check_transform_step, step_transformer
 from podium.steps.columns import DropColumns, SelectColumns
 from podium.steps.compose import ColumnStep, Kind, compose_steps, value_kind
-from podium.steps.dates import DateParts, DatePartsParams
+from podium.steps.date_parts import DateParts, DatePartsParams
 from podium.steps.defaults import default_frame_steps, default_transforms
 from podium.steps.encode import OneHotEncoder, OneHotParams, OrdinalEncodeParams
 from podium.steps.impute import ImputeParams
-from podium.steps.outliers import ClipOutliers, ClipOutliersParams
+from podium.steps.clip_outliers import ClipOutliers, ClipOutliersParams
 from podium.steps.rows import DropDuplicates, DropMissing
 from podium.steps.scale import ScaleParams
 

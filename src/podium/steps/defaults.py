@@ -10,7 +10,7 @@ from podium.data.types import ColumnType
 from podium.steps.base import FrameStep, percent
 from podium.steps.columns import DropColumns
 from podium.steps.compose import ColumnStep, value_kind
-from podium.steps.dates import DatePartsParams
+from podium.steps.date_parts import DatePartsParams
 from podium.steps.encode import OneHotParams, OrdinalEncodeParams
 from podium.steps.impute import ImputeParams
 from podium.steps.scale import ScaleParams

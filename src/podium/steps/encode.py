@@ -152,3 +152,12 @@ register_step(StepInfo(
     name="ordinal_encode", kind="transform", params=OrdinalEncodeParams, factory=lambda p: p,
     summary="categories to numbers (unseen → -1)",
 ))
+
+
+def __getattr__(name: str) -> Any:
+    """podium 0.1.0 pickled its encoders here: OneHot and OrdinalEncode are the frozen legacy classes."""
+    if name in ("OneHot", "OrdinalEncode"):
+        from podium.steps import legacy
+
+        return getattr(legacy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

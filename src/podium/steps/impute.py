@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 from sklearn.base import TransformerMixin
@@ -53,3 +53,12 @@ register_step(StepInfo(
     name="impute", kind="transform", params=ImputeParams, factory=lambda p: p,
     summary="fill missing values (statistics learned on the train split)",
 ))
+
+
+def __getattr__(name: str) -> Any:
+    """podium 0.1.0 pickled its impute step here: Impute resolves to the frozen legacy class."""
+    if name in ("Impute",):
+        from podium.steps import legacy
+
+        return getattr(legacy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 from sklearn.impute import MissingIndicator
 
-from podium.steps.dates import DAY, DateParts
+from podium.steps.date_parts import DAY, DateParts
 from podium.steps.encode import OneHotEncoder
 from podium.steps.impute import MISSING_TEXT
-from podium.steps.outliers import ClipOutliers
+from podium.steps.clip_outliers import ClipOutliers
 
 __all__ = ["register_converters"]
 
@@ -126,7 +126,7 @@ def _convert_date_parts(scope: Any, operator: Any, container: Any) -> None:
     def sub(a: str, b: str) -> str:
         return g.op("Sub", [a, b])
 
-    # the same steps as podium.steps.dates.civil_parts, element-wise on (N, C)
+    # the same steps as podium.steps.date_parts.civil_parts, element-wise on (N, C)
     days = floor_div(X, DAY)
     hour = floor_div(sub(X, mul(days, DAY)), 3600.0)
     shifted = add(days, 3.0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 from sklearn.base import TransformerMixin
@@ -37,3 +37,12 @@ register_step(StepInfo(
     name="scale", kind="transform", params=ScaleParams, factory=lambda p: p,
     summary="scale numeric columns (standard, minmax or robust)",
 ))
+
+
+def __getattr__(name: str) -> Any:
+    """podium 0.1.0 pickled its scale step here: Scale resolves to the frozen legacy class."""
+    if name in ("Scale",):
+        from podium.steps import legacy
+
+        return getattr(legacy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,7 +23,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from podium.candidates import Candidate
-from podium.data import Source
+from podium.data.source import Source
 from podium.data.types import ColumnType
 from podium.steps.checks import check_transform_step
 

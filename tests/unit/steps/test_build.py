@@ -174,3 +174,19 @@ def test_a_registered_plugin_builds_like_a_built_in(plugin):
 def test_public_names_resolve():
     for name in steps.__all__:
         assert getattr(steps, name) is not None, name
+
+
+def test_podium_0_1_0_step_names_resolve_to_the_frozen_legacy_classes():
+    import podium.steps.dates
+    import podium.steps.encode
+    import podium.steps.impute
+    import podium.steps.outliers
+    import podium.steps.scale
+    from podium.steps import legacy
+
+    assert podium.steps.impute.Impute is legacy.Impute and podium.steps.scale.Scale is legacy.Scale
+    assert podium.steps.encode.OneHot is legacy.OneHot and podium.steps.encode.OrdinalEncode is legacy.OrdinalEncode
+    assert podium.steps.dates.DateParts is legacy.DateParts
+    assert podium.steps.outliers.ClipOutliers is legacy.ClipOutliers
+    with pytest.raises(AttributeError):
+        podium.steps.impute.Nothing  # noqa: B018

@@ -32,7 +32,7 @@ from podium.steps import (
     step_transformer,
 )
 from podium.steps.checks import check_onnx
-from podium.steps.dates import civil_parts
+from podium.steps.date_parts import civil_parts
 
 from .conftest import epoch
 
