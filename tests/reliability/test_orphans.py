@@ -61,7 +61,7 @@ def _alive(process: psutil.Process) -> bool:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("orphans")
-    churn_frame(600, seed=7).to_csv(root / "data.csv", index=False)
+    churn_frame(600, seed=7).drop(columns=["signup_date"]).to_csv(root / "data.csv", index=False)
     (root / "podium.yaml").write_text("notify: []\nn_jobs: 2\n")
     (root / "quick.yaml").write_text(
         "name: churn\nsource: data.csv\ntarget: churned\ncandidates: [logistic_regression]\n"
