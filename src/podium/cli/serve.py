@@ -33,7 +33,7 @@ def serve(
     workers: int = typer.Option(0, "--workers", help="worker processes (default: one per CPU core)"),
     no_auth: bool = typer.Option(False, "--no-auth", help="serve without API keys (local work only)"),
     keys_file: Path | None = typer.Option(None, "--keys-file", envvar="PODIUM_KEYS_FILE",
-                                             help="extra accepted keys, one a line (plain or sha256:HEX)"),
+                                             help="extra accepted keys, one a line (plain or sha256:HEX, then rights: models=, uploads=, admin)"),
     max_batch: int = typer.Option(1000, "--max-batch", help="most records in one batch request"),
     log_rate: float = typer.Option(0.1, "--log-rate", help="share of predictions logged to the registry"),
     prediction_log: str | None = typer.Option(
@@ -42,6 +42,18 @@ def serve(
     access_log: str = typer.Option("-", "--access-log", help="JSON-lines access log: '-' stdout, a file, or 'off'"),
     reload_interval: float = typer.Option(2.0, "--reload-interval",
                                           help="seconds between alias checks (0: never follow)"),
+    max_body_mb: float = typer.Option(16.0, "--max-body-mb", help="largest prediction request body, MiB (more: 413)"),
+    max_upload_mb: float = typer.Option(512.0, "--max-upload-mb", help="largest dataset upload, MiB (more: 413)"),
+    max_queue_rows: int = typer.Option(10_000, "--max-queue-rows",
+                                       help="rows waiting per model before requests get 503 + Retry-After"),
+    max_concurrency: int = typer.Option(512, "--max-concurrency",
+                                        help="connections a worker takes at once (more: 503)"),
+    registry_grace: float = typer.Option(300.0, "--registry-grace",
+                                         help="seconds to keep serving known models and keys while the "
+                                              "registry is unreachable"),
+    protect_docs: bool = typer.Option(False, "--protect-docs", help="/docs, /openapi.json and /metrics need a key"),
+    real_examples: bool = typer.Option(False, "--real-examples",
+                                       help="OpenAPI examples from training rows (default: synthetic, in range)"),
 ) -> None:
     """Serve registered models over HTTP: OpenAPI at /openapi.json, Swagger UI at /docs.
 
@@ -61,6 +73,10 @@ def serve(
     registry = state.registry()
     resolved = check_refs(registry, refs)
     log_off = prediction_log is not None and prediction_log.strip().lower() in ("off", "none", "")
+    if keys_file is not None:  # a bad line fails here once, clearly, not in every worker
+        from podium.serving.auth import KeyFile
+
+        KeyFile(keys_file)
     options = ServeOptions(
         refs=refs, registry_url=settings.resolved_registry_url,
         artifacts_url=settings.resolved_artifacts_url, host=host, port=port, workers=workers,
@@ -69,6 +85,9 @@ def serve(
         prediction_log_policy=settings.prediction_log,
         access_log=None if access_log == "off" else access_log, reload_interval=reload_interval,
         keys_file=str(keys_file.resolve()) if keys_file else None,
+        max_request_bytes=int(max_body_mb * 2**20), max_upload_bytes=int(max_upload_mb * 2**20),
+        max_queue_rows=max_queue_rows, max_concurrency=max_concurrency, registry_grace=registry_grace,
+        protect_docs=protect_docs, real_examples=real_examples,
     )
     shown = ", ".join(f"{name} v{version}" for name, version in resolved)
     base = f"http://{host}:{port}"
@@ -108,18 +127,50 @@ def deploy(
 @keys_app.command("create")
 def create_key(
     name: str = typer.Option(..., "--name", help="who the key is for, e.g. billing-service"),
-    models: str = typer.Option("*", "--models", help="comma-separated models it may call (default: all)"),
+    models: list[str] = typer.Option([], "--model", help="a model it may predict with (repeat; default: all)"),
+    uploads: list[str] = typer.Option([], "--upload", help="a dataset it may upload versions of (repeat; default: none)"),
+    admin: bool = typer.Option(False, "--admin", help="it may administer (console, promote, rollback)"),
 ) -> None:
-    """Create an API key; it is printed once and stored hashed."""
-    allowed = [m.strip() for m in models.split(",") if m.strip()] or ["*"]
-    key_id, plaintext = state.registry().create_key(name, models=allowed)
-    err.print(f"key '{name}' ({key_id}) for models: {', '.join(allowed)} — shown once, keep it safe:")
+    """Create an API key with its rights; it is printed once and stored hashed."""
+    allowed = _names(models) or ["*"]
+    key_id, plaintext = state.registry().create_key(name, models=allowed, uploads=_names(uploads), admin=admin)
+    err.print(f"key '{name}' ({key_id}): {_rights(allowed, _names(uploads), admin)} — shown once, keep it safe:")
     print(plaintext)
+
+
+@keys_app.command("rights")
+def key_rights(
+    name_or_id: str = typer.Argument(..., help="the key's name or id"),
+    models: list[str] = typer.Option([], "--model", help="models it may predict with, replacing the old list"),
+    uploads: list[str] = typer.Option([], "--upload", help="datasets it may upload to, replacing the old list"),
+    no_uploads: bool = typer.Option(False, "--no-uploads", help="take away every upload right"),
+    admin: bool | None = typer.Option(None, "--admin/--no-admin", help="give or take the admin right"),
+) -> None:
+    """Change what a key may do; services apply it within seconds (no restart)."""
+    from podium.errors import SpecError
+
+    if no_uploads and uploads:
+        raise SpecError("--upload and --no-uploads contradict each other; give one.")
+    key = state.registry().set_key_rights(
+        name_or_id, models=_names(models) or None, uploads=[] if no_uploads else (_names(uploads) or None),
+        admin=admin)
+    err.print(f"key '{key.name}': {_rights(key.models, key.uploads, key.admin)}")
+
+
+def _names(values: list[str]) -> list[str]:
+    """Repeated options, also accepting comma-separated lists."""
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+def _rights(models: list[str], uploads: list[str], admin: bool) -> str:
+    shown = f"predict with {', '.join(models) if models else 'no model'}"
+    shown += f"; upload to {', '.join(uploads)}" if uploads else "; no uploads"
+    return shown + ("; admin" if admin else "")
 
 
 @keys_app.command("list")
 def list_keys(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Every API key: name, models, created, revoked (never the key itself)."""
+    """Every API key: name, rights (models, uploads, admin), created, revoked (never the key itself)."""
     keys = state.registry().list_keys()
     if as_json:
         print(json.dumps([_public(k) for k in keys], default=str))

@@ -19,6 +19,7 @@ from podium.registry.predictions import PredictionLog
 from podium.registry.records import (
     ApiKeyInfo,
     EventRecord,
+    KeyRight,
     KeyVerdict,
     ModelInfo,
     ModelVersionInfo,
@@ -49,6 +50,7 @@ __all__ = [
     "TrialStatus",
     "ApiKeyInfo",
     "KeyVerdict",
+    "KeyRight",
     "EventRecord",
     "PredictionLog",
     "library_versions",

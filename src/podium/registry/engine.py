@@ -23,6 +23,8 @@ __all__ = ["normalize_url", "create_registry_engine", "WRITE_OPTION", "BUSY_TIME
 #: the execution option that marks a connection whose transaction will write
 WRITE_OPTION = "podium_write"
 BUSY_TIMEOUT_S = 30
+PG_CONNECT_TIMEOUT_S = 10
+PG_STATEMENT_TIMEOUT_S = 120
 
 
 def normalize_url(url: str) -> str:
@@ -41,6 +43,8 @@ def create_registry_engine(url: str, *, echo: bool = False) -> Engine:
     except ArgumentError:
         raise SpecError(f"registry_url '{redact_url(url)}' is not a database URL.",
                         hint="use sqlite:///path/registry.db or postgresql://user@host/db") from None
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=_pg_timeouts(parsed.query))
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, echo=echo, pool_pre_ping=True)
     database = parsed.database or ""
@@ -58,6 +62,17 @@ def create_registry_engine(url: str, *, echo: bool = False) -> Engine:
     engine = create_engine(url, echo=echo, **options)
     _tune_sqlite(engine, wal=not in_memory and not read_only)
     return engine
+
+
+def _pg_timeouts(query: Any) -> dict[str, Any]:
+    """Connect and statement timeouts, so that an unreachable or stuck server fails a call
+    instead of hanging it; a URL that sets its own (``?connect_timeout=``, ``?options=``) keeps them."""
+    args: dict[str, Any] = {}
+    if "connect_timeout" not in query:
+        args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+    if "options" not in query:
+        args["options"] = f"-c statement_timeout={PG_STATEMENT_TIMEOUT_S * 1000}"
+    return args
 
 
 def _tune_sqlite(engine: Engine, *, wal: bool) -> None:

@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 __all__ = ["RunInfo", "ModelVersionInfo", "ModelInfo", "ApiKeyInfo", "EventRecord", "RunStatus",
-           "TrialStatus", "KeyVerdict", "RUN_STATUSES", "TRIAL_STATUSES"]
+           "TrialStatus", "KeyVerdict", "KeyRight", "RUN_STATUSES", "TRIAL_STATUSES"]
 
 RunStatus = Literal["running", "succeeded", "not_promoted", "gate_failed", "failed"]
 TrialStatus = Literal["ok", "failed", "timeout", "excluded"]
 KeyVerdict = Literal["ok", "unknown", "revoked", "forbidden"]
+#: what a key may be allowed to do: predict with a model, upload to a dataset, administer
+KeyRight = Literal["predict", "upload", "admin"]
 
 RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "not_promoted", "gate_failed", "failed")
 TRIAL_STATUSES: tuple[str, ...] = ("ok", "failed", "timeout", "excluded")
@@ -82,10 +84,33 @@ class ApiKeyInfo:
     models: list[str]
     created_at: datetime
     revoked_at: datetime | None
+    uploads: list[str] = field(default_factory=list)
+    admin: bool = False
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    def allows(self, right: KeyRight, target: str = "") -> bool:
+        """Whether the key may ``predict`` with model ``target``, ``upload`` to dataset
+        ``target``, or ``admin`` (target unused). "*" in a list means every name."""
+        if right == "admin":
+            return self.admin
+        names = self.models if right == "predict" else self.uploads
+        return "*" in names or target in names
+
+    def refusal(self, right: KeyRight, target: str = "") -> str | None:
+        """None when the key has the right, else one sentence that names the missing right."""
+        if self.allows(right, target):
+            return None
+        if right == "admin":
+            return ("This key may not administer (it has no admin right; "
+                    "an admin key is made with: podium keys create --name NAME --admin).")
+        names = self.models if right == "predict" else self.uploads
+        held = ", ".join(names) if names else "none"
+        if right == "predict":
+            return f"This key may not use model '{target}' (it has predict rights on: {held})."
+        return f"This key may not upload to dataset '{target}' (it has upload rights on: {held})."
 
 
 @dataclass(frozen=True)

@@ -483,15 +483,20 @@ class Registry:
         return int(result.inserted_primary_key[0])
 
     # -- API keys -----------------------------------------------------------------------------
-    def create_key(self, name: str, models: Sequence[str] = ("*",)) -> tuple[str, str]:
-        """A new API key for ``models`` ("*": all); returns (id, the key). Only its sha256 is kept."""
+    def create_key(self, name: str, models: Sequence[str] = ("*",), *, uploads: Sequence[str] = (),
+                   admin: bool = False) -> tuple[str, str]:
+        """A new API key; returns (id, the key). Only its sha256 is kept.
+
+        It may predict with ``models`` ("*": all), upload versions of the datasets ``uploads``
+        ("*": all; none by default) and administer only when ``admin``.
+        """
         name = name.strip()
         if not name:
             raise SpecError("an API key needs a name.", hint="podium keys create --name NAME")
-        allowed = sorted({str(m) for m in models})
-        if not allowed:
-            raise SpecError(f"API key '{name}' would give access to no model.",
-                            hint="name the models it may use, or '*' for all")
+        allowed, datasets = _key_names(models, "model"), _key_names(uploads, "dataset")
+        if not allowed and not datasets and not admin:
+            raise SpecError(f"API key '{name}' would have no right at all.",
+                            hint="name the models it may use ('*' for all), datasets it may upload to, or --admin")
         plaintext = _KEY_PREFIX + secrets.token_urlsafe(32)
         key_id = uuid.uuid4().hex[:16]
         with self._write() as conn:
@@ -502,7 +507,7 @@ class Registry:
                                 hint=f"revoke it first (podium keys revoke {name}) or choose another name")
             conn.execute(insert(t.api_keys).values(
                 id=key_id, name=name, hashed_key=_hash_key(plaintext), prefix=plaintext[:12],
-                models=allowed, created_at=_now()))
+                models=allowed, uploads=datasets, admin=bool(admin), created_at=_now()))
         return key_id, plaintext
 
     def list_keys(self) -> list[ApiKeyInfo]:
@@ -514,30 +519,60 @@ class Registry:
     def revoke_key(self, name_or_id: str) -> ApiKeyInfo:
         """Revoke the active key with this name (or this id); returns it as revoked."""
         with self._write() as conn:
-            rows = conn.execute(select(t.api_keys).where(
-                (t.api_keys.c.id == name_or_id) | (t.api_keys.c.name == name_or_id))
-                .order_by(t.api_keys.c.created_at.desc())).mappings().all()
-            if not rows:
-                known = conn.execute(select(t.api_keys.c.name)).scalars().all()
-                raise NotFoundError(f"no API key named '{name_or_id}'. {did_you_mean(name_or_id, set(known))}".rstrip(),
-                                    hint="list the keys: podium keys list")
-            target = next((r for r in rows if r["id"] == name_or_id), None) or \
-                next((r for r in rows if r["revoked_at"] is None), rows[0])
+            target = self._key_row(conn, name_or_id)
             if target["revoked_at"] is None:
                 conn.execute(update(t.api_keys).where(t.api_keys.c.id == target["id"]).values(revoked_at=_now()))
             row = conn.execute(select(t.api_keys).where(t.api_keys.c.id == target["id"])).mappings().one()
             return _key_info(row)
 
-    def check_key(self, plaintext: str, model: str) -> KeyVerdict:
-        """Whether a key may call ``model``: ok, unknown, revoked or forbidden."""
+    def set_key_rights(self, name_or_id: str, *, models: Sequence[str] | None = None,
+                       uploads: Sequence[str] | None = None, admin: bool | None = None) -> ApiKeyInfo:
+        """Replace the rights given (None: unchanged) of an active key; services apply it within seconds."""
+        with self._write() as conn:
+            target = self._key_row(conn, name_or_id)
+            if target["revoked_at"] is not None:
+                raise SpecError(f"API key '{target['name']}' is revoked; its rights cannot change.",
+                                hint="create a new key: podium keys create --name NAME")
+            changes: dict[str, Any] = {}
+            if models is not None:
+                changes["models"] = _key_names(models, "model")
+            if uploads is not None:
+                changes["uploads"] = _key_names(uploads, "dataset")
+            if admin is not None:
+                changes["admin"] = bool(admin)
+            if changes:
+                conn.execute(update(t.api_keys).where(t.api_keys.c.id == target["id"]).values(**changes))
+            row = conn.execute(select(t.api_keys).where(t.api_keys.c.id == target["id"])).mappings().one()
+            return _key_info(row)
+
+    def find_key(self, plaintext: str) -> ApiKeyInfo | None:
+        """The key with this secret (revoked ones included), or None: what a service checks rights on."""
         with self._read() as conn:
-            row = conn.execute(select(t.api_keys.c.models, t.api_keys.c.revoked_at).where(
-                t.api_keys.c.hashed_key == _hash_key(plaintext))).first()
-        if row is None:
+            row = conn.execute(select(t.api_keys).where(
+                t.api_keys.c.hashed_key == _hash_key(plaintext))).mappings().first()
+        return None if row is None else _key_info(row)
+
+    def check_key(self, plaintext: str, model: str) -> KeyVerdict:
+        """Whether a key may predict with ``model``: ok, unknown, revoked or forbidden."""
+        key = self.find_key(plaintext)
+        if key is None:
             return "unknown"
-        if row.revoked_at is not None:
+        if not key.active:
             return "revoked"
-        return "ok" if "*" in row.models or model in row.models else "forbidden"
+        return "ok" if key.allows("predict", model) else "forbidden"
+
+    @staticmethod
+    def _key_row(conn: Connection, name_or_id: str) -> Mapping[str, Any]:
+        """The key named so (the active one first), or the key with this id."""
+        rows = conn.execute(select(t.api_keys).where(
+            (t.api_keys.c.id == name_or_id) | (t.api_keys.c.name == name_or_id))
+            .order_by(t.api_keys.c.created_at.desc())).mappings().all()
+        if not rows:
+            known = conn.execute(select(t.api_keys.c.name)).scalars().all()
+            raise NotFoundError(f"no API key named '{name_or_id}'. {did_you_mean(name_or_id, set(known))}".rstrip(),
+                                hint="list the keys: podium keys list")
+        return next((r for r in rows if r["id"] == name_or_id), None) or \
+            next((r for r in rows if r["revoked_at"] is None), rows[0])
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -598,7 +633,18 @@ def _version_info(row: Mapping[str, Any], pointing: list[str]) -> ModelVersionIn
 
 def _key_info(row: Mapping[str, Any]) -> ApiKeyInfo:
     return ApiKeyInfo(id=row["id"], name=row["name"], prefix=row["prefix"], models=list(row["models"]),
-                      created_at=row["created_at"], revoked_at=row["revoked_at"])
+                      created_at=row["created_at"], revoked_at=row["revoked_at"],
+                      uploads=list(row["uploads"] or []), admin=bool(row["admin"]))
+
+
+def _key_names(names: Sequence[str], what: str) -> list[str]:
+    """Model or dataset names of a key's rights: sorted, unique, "*" alone when present."""
+    cleaned = {str(n).strip() for n in names if str(n).strip()}
+    if "*" in cleaned:
+        return ["*"]
+    for name in cleaned:
+        check_name(name, what)
+    return sorted(cleaned)
 
 
 def _spans(numbers: Sequence[int]) -> str:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Connection,
     DateTime,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
 )
 
 from podium.registry._json import dumps, loads
@@ -158,6 +160,9 @@ api_keys = Table(
     Column("models", JSONText, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
+    # rights beyond predicting (migration 0002): datasets it may upload to, administration
+    Column("uploads", JSONText, nullable=False, server_default="[]"),
+    Column("admin", Boolean, nullable=False, server_default=false()),
 )
 
 events = Table(

@@ -38,19 +38,24 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from podium.config import PredictionLogSettings
 from podium.errors import SpecError
+from podium.registry.records import ApiKeyInfo, KeyRight
 from podium.serving.auth import (
+    MISSING,
     SECURITY_SCHEMES,
     KeyChecker,
-    Verdict,
+    KeyFile,
+    KeyLookup,
+    KeyStoreUnavailable,
     key_from_headers,
-    read_key_file,
-    with_static_keys,
 )
+from podium.serving.batching import Overloaded
+from podium.serving.health import RegistryHealth
+from podium.serving.limits import BodyLimit, BodyTooLarge
 from podium.serving.logging import AccessLog, PredictionSampler
 from podium.serving.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from podium.serving.options import ServeOptions
 from podium.serving.reload import AliasWatcher
-from podium.serving.served import ModelSlot, ServedModel, load_served
+from podium.serving.served import ModelSlot, ServedModel, ServeLimits, load_served
 
 __all__ = ["create_app", "ApiError", "ErrorBody", "ServiceState"]
 
@@ -103,6 +108,7 @@ class ServiceState:
     ready: bool = False
     openapi_key: tuple[tuple[str, int], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    health: RegistryHealth = field(default_factory=lambda: RegistryHealth(300.0))
 
 
 def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
@@ -119,9 +125,11 @@ def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
     executor = ThreadPoolExecutor(1, thread_name_prefix="podium-predict")
     metrics = ServiceMetrics(multiprocess=options.metrics_dir is not None)
 
+    limits = ServeLimits(options.max_string_length, options.max_queue_rows, options.real_examples)
+
     def build(ref: str, version: int | None = None) -> ServedModel:
         served = load_served(registry, ref, executor=executor, max_batch=options.max_batch,
-                             micro_batch_rows=options.micro_batch_rows, version=version)
+                             micro_batch_rows=options.micro_batch_rows, version=version, limits=limits)
         calls = metrics.rows_per_call.labels(served.name)
         served.batcher.observe = calls.observe
         return served
@@ -142,20 +150,16 @@ def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
     def failed(slot: ModelSlot, version: int, exc: Exception) -> None:
         metrics.reloads.labels(slot.name, "failed").inc()
 
+    health = RegistryHealth(options.registry_grace)
     watcher = AliasWatcher(registry, list(slots.values()), interval=options.reload_interval,
-                           build=build, on_swap=swapped, on_failure=failed)
-    checker = None
-    if auth:
-        check = registry.check_key
-        if options.keys_file:
-            check = with_static_keys(read_key_file(options.keys_file), check)
-        checker = KeyChecker(check, ttl=options.key_cache_seconds)
+                           build=build, on_swap=swapped, on_failure=failed, health=health)
+    checker = _key_checker(registry, options, health) if auth else None
     sampler = PredictionSampler(_prediction_writer(registry, options.prediction_log_rate,
                                                    options.prediction_log_url, options.prediction_log_policy),
                                 options.prediction_log_rate,
                                 max_rows_per_interval=options.prediction_log_max_rows)
     state = ServiceState(options, slots, metrics, sampler, AccessLog(options.access_log), watcher,
-                         checker, executor)
+                         checker, executor, health=health)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -169,6 +173,8 @@ def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
             watcher.stop()
             await asyncio.get_running_loop().run_in_executor(None, sampler.close)
             executor.shutdown(wait=True)
+            if checker is not None:
+                checker.close()
             state.access_log.close()
 
     names = ", ".join(slots)
@@ -180,14 +186,15 @@ def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
         lifespan=lifespan,
         docs_url=None,  # served by _add_docs_routes, from local files
         redoc_url=None,
-        openapi_url="/openapi.json",
+        openapi_url=None if options.protect_docs else "/openapi.json",
     )
     app.state.podium = state
     _add_model_routes(app, state)
     _add_service_routes(app, state)
-    _add_docs_routes(app)
+    _add_docs_routes(app, state)
     add_upload_routes(app, state, registry)
     _add_error_handlers(app, state)
+    app.add_middleware(BodyLimit, limit_for=lambda scope: _body_limit(options, scope))
     app.add_middleware(ObserveMiddleware, state=state)
     app.openapi = lambda: _openapi(app, state)  # type: ignore[method-assign]
     return app
@@ -203,9 +210,10 @@ Send one record to `POST /v1/models/{{name}}/predict`, or up to {limit} to
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "malformed JSON"},
     401: {"model": ErrorBody, "description": "no API key, or an unknown or revoked one"},
-    403: {"model": ErrorBody, "description": "the API key has no access to this model"},
+    403: {"model": ErrorBody, "description": "the API key lacks the right this needs (the message names it)"},
     422: {"model": ErrorBody, "description": "a field is missing or invalid (the error names it)"},
-    503: {"model": ErrorBody, "description": "the key store could not be reached"},
+    503: {"model": ErrorBody, "description": "busy (retry after Retry-After seconds), or the key store "
+                                            "could not be reached"},
 }
 
 
@@ -242,7 +250,7 @@ def _predict_one(state: ServiceState, slot: ModelSlot) -> Callable[[Request], Aw
     async def predict(request: Request) -> Response:
         served = slot.current  # this request stays on this version whatever happens meanwhile
         request.scope["podium"] = (served.name, served.version, "predict")
-        await _authorize(state, request, served.name)
+        await _authorize(state, request, "predict", served.name)
         body = await request.body()
         try:
             record = served.requests.record.model_validate_json(body)
@@ -264,7 +272,7 @@ def _predict_batch(state: ServiceState, slot: ModelSlot) -> Callable[[Request], 
     async def predict_batch(request: Request) -> Response:
         served = slot.current
         request.scope["podium"] = (served.name, served.version, "batch")
-        await _authorize(state, request, served.name)
+        await _authorize(state, request, "predict", served.name)
         body = await request.body()
         data = _parse_json(body)
         records = data.get("records") if isinstance(data, dict) else None
@@ -291,37 +299,65 @@ def _describe(state: ServiceState, slot: ModelSlot) -> Callable[[Request], Await
     async def describe(request: Request) -> Response:
         served = slot.current
         request.scope["podium"] = (served.name, served.version, "describe")
-        await _authorize(state, request, served.name)
+        await _authorize(state, request, "predict", served.name)
         return Response(served.metadata, media_type=_JSON)
 
     return describe
 
 
-async def _authorize(state: ServiceState, request: Request, model: str) -> None:
+async def _authorize(state: ServiceState, request: Request, right: KeyRight, target: str = "") -> ApiKeyInfo | None:
+    """The request's key when it has ``right`` on ``target``; else an ApiError (401, 403 or 503).
+
+    Without auth (``--no-auth``) every request passes and None is returned.
+    """
     checker = state.checker
     if checker is None:
-        return
+        return None
     key = key_from_headers(request.headers)
-    cached = checker.cached(key, model)
-    if cached is not None:
-        verdict: Verdict = cached
-    else:
-        try:
-            verdict = await asyncio.get_running_loop().run_in_executor(None, checker.verify, key, model)
-        except Exception as exc:  # noqa: BLE001  the key store is down: refuse, do not crash
-            logger.error("API key check failed: %s", exc)
-            raise ApiError(503, "The API key could not be checked (key store unreachable); retry.",
-                           kind="auth_unavailable", headers={"Retry-After": "1"}) from None
-    if verdict != "ok":
-        status, message = checker.refusal(verdict, model)
+    if key is None:
+        raise ApiError(*MISSING, kind="auth", headers={"WWW-Authenticate": "Bearer"})
+    try:
+        found: KeyLookup = await checker.lookup_async(key)
+    except KeyStoreUnavailable as exc:  # the key store is down and nothing recent is known of this key
+        logger.error("API key check failed: %s", exc)
+        raise ApiError(503, "The API key could not be checked (key store unreachable); retry.",
+                       kind="auth_unavailable", headers={"Retry-After": "5"}) from None
+    refusal = found.refusal(right, target)
+    if refusal is not None:
+        status, message = refusal
         raise ApiError(status, message, kind="auth",
                        headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
+    return found.key
+
+
+def _key_checker(registry: Any, options: ServeOptions, health: RegistryHealth) -> KeyChecker:
+    """Keys of the registry, and of the keys file when there is one (asked first; it needs no database)."""
+    key_file = KeyFile(options.keys_file) if options.keys_file else None
+
+    def lookup(plaintext: str) -> ApiKeyInfo | None:
+        found = key_file.lookup(plaintext) if key_file is not None else None
+        return found if found is not None else registry.find_key(plaintext)
+
+    return KeyChecker(lookup, ttl=options.key_cache_seconds, grace=options.registry_grace,
+                      max_entries=options.key_cache_entries, on_success=health.succeeded,
+                      on_failure=health.failed)
+
+
+def _body_limit(options: ServeOptions, scope: Scope) -> tuple[int, str] | None:
+    if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        return options.max_request_bytes, "request"
+    if scope["path"].startswith("/v1/datasets/"):
+        return options.max_upload_bytes, "upload"
+    return options.max_request_bytes, "request"
 
 
 async def _score(state: ServiceState, served: ServedModel, rows: list[Any]) -> list[dict[str, Any]]:
     try:
         inline = served.inline and len(rows) <= _INLINE_ROWS
         results = served.predictor.predict(rows) if inline else await served.batcher.submit(rows)
+    except Overloaded as exc:  # shed load: the queue is full; a retry soon will likely get in
+        raise ApiError(503, f"The model '{served.name}' is busy ({exc}); retry in a second.",
+                       kind="overloaded", headers={"Retry-After": "1"}) from None
     except Exception as exc:  # noqa: BLE001  input the pipeline cannot take is the caller's problem
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise ApiError(422, f"The model could not score this input: {type(exc).__name__}: {text[:300]}",
@@ -366,18 +402,26 @@ def _add_service_routes(app: FastAPI, state: ServiceState) -> None:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["service"], summary="Readiness: the models are loaded",
-             responses={503: {"description": "not ready (starting or stopping)"}})
+    @app.get("/readyz", tags=["service"], summary="Readiness: the models are loaded, the registry reachable",
+             responses={503: {"description": "not ready (starting, stopping, or the registry gone too long)"}})
     async def readyz() -> Response:
         models = {name: slot.current.version for name, slot in state.slots.items()}
-        body = {"status": "ready" if state.ready else "not ready", "models": models, "worker": os.getpid()}
-        return Response(orjson.dumps(body), status_code=200 if state.ready else 503, media_type=_JSON)
+        health, reason = state.health.state()
+        ready = state.ready and health != "down"
+        status = ("degraded" if health == "degraded" else "ready") if ready else "not ready"
+        body: dict[str, Any] = {"status": status, "models": models, "worker": os.getpid()}
+        if reason:
+            body["reason"] = reason
+        return Response(orjson.dumps(body), status_code=200 if ready else 503, media_type=_JSON)
 
-    @app.get("/metrics", tags=["service"], summary="Prometheus metrics",
-             response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        if state.options.protect_docs:
+            await _authorize_any(state, request)
         body = await asyncio.get_running_loop().run_in_executor(None, state.metrics.exposition)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    app.add_api_route("/metrics", metrics, methods=["GET"], tags=["service"], summary="Prometheus metrics",
+                      response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
 
     @app.get("/v1/models", tags=["service"], summary="The models served here",
              responses={k: v for k, v in _ERRORS.items() if k in (401, 503)})
@@ -387,7 +431,7 @@ def _add_service_routes(app: FastAPI, state: ServiceState) -> None:
         for name, slot in state.slots.items():
             if state.checker is not None:
                 try:
-                    await _authorize(state, request, name)
+                    await _authorize(state, request, "predict", name)
                 except ApiError as exc:
                     if exc.status == 403:
                         continue
@@ -405,16 +449,36 @@ _SWAGGER_DIR = Path(__file__).resolve().parent / "static" / "swagger-ui"
 DOCS_ASSETS = "/docs/assets"
 
 
-def _add_docs_routes(app: FastAPI) -> None:
+def _add_docs_routes(app: FastAPI, state: ServiceState) -> None:
+    """``/docs`` and, with ``--protect-docs``, an ``/openapi.json`` that needs a valid key."""
     app.mount(DOCS_ASSETS, StaticFiles(directory=_SWAGGER_DIR), name="swagger-ui")
 
     @app.get("/docs", include_in_schema=False)
-    async def docs() -> Response:
+    async def docs(request: Request) -> Response:
+        if state.options.protect_docs:
+            await _authorize_any(state, request)
         return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs",
                                    swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
                                    swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
                                    swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
                                    swagger_ui_parameters={"validatorUrl": None})  # no call to swagger.io
+
+    if state.options.protect_docs:  # FastAPI's own /openapi.json is off (openapi_url=None)
+        @app.get("/openapi.json", include_in_schema=False)
+        async def openapi(request: Request) -> Response:
+            await _authorize_any(state, request)
+            return Response(orjson.dumps(app.openapi()), media_type=_JSON)
+
+
+async def _authorize_any(state: ServiceState, request: Request) -> None:
+    """Any valid, active key (the right to read what the service publishes about itself)."""
+    if state.checker is None:
+        return
+    try:
+        await _authorize(state, request, "predict", "")
+    except ApiError as exc:
+        if exc.status != 403:  # a key with rights on some models only may still read the docs
+            raise
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -431,6 +495,12 @@ def _add_error_handlers(app: FastAPI, state: ServiceState) -> None:
         model = request.scope.get("podium", ("",))[0]
         state.metrics.errors.labels(model, exc.kind).inc()
         return respond(request, exc.status, exc.detail, exc.errors, exc.headers)
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, exc: BodyTooLarge) -> Response:
+        model = request.scope.get("podium", ("",))[0]
+        state.metrics.errors.labels(model, "too_large").inc()
+        return respond(request, 413, str(exc), headers={"Connection": "close"})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

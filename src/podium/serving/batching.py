@@ -4,6 +4,11 @@ A scikit-learn pipeline costs about the same for one row as for a hundred (its p
 overhead dominates), so under load the rows of every request waiting for the model are joined
 into one call. Nothing waits on purpose: an idle model scores a request as soon as it comes,
 so a lone client sees no added latency.
+
+The queue is bounded: when more than ``max_queue_rows`` rows already wait, a submission is
+refused at once with ``Overloaded`` (the service answers 503 with ``Retry-After``) rather
+than queued behind work it would time out waiting for. A lone request is always taken, even
+one larger than the bound.
 """
 
 from __future__ import annotations
@@ -14,34 +19,49 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
-__all__ = ["MicroBatcher"]
+__all__ = ["MicroBatcher", "Overloaded"]
 
 Rows = Sequence[Sequence[Any]]
 Results = list[dict[str, Any]]
+
+
+class Overloaded(Exception):
+    """The queue holds too many rows already: shed this request."""
 
 
 class MicroBatcher:
     """Queues submissions (lists of rows) and scores them together on ``executor``."""
 
     def __init__(self, predict: Callable[[Rows], Results], executor: Executor, *,
-                 max_rows: int = 256, observe: Callable[[int], None] | None = None) -> None:
+                 max_rows: int = 256, max_queue_rows: int = 10_000,
+                 observe: Callable[[int], None] | None = None) -> None:
         self.predict = predict
         self.observe = observe
         self.executor = executor
         self.max_rows = max_rows
+        self.max_queue_rows = max_queue_rows
         self._pending: deque[tuple[Rows, asyncio.Future[Results]]] = deque()
+        self._queued_rows = 0  # rows in _pending and in the call being made
         self._draining = False
         self.calls = 0  # model calls made, for tests and metrics
 
     async def submit(self, rows: Rows) -> Results:
         """Score ``rows`` (alone or together with others); raises what scoring them raises."""
+        if self._queued_rows and self._queued_rows + len(rows) > self.max_queue_rows:
+            raise Overloaded(f"{self._queued_rows} rows are waiting; the queue takes {self.max_queue_rows}")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Results] = loop.create_future()
         self._pending.append((rows, future))
+        self._queued_rows += len(rows)
         if not self._draining:
             self._draining = True
             loop.create_task(self._drain())
         return await future
+
+    @property
+    def queued_rows(self) -> int:
+        """Rows waiting or being scored now."""
+        return self._queued_rows
 
     @property
     def idle(self) -> bool:
@@ -56,7 +76,10 @@ class MicroBatcher:
                 while self._pending and size + len(self._pending[0][0]) <= self.max_rows:
                     size += len(self._pending[0][0])
                     batch.append(self._pending.popleft())
-                await self._score(loop, batch)
+                try:
+                    await self._score(loop, batch)
+                finally:
+                    self._queued_rows -= sum(len(part) for part, _ in batch)
         finally:
             self._draining = False
 

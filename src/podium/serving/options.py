@@ -42,6 +42,25 @@ class ServeOptions(BaseModel):
     access_log: str | None = Field(default="-", description="'-' for stdout, a file path, or None for off")
     graceful_timeout: float = Field(default=10.0, ge=0, description="seconds in-flight requests get on SIGTERM")
     metrics_dir: str | None = Field(default=None, description="PROMETHEUS_MULTIPROC_DIR shared by workers")
+    # -- bounds: nothing a client sends can make a worker hold more than these
+    max_request_bytes: int = Field(default=16 * 2**20, ge=1024,
+                                   description="largest prediction request body (more: 413, read no further)")
+    max_upload_bytes: int = Field(default=512 * 2**20, ge=1024,
+                                  description="largest dataset upload body (more: 413, read no further)")
+    max_string_length: int = Field(default=4096, ge=1, description="longest text value in a record (more: 422)")
+    max_queue_rows: int = Field(default=10_000, ge=1,
+                                description="rows waiting for a model at most; more: 503 with Retry-After")
+    max_concurrency: int = Field(default=512, ge=1,
+                                 description="connections and requests a worker takes at once (more: 503)")
+    key_cache_entries: int = Field(default=10_000, ge=1, description="keys a worker remembers (LRU)")
+    # -- outages: a registry that cannot be reached
+    registry_grace: float = Field(default=300.0, ge=0,
+                                  description="seconds a worker keeps serving known models and key verdicts "
+                                              "while the registry cannot be reached")
+    # -- what is published
+    protect_docs: bool = Field(default=False, description="/docs, /openapi.json and /metrics need a key")
+    real_examples: bool = Field(default=False,
+                                description="OpenAPI examples from training rows (default: synthetic, in range)")
 
     @property
     def resolved_workers(self) -> int:

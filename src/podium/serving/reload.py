@@ -5,7 +5,8 @@ Each worker asks the registry every ``interval`` seconds which version its alias
 this background thread while the old one keeps answering, then swapped in with one
 reference assignment: requests that already started finish on the old version, no request
 fails and nothing restarts. A version that fails to load is retried after a pause, and the
-old one keeps serving.
+old one keeps serving. Each poll also tells ``health`` whether the registry answered (a
+service that follows no alias still asks about its pinned versions, for that).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from podium.errors import PodiumError
+from podium.serving.health import RegistryHealth
 from podium.serving.served import ModelSlot, ServedModel
 
 __all__ = ["AliasWatcher"]
@@ -31,9 +34,12 @@ class AliasWatcher:
     def __init__(self, registry: Any, slots: Sequence[ModelSlot], *, interval: float,
                  build: Callable[[str, int], ServedModel],
                  on_swap: Callable[[ModelSlot, ServedModel, ServedModel], None] | None = None,
-                 on_failure: Callable[[ModelSlot, int, Exception], None] | None = None) -> None:
+                 on_failure: Callable[[ModelSlot, int, Exception], None] | None = None,
+                 health: RegistryHealth | None = None) -> None:
         self.registry = registry
         self.slots = [s for s in slots if s.follows]
+        self.health = health
+        self._probe = None if self.slots or health is None or not slots else slots[0].ref
         self.interval = interval
         self.build = build
         self.on_swap = on_swap
@@ -43,7 +49,7 @@ class AliasWatcher:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if self.interval <= 0 or not self.slots or self._thread is not None:
+        if self.interval <= 0 or not (self.slots or self._probe) or self._thread is not None:
             return
         self._thread = threading.Thread(target=self._run, name="podium-alias-watcher", daemon=True)
         self._thread.start()
@@ -57,12 +63,13 @@ class AliasWatcher:
     def poll_once(self) -> list[tuple[str, int, int]]:
         """Check every followed alias once; returns the swaps made (model, old, new)."""
         swaps: list[tuple[str, int, int]] = []
+        if self._probe is not None:
+            self._resolve(self._probe)
         for slot in self.slots:
-            try:
-                version = int(self.registry.resolve(slot.ref).version)
-            except Exception as exc:  # noqa: BLE001  a registry hiccup: keep serving, ask again later
-                logger.warning("could not resolve '%s': %s", slot.ref, exc)
+            found = self._resolve(slot.ref)
+            if found is None:
                 continue
+            version = found
             old = slot.current
             if version == old.version:
                 continue
@@ -84,6 +91,18 @@ class AliasWatcher:
             if self.on_swap is not None:
                 self.on_swap(slot, old, new)
         return swaps
+
+    def _resolve(self, ref: str) -> int | None:
+        try:
+            version = int(self.registry.resolve(ref).version)
+        except Exception as exc:  # noqa: BLE001  a registry hiccup: keep serving, ask again later
+            logger.warning("could not resolve '%s': %s", ref, exc)
+            if self.health is not None:  # an answer (no such alias) is not an outage
+                self.health.succeeded() if isinstance(exc, PodiumError) else self.health.failed(exc)
+            return None
+        if self.health is not None:
+            self.health.succeeded()
+        return version
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

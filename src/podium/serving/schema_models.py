@@ -2,8 +2,10 @@
 
 One pydantic model per served model: a field per feature, typed from the column's kind and
 dtype, its training categories listed as an enum (an unseen category is still accepted: the
-pipeline handles it as training did), optional where training saw missing values, examples
-taken from the training data. The OpenAPI document is generated from these models.
+pipeline handles it as training did), optional where training saw missing values, text no longer than ``max_string_length``. The
+examples are synthetic — the middle of a numeric column's range, its first category — so the
+published document holds no training row; ``real_examples`` uses a value seen in training
+instead. The OpenAPI document is generated from these models.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    StringConstraints,
+    create_model,
+)
 
 
 def _a_number(value: Any) -> Any:
@@ -74,7 +85,8 @@ class ResponseModels:
     batch: type[BaseModel]
 
 
-def build_request_models(name: str, input_schema: Any, *, max_batch: int) -> RequestModels:
+def build_request_models(name: str, input_schema: Any, *, max_batch: int, max_string_length: int = 4096,
+                         real_examples: bool = False) -> RequestModels:
     """The record and batch models of one served model, from its input schema."""
     title = model_title(name)
     fields: dict[str, Any] = {}
@@ -83,11 +95,12 @@ def build_request_models(name: str, input_schema: Any, *, max_batch: int) -> Req
     example: dict[str, Any] = {}
     for i, column in enumerate(input_schema.columns):
         attr = f"f{i}"
-        annotation, info = _field(column)
+        value = _example(column, real=real_examples)
+        annotation, info = _field(column, max_string_length, value)
         fields[attr] = (annotation, info)
         attrs.append(attr)
         columns.append(str(column.name))
-        if (value := _json_value(getattr(column, "example", None))) is not None:
+        if value is not None:
             example[str(column.name)] = value
     record = create_model(
         f"{title}Input",
@@ -144,7 +157,8 @@ def build_response_models(name: str, output_schema: Any) -> ResponseModels:
     return ResponseModels(one, many)
 
 
-def _field(column: Any) -> tuple[Any, Any]:
+def _field(column: Any, max_string_length: int, example: Any) -> tuple[Any, Any]:
+    text = Annotated[str, StringConstraints(max_length=max_string_length)]
     kind = str(getattr(column, "kind", "numeric"))
     dtype = str(getattr(column, "dtype", "object"))
     nullable = bool(getattr(column, "nullable", False))
@@ -160,20 +174,19 @@ def _field(column: Any) -> tuple[Any, Any]:
     elif kind == "boolean" and (not categories or all(isinstance(c, bool) for c in categories)):
         annotation = StrictBool
     elif kind in ("categorical", "boolean") and categories:
-        base = _base_type(dtype)
+        base = _base_type(dtype, text)
         annotation = Union[Literal[tuple(categories)], base]
         shown = ", ".join(map(str, categories[:20])) + (", …" if len(categories) > 20 else "")
         described.append(f"training categories: {shown}; another value is accepted and "
                          "handled as training handles an unseen category")
     elif kind == "datetime":
-        annotation = StrictDatetime if "datetime" in dtype else str
+        annotation = StrictDatetime if "datetime" in dtype else text
         described.append("a date or date-time (ISO 8601)")
     else:
-        annotation = _base_type(dtype)
+        annotation = _base_type(dtype, text)
     if nullable:
         annotation = Optional[annotation]
         described.append("may be null or left out")
-    example = _json_value(getattr(column, "example", None))
     extra: dict[str, Any] = {"x-kind": kind}
     if categories:
         extra["x-categories"] = categories
@@ -198,14 +211,42 @@ def _typed(category: Any, dtype: str) -> Any:
     return category
 
 
-def _base_type(dtype: str) -> Any:
+def _base_type(dtype: str, text: Any = str) -> Any:
     if dtype.startswith(("int", "uint", "Int", "UInt")):
         return Int64
     if dtype.startswith(("float", "Float")):
         return Float
     if dtype.startswith(("bool", "boolean")):
         return StrictBool
-    return str
+    return text
+
+
+def _example(column: Any, *, real: bool) -> Any:
+    """An example value: made from the schema (range, categories), or the training value when ``real``."""
+    if real:
+        return _json_value(getattr(column, "example", None))
+    kind = str(getattr(column, "kind", "numeric"))
+    dtype = str(getattr(column, "dtype", "object"))
+    categories = [_typed(c, dtype) for c in (_json_value(c) for c in (getattr(column, "categories", None) or []))
+                  if c is not None]
+    lo, hi = _json_value(getattr(column, "min", None)), _json_value(getattr(column, "max", None))
+    integer = dtype.startswith(("int", "uint", "Int", "UInt"))
+    if kind == "numeric":
+        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and not isinstance(lo, bool):
+            middle = (lo + hi) / 2
+            return int(round(middle)) if integer else round(middle, 6)
+        return 0 if integer else 0.0
+    if categories:
+        return categories[0]
+    if kind == "boolean" or dtype.startswith("bool"):
+        return False
+    if kind == "datetime":
+        return "2020-01-01T00:00:00" if "datetime" in dtype else "2020-01-01"
+    if integer:
+        return 0
+    if dtype.startswith(("float", "Float")):
+        return 0.0
+    return "text"
 
 
 def _json_value(value: Any) -> Any:

@@ -29,7 +29,7 @@ from podium.serving.schema_models import (
     model_title,
 )
 
-__all__ = ["ServedModel", "ModelSlot", "load_served", "follows_alias", "check_rows"]
+__all__ = ["ServedModel", "ModelSlot", "ServeLimits", "load_served", "follows_alias", "check_rows"]
 
 logger = logging.getLogger("podium.serving")
 
@@ -98,20 +98,34 @@ def follows_alias(ref: str) -> bool:
 
 
 def load_served(registry: Any, ref: str, *, executor: Executor, max_batch: int = 1000,
-                micro_batch_rows: int = 256, version: int | None = None) -> ServedModel:
+                micro_batch_rows: int = 256, version: int | None = None,
+                limits: ServeLimits | None = None) -> ServedModel:
     """Resolve ``ref``, load that exact version (checksum verified) and make it ready."""
     info = registry.resolve(ref) if version is None else None
     name = str(info.name) if info is not None else ref.split("@")[0].split(":")[0]
     number = int(info.version) if info is not None else int(version)  # type: ignore[arg-type]
     package = registry.load(f"{name}:{number}")
     return serve_package(package, name=name, version=number, ref=ref, executor=executor,
-                         max_batch=max_batch, micro_batch_rows=micro_batch_rows)
+                         max_batch=max_batch, micro_batch_rows=micro_batch_rows, limits=limits)
+
+
+@dataclass(frozen=True)
+class ServeLimits:
+    """Bounds of a served model: text length, queued rows, and whether examples may be real rows."""
+
+    max_string_length: int = 4096
+    max_queue_rows: int = 10_000
+    real_examples: bool = False
 
 
 def serve_package(package: Any, *, name: str, version: int, ref: str, executor: Executor,
-                  max_batch: int = 1000, micro_batch_rows: int = 256) -> ServedModel:
+                  max_batch: int = 1000, micro_batch_rows: int = 256,
+                  limits: ServeLimits | None = None) -> ServedModel:
     """A loaded package made ready: models generated, predictor warmed up."""
-    requests = build_request_models(name, package.input_schema, max_batch=max_batch)
+    limits = limits or ServeLimits()
+    requests = build_request_models(name, package.input_schema, max_batch=max_batch,
+                                    max_string_length=limits.max_string_length,
+                                    real_examples=limits.real_examples)
     responses = build_response_models(name, package.output_schema)
     predictor = Predictor(package)
     notes: list[str] = []
@@ -122,8 +136,10 @@ def serve_package(package: Any, *, name: str, version: int, ref: str, executor: 
         predictor.time_call(rows[:1])
     except Exception:  # noqa: BLE001  a row the model cannot take; requests will say why
         pass
-    metadata = _metadata(package, name, version, ref, predictor.engine, notes, requests)
-    batcher = MicroBatcher(predictor.predict, executor, max_rows=micro_batch_rows)
+    metadata = _metadata(package, name, version, ref, predictor.engine, notes, requests,
+                         real_examples=limits.real_examples)
+    batcher = MicroBatcher(predictor.predict, executor, max_rows=micro_batch_rows,
+                           max_queue_rows=limits.max_queue_rows)
     return ServedModel(name, version, ref, package, predictor, batcher, requests, responses,
                        metadata, notes)
 
@@ -178,11 +194,16 @@ def _fallback(column: Any) -> Any:
 
 
 def _metadata(package: Any, name: str, version: int, ref: str, engine: str, notes: list[str],
-              requests: RequestModels) -> bytes:
+              requests: RequestModels, *, real_examples: bool = False) -> bytes:
     try:
         described = package.describe()
     except Exception as exc:  # noqa: BLE001  metadata must not stop a model from serving
         described = {"error": f"describe() failed: {exc}"}
+    schema = described.get("input_schema")
+    if not real_examples and isinstance(schema, dict):  # a training value per column is not the caller's to read
+        described["input_schema"] = {**schema, "columns": [
+            {k: v for k, v in c.items() if k != "example"} if isinstance(c, dict) else c
+            for c in schema.get("columns") or []]}
     described = {"name": name, "version": version, "ref": ref, "engine": engine,
                  "endpoints": {"predict": f"/v1/models/{name}/predict",
                                "batch": f"/v1/models/{name}/predict/batch"},

@@ -2,38 +2,49 @@
 
 The body is the file itself (``Content-Type: text/csv``, or ``application/vnd.apache.parquet``
 / ``application/octet-stream`` for Parquet; without a type, Parquet is recognised by its
-magic bytes). It is read as ``podium datasets upload`` reads a file, then stored with
-``DatasetStore.upload``: 201 with the new version, or 200 with ``"unchanged": true`` when the
-content equals the latest version. Any valid, non-revoked API key may upload.
+magic bytes). It is streamed to a private temporary file (never held whole in memory, and
+capped at ``max_upload_bytes`` while it is read: 413), read as ``podium datasets upload``
+reads a file, then stored with ``DatasetStore.upload``: 201 with the new version, or 200 with
+``"unchanged": true`` when the content equals the latest version.
+
+An upload needs a key with the upload right on that dataset (``podium keys create --upload
+NAME``): a new version can start a retraining and a promotion, so it is never anonymous. A
+service run with ``--no-auth`` refuses uploads (403). Reading and storing run on a thread
+pool of their own, so a large upload never delays key checks or predictions.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from podium.errors import IntegrityError, PodiumError
+from podium.registry.refs import check_name
 from podium.serving.app import _ERRORS, ApiError, ErrorBody, ServiceState, _authorize
 
-__all__ = ["MAX_UPLOAD_BYTES", "add_upload_routes"]
+__all__ = ["add_upload_routes"]
 
-MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 _JSON = "application/json"
 _PARQUET_TYPES = ("application/vnd.apache.parquet", "application/x-parquet", "application/parquet",
                   "application/octet-stream")
 _CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 _PARQUET_MAGIC = b"PAR1"
+_FLUSH_BYTES = 1 << 20  # chunks are written to disk in pieces of about this size
+_UPLOAD_THREADS = 2
 
 
 def add_upload_routes(app: FastAPI, state: ServiceState, registry: Any) -> None:
     """Add the upload endpoint; the dataset store is opened on first use."""
     store: list[Any] = []
+    pool: list[ThreadPoolExecutor] = []
 
     def datasets() -> Any:
         if not store:
@@ -42,17 +53,34 @@ def add_upload_routes(app: FastAPI, state: ServiceState, registry: Any) -> None:
             store.append(DatasetStore(registry))
         return store[0]
 
+    def executor() -> ThreadPoolExecutor:
+        if not pool:
+            pool.append(ThreadPoolExecutor(_UPLOAD_THREADS, thread_name_prefix="podium-upload"))
+        return pool[0]
+
     async def upload(request: Request, name: str) -> Response:
         request.scope["podium"] = ("", 0, "upload")
-        creator = await _uploader(state, request, registry)
-        if int(request.headers.get("content-length") or 0) > MAX_UPLOAD_BYTES:
-            raise _too_large()
-        body = await request.body()
-        if len(body) > MAX_UPLOAD_BYTES:
-            raise _too_large()
-        suffix = _suffix(request.headers.get("content-type"), body)
+        if state.checker is None:
+            raise ApiError(403, "This service runs without API keys (--no-auth), so it takes no uploads: "
+                           "a new dataset version can retrain and promote a model. Serve with keys and "
+                           "upload with a key made by: podium keys create --name NAME --upload DATASET.",
+                           kind="auth")
+        try:
+            check_name(name, "dataset name")
+        except PodiumError as exc:
+            raise ApiError(400, str(exc), kind="invalid") from None
+        key = await _authorize(state, request, "upload", name)
+        creator = f"http:{key.name if key is not None else 'key'}"
+        content_type = request.headers.get("content-type")
+        declared = _suffix(content_type, b"") if content_type else None  # a 415 before the body is read
         loop = asyncio.get_running_loop()
-        version = await loop.run_in_executor(None, _store, datasets(), name, body, suffix, creator)
+        path = await _receive_to_file(request, loop, executor())
+        try:
+            suffix = declared if declared is not None else await loop.run_in_executor(
+                executor(), _suffix_of, None, path)
+            version = await loop.run_in_executor(executor(), _store, datasets(), name, path, suffix, creator)
+        finally:
+            path.unlink(missing_ok=True)
         if version is None:
             payload: dict[str, Any] = {"dataset": name, "version": None, "unchanged": True}
             return Response(orjson.dumps(payload), status_code=200, media_type=_JSON)
@@ -60,7 +88,9 @@ def add_upload_routes(app: FastAPI, state: ServiceState, registry: Any) -> None:
                    "drifted": version.drifted, "drifted_columns": version.drifted_columns}
         return Response(orjson.dumps(payload), status_code=201, media_type=_JSON)
 
-    responses = {k: v for k, v in _ERRORS.items() if k in ((400, 401, 503) if state.checker else (400,))}
+    responses: dict[int | str, dict[str, Any]] = {k: v for k, v in _ERRORS.items() if k in (400, 401, 403, 503)}
+    responses[403] = {"model": ErrorBody, "description": "the key has no upload right on this dataset "
+                                                         "(or the service runs without keys)"}
     responses[413] = {"model": ErrorBody, "description": "the file is larger than the limit"}
     app.add_api_route(
         "/v1/datasets/{name}/versions", upload, methods=["POST"], tags=["datasets"],
@@ -76,29 +106,34 @@ def add_upload_routes(app: FastAPI, state: ServiceState, registry: Any) -> None:
             **({"security": [{"bearer": []}, {"apiKey": []}]} if state.checker is not None else {})})
 
 
-async def _uploader(state: ServiceState, request: Request, registry: Any) -> str:
-    """``http:<key name>``, ``http:anonymous`` without auth; refuses a missing, unknown or revoked key."""
-    if state.checker is None:
-        return "http:anonymous"
+async def _receive_to_file(request: Request, loop: asyncio.AbstractEventLoop, executor: ThreadPoolExecutor) -> Path:
+    """The body streamed into a private temporary file (the size cap is the BodyLimit middleware's)."""
+    fd, name = tempfile.mkstemp(prefix="podium-upload-")  # mode 0600
+    path = Path(name)
+    handle: IO[bytes] = os.fdopen(fd, "wb")
     try:
-        await _authorize(state, request, "*")  # "*": a key for every model; others answer forbidden
-    except ApiError as exc:
-        if exc.status != 403:  # a valid key limited to some models may still upload
-            raise
-    loop = asyncio.get_running_loop()
-    name = await loop.run_in_executor(None, _key_name, registry, request)
-    return f"http:{name}"
+        pending: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            pending.append(chunk)
+            size += len(chunk)
+            if size >= _FLUSH_BYTES:
+                await loop.run_in_executor(executor, handle.write, b"".join(pending))
+                pending, size = [], 0
+        if pending:
+            await loop.run_in_executor(executor, handle.write, b"".join(pending))
+        handle.close()
+    except BaseException:
+        handle.close()
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
-def _key_name(registry: Any, request: Request) -> str:
-    from podium.serving.auth import key_from_headers
-
-    key = key_from_headers(request.headers) or ""
-    try:
-        keys = [k for k in registry.list_keys() if k.active and key.startswith(k.prefix)]
-    except Exception:  # noqa: BLE001  a name is only a label: a registry without one records "key"
-        return "key"
-    return keys[0].name if len(keys) == 1 else "key"
+def _suffix_of(content_type: str | None, path: Path) -> str:
+    with open(path, "rb") as f:
+        head = f.read(4)
+    return _suffix(content_type, head)
 
 
 def _suffix(content_type: str | None, body: bytes) -> str:
@@ -113,25 +148,26 @@ def _suffix(content_type: str | None, body: bytes) -> str:
                    kind="media_type")
 
 
-def _store(store: Any, name: str, body: bytes, suffix: str, creator: str) -> Any:
+def _store(store: Any, name: str, path: Path, suffix: str, creator: str) -> Any:
     from podium.data import resolve_source
 
-    if not body.strip():
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(4096)
+        f.seek(max(0, size - 4))
+        tail = f.read(4)
+    if not head.strip():
         raise ApiError(400, "The body is empty: send the file's content.", kind="malformed")
-    if suffix == ".parquet" and not (body.startswith(_PARQUET_MAGIC) and body.endswith(_PARQUET_MAGIC)):
+    if suffix == ".parquet" and not (head.startswith(_PARQUET_MAGIC) and tail == _PARQUET_MAGIC):
         raise ApiError(400, "The body is not a Parquet file. Send Parquet, or CSV with Content-Type: text/csv.",
                        kind="malformed")
     if suffix == ".csv":
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ApiError(400, f"The body is not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                           "send a UTF-8 CSV file or Parquet.", kind="malformed") from None
+        _check_utf8(path)
     with tempfile.TemporaryDirectory(prefix="podium-upload-") as tmp:
-        path = Path(tmp) / f"upload{suffix}"
-        path.write_bytes(body)
+        named = Path(tmp) / f"upload{suffix}"
+        os.replace(path, named)
         try:
-            frame = resolve_source(str(path)).read()
+            frame = resolve_source(str(named)).read()
         except Exception as exc:  # noqa: BLE001  whatever the reader says, the file is the caller's problem
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             kind = "CSV" if suffix == ".csv" else "Parquet"
@@ -146,6 +182,22 @@ def _store(store: Any, name: str, body: bytes, suffix: str, creator: str) -> Any
         raise ApiError(400, str(exc), kind="invalid") from None
 
 
-def _too_large() -> ApiError:
-    return ApiError(413, f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB; "
-                    "upload it with podium datasets upload instead.", kind="too_large")
+def _check_utf8(path: Path) -> None:
+    """A 400 naming the byte where the file stops being UTF-8 (read in pieces, not whole)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                raise ApiError(400, f"The body is not UTF-8 text ({exc.reason} at byte {offset + exc.start}); "
+                               "send a UTF-8 CSV file or Parquet.", kind="malformed") from None
+            offset += len(chunk)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise ApiError(400, f"The body is not UTF-8 text ({exc.reason} at byte {offset + exc.start}); "
+                           "send a UTF-8 CSV file or Parquet.", kind="malformed") from None

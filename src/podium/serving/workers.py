@@ -7,7 +7,10 @@ in-flight requests first; a supervisor killed outright takes its workers with it
 Prometheus figures of all workers meet in a shared folder (``PROMETHEUS_MULTIPROC_DIR``).
 
 Workers are fresh processes (spawned), so they get their options as JSON in one environment
-variable, read once by ``worker_app`` — the worker's entry point.
+variable, read once by ``worker_app`` — the worker's entry point. A worker that cannot load
+its models because the registry or the artifact store cannot be reached waits and tries
+again (backing off up to a minute) instead of dying and being restarted in a tight loop; a
+model that cannot be served (a bad package) still fails the worker at once.
 """
 
 from __future__ import annotations
@@ -18,18 +21,22 @@ import shutil
 import signal
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from podium._internal.orphans import exit_with_parent
 from podium.serving.options import ServeOptions
 
-__all__ = ["serve", "worker_app", "OPTIONS_ENV", "check_refs"]
+__all__ = ["serve", "worker_app", "start_with_backoff", "OPTIONS_ENV", "check_refs"]
+
+T = TypeVar("T")
 
 OPTIONS_ENV = "PODIUM_SERVE_OPTIONS"
 SUPERVISOR_ENV = "PODIUM_SUPERVISOR_PID"
 _CRASH_LIMIT, _CRASH_WINDOW_S = 10, 30
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+_BACKOFF_FIRST_S, _BACKOFF_MAX_S = 1.0, 60.0
 
 logger = logging.getLogger("podium.serving")
 
@@ -69,6 +76,7 @@ def serve(options: ServeOptions) -> None:
         "podium.serving.workers:worker_app", factory=True, host=options.host, port=options.port,
         workers=options.resolved_workers, access_log=False, log_level="info", lifespan="on",
         timeout_graceful_shutdown=int(options.graceful_timeout) or None, server_header=False,
+        limit_concurrency=options.max_concurrency,
     )
     sock = config.bind_socket()
     try:
@@ -95,7 +103,27 @@ def worker_app() -> Any:
                         format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
     assert options.registry_url is not None and options.artifacts_url is not None  # set by serve()
     registry = Registry(options.registry_url, options.artifacts_url)
-    return create_app(registry, options.refs, auth=options.auth, options=options)
+    return start_with_backoff(lambda: create_app(registry, options.refs, auth=options.auth, options=options))
+
+
+def start_with_backoff(start: Callable[[], T], *, first: float = _BACKOFF_FIRST_S, most: float = _BACKOFF_MAX_S,
+                       sleep: Callable[[float], None] = time.sleep) -> T:
+    """``start()``, tried again after 1, 2, 4… (at most ``most``) seconds while it fails for
+    want of the registry or the artifact store; a ``PodiumError`` (a bad ref, a bad package)
+    is raised at once."""
+    from podium.errors import PodiumError
+
+    delay = first
+    while True:
+        try:
+            return start()
+        except PodiumError:
+            raise
+        except Exception as exc:  # noqa: BLE001  an outage of what the worker loads from
+            logger.error("cannot start serving (%s: %s); trying again in %.0fs",
+                         type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc).strip() else "", delay)
+            sleep(delay)
+            delay = min(delay * 2, most)
 
 
 def _supervisor(config: Any, sockets: list[Any]) -> Any:

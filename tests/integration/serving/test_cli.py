@@ -73,13 +73,23 @@ def cli_project(tmp_path_factory) -> Path:
 
 
 def test_keys_create_list_revoke(cli_project):
-    created = podium("keys", "create", "--name", "billing", "--models", "titanic", project=cli_project)
+    created = podium("keys", "create", "--name", "billing", "--model", "titanic", project=cli_project)
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip()
     assert key.startswith("pdm_") and "shown once" in created.stderr
+    loader = podium("keys", "create", "--name", "loader", "--model", "titanic", "--upload", "passengers",
+                    "--upload", "crew", "--admin", project=cli_project)
+    assert loader.returncode == 0, loader.stderr
     listed = json.loads(podium("keys", "list", "--json", project=cli_project).stdout)
     billing = [k for k in listed if k["name"] == "billing"][0]
     assert key not in json.dumps(listed) and billing["models"] == ["titanic"]
+    assert (billing["uploads"], billing["admin"]) == ([], False)
+    found = registry_of(cli_project).find_key(loader.stdout.strip())
+    assert found is not None and found.uploads == ["crew", "passengers"] and found.admin
+    changed = podium("keys", "rights", "loader", "--no-uploads", "--no-admin", project=cli_project)
+    assert changed.returncode == 0, changed.stderr
+    found = registry_of(cli_project).find_key(loader.stdout.strip())
+    assert found.uploads == [] and not found.admin and found.models == ["titanic"]
     assert podium("keys", "revoke", "billing", project=cli_project).returncode == 0
     assert registry_of(cli_project).check_key(key, "titanic") == "revoked"
     missing = podium("keys", "revoke", "nobody", project=cli_project)

@@ -322,6 +322,28 @@ def test_api_keys(registry: Registry) -> None:
     assert registry.check_key(again, "churn") == "ok"
 
 
+def test_api_key_rights(registry: Registry) -> None:
+    _, scoped = registry.create_key("scoped", models=["churn"])
+    _, loader = registry.create_key("loader", models=[], uploads=["sales", "returns", "sales"], admin=True)
+    found = registry.find_key(scoped)
+    assert found is not None and (found.models, found.uploads, found.admin) == (["churn"], [], False)
+    assert not found.allows("upload", "sales") and not found.allows("admin")
+    found = registry.find_key(loader)
+    assert found is not None and (found.models, found.uploads, found.admin) == ([], ["returns", "sales"], True)
+    assert registry.check_key(loader, "churn") == "forbidden"
+    assert registry.find_key("pdm_nope") is None
+    changed = registry.set_key_rights("scoped", uploads=["*"], admin=True)
+    assert (changed.models, changed.uploads, changed.admin) == (["churn"], ["*"], True)
+    assert registry.find_key(scoped).allows("upload", "anything")
+    with pytest.raises(SpecError, match="no right at all"):
+        registry.create_key("nothing", models=[])
+    with pytest.raises(SpecError, match="not a valid dataset"):
+        registry.create_key("bad", uploads=["no spaces"])
+    registry.revoke_key("scoped")
+    with pytest.raises(SpecError, match="is revoked"):
+        registry.set_key_rights("scoped", admin=False)
+
+
 def test_tables_are_created_once_and_shared(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'registry.db'}"
     with Registry(url, str(tmp_path / "a")) as one, Registry(url, str(tmp_path / "a")) as two:

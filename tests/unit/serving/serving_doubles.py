@@ -5,6 +5,7 @@ The schema doubles (``Column``, ``InputSchema``, ``OutputSchema``) only feed the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from podium.registry import InputSchema as RealInputSchema
 from podium.registry import ModelPackage
 from podium.registry import OutputSchema as RealOutputSchema
 from podium.training.compile import compile_model
+from podium.registry.records import ApiKeyInfo
 
 RECORD = {"gender": "female", "age": 30, "class": "1st", "embarked": "Cherbourg", "fare": 50.5, "sibsp": 1}
 
@@ -65,6 +67,11 @@ class Registry:
         self.keys: dict[str, dict[str, Any]] = {}
         self.key_checks = 0
         self.loads = 0
+        self.down = False  # True: every call fails as a database that cannot be reached would
+
+    def _reach(self) -> None:
+        if self.down:
+            raise ConnectionError("connection to the registry database refused (the server is down)")
 
     def register(self, name: str, package: ModelPackage, alias: str | None = "champion") -> int:
         versions = self.versions.setdefault(name, {})
@@ -75,6 +82,7 @@ class Registry:
         return number
 
     def resolve(self, ref: str) -> VersionInfo:
+        self._reach()
         if "@" in ref:
             name, alias = ref.split("@", 1)
             if (name, alias) not in self.aliases:
@@ -103,6 +111,17 @@ class Registry:
         for entry in self.keys.values():
             if entry["name"] == name:
                 entry["revoked"] = True
+
+    def find_key(self, plaintext: str) -> ApiKeyInfo | None:
+        self._reach()
+        self.key_checks += 1
+        entry = self.keys.get(plaintext)
+        if entry is None:
+            return None
+        return ApiKeyInfo(id=entry["name"], name=entry["name"], prefix=plaintext[:4], models=entry["models"],
+                          created_at=datetime.now(timezone.utc),
+                          revoked_at=datetime.now(timezone.utc) if entry["revoked"] else None,
+                          uploads=entry.get("uploads", []), admin=entry.get("admin", False))
 
     def check_key(self, plaintext: str, model: str) -> str:
         self.key_checks += 1

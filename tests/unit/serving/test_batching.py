@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from podium.serving.batching import MicroBatcher
+from podium.serving.batching import MicroBatcher, Overloaded
 
 
 def slow_double(rows):
@@ -77,3 +77,40 @@ def test_an_error_is_raised_to_the_caller():
 
     with pytest.raises(ValueError, match="negative"):
         asyncio.run(main())
+
+
+def test_the_queue_is_bounded_and_sheds_what_does_not_fit():
+    release = threading.Event()
+
+    def blocked(rows):
+        release.wait(10)
+        return [{"prediction": r[0]} for r in rows]
+
+    async def main():
+        batcher = MicroBatcher(blocked, ThreadPoolExecutor(1), max_rows=100, max_queue_rows=10)
+        first = asyncio.ensure_future(batcher.submit([(0,)] * 8))
+        await asyncio.sleep(0)  # let it in: 8 rows queued
+        fits = asyncio.ensure_future(batcher.submit([(1,)] * 2))
+        await asyncio.sleep(0)
+        assert batcher.queued_rows == 10
+        with pytest.raises(Overloaded, match="10 rows are waiting"):
+            await batcher.submit([(2,)])
+        release.set()
+        assert len(await first) == 8 and len(await fits) == 2
+        assert batcher.queued_rows == 0
+        alone = await batcher.submit([(3,)] * 50)  # a lone request is taken even above the bound
+        return alone, batcher
+
+    alone, batcher = asyncio.run(main())
+    assert len(alone) == 50 and batcher.idle and batcher.queued_rows == 0
+
+
+def test_a_failing_call_frees_its_place_in_the_queue():
+    async def main():
+        batcher = MicroBatcher(slow_double, ThreadPoolExecutor(1), max_queue_rows=2)
+        with pytest.raises(ValueError):
+            await batcher.submit([(-1,), (-2,)])
+        return batcher.queued_rows, await batcher.submit([(1,), (2,)])
+
+    queued, results = asyncio.run(main())
+    assert queued == 0 and [r["prediction"] for r in results] == [2, 4]

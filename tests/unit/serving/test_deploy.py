@@ -190,11 +190,12 @@ def test_kubernetes_manifests(registry, tmp_path):
     key = [s for s in result.next_steps if "API key" in s][0].rsplit(" ", 1)[1]
     stored = docs["secret"]["stringData"]["keys"]
     assert key not in stored and "sha256:" in stored
-    from podium.serving.auth import read_key_file, with_static_keys
+    from podium.serving.auth import KeyFile
 
     keys_file = tmp_path / "keys"
     keys_file.write_text(stored)
-    assert with_static_keys(read_key_file(keys_file), lambda k, m: "unknown")(key, "churn") == "ok"
+    found = KeyFile(keys_file).lookup(key)
+    assert found is not None and found.allows("predict", "churn") and not found.allows("upload", "churn")
     assert (result.out_dir / "image" / "Dockerfile").exists()
 
 

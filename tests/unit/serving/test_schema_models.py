@@ -36,9 +36,28 @@ def test_the_schema_lists_every_feature_with_its_type_and_categories():
     assert props["pclass"]["anyOf"][0]["enum"] == [1, 2, 3]
     assert props["paperless"]["type"] == "boolean"
     assert set(schema["required"]) == {"plan", "tenure", "pclass", "paperless"}
-    assert schema["examples"] == [{"plan": "pro", "tenure": 12, "monthly charges": 70.1, "pclass": 3,
-                                   "paperless": True}]
     assert schema["additionalProperties"] is False
+
+
+def test_examples_are_synthetic_in_range_unless_real_ones_are_asked_for():
+    synthetic = models().record.model_json_schema()["examples"][0]
+    assert synthetic == {"plan": "basic", "tenure": 36, "monthly charges": pytest.approx(68.45), "pclass": 1,
+                         "paperless": False}  # the middle of each range, the first category: no training row
+    real = build_request_models("churn-v2", SCHEMA, max_batch=10, real_examples=True).record.model_json_schema()
+    assert real["examples"] == [{"plan": "pro", "tenure": 12, "monthly charges": 70.1, "pclass": 3,
+                                 "paperless": True}]
+
+
+def test_text_fields_have_a_maximum_length():
+    schema = InputSchema([Column("note", "object", "text"), Column("plan", "str", "categorical",
+                                                                   categories=["basic"])])
+    m = build_request_models("notes", schema, max_batch=10, max_string_length=8)
+    assert m.record.model_json_schema()["properties"]["note"]["maxLength"] == 8
+    m.record.model_validate({"note": "a" * 8, "plan": "basic"})
+    for body, field in (({"note": "a" * 9, "plan": "basic"}, "note"), ({"note": "", "plan": "x" * 9}, "plan")):
+        with pytest.raises(ValidationError) as info:
+            m.record.model_validate(body)
+        assert any(e["loc"][0] == field and e["type"] == "string_too_long" for e in info.value.errors())
 
 
 def test_an_unseen_category_is_accepted_and_values_come_back_in_column_order():

@@ -42,7 +42,7 @@ def _client(registry: Registry, *, auth: bool = True) -> TestClient:
 
 @pytest.fixture
 def client(real_registry: Registry) -> Iterator[TestClient]:
-    key = real_registry.create_key("uploader", ["colors"])[1]  # a key for one model may still upload
+    key = real_registry.create_key("uploader", ["colors"], uploads=["sales"])[1]
     with _client(real_registry) as c:
         c.headers["Authorization"] = f"Bearer {key}"
         yield c
@@ -101,11 +101,45 @@ def test_an_upload_needs_a_valid_key(real_registry):
         assert revoked.status_code == 401
 
 
-def test_without_auth_the_uploader_is_anonymous(real_registry):
+def test_a_key_without_the_upload_right_on_that_dataset_is_refused_and_nothing_is_stored(real_registry):
+    scoped = real_registry.create_key("scoped", ["colors"])[1]  # predicts with colors, uploads nothing
+    other = real_registry.create_key("returns-loader", uploads=["returns"])[1]
+    with _client(real_registry) as c:
+        for key, held in ((scoped, "none"), (other, "returns")):
+            response = c.post("/v1/datasets/sales/versions", content=CSV,
+                              headers={"Content-Type": "text/csv", "Authorization": f"Bearer {key}"})
+            assert response.status_code == 403, response.text
+            assert response.json()["detail"] == (
+                f"This key may not upload to dataset 'sales' (it has upload rights on: {held}).")
+    assert DatasetStore(real_registry).list_datasets() == []
+
+
+def test_without_auth_uploads_are_refused(real_registry):
     with _client(real_registry, auth=False) as c:
         response = c.post("/v1/datasets/sales/versions", content=CSV, headers={"Content-Type": "text/csv"})
-    assert response.status_code == 201
-    assert DatasetStore(real_registry).get("sales").creator == "http:anonymous"
+    assert response.status_code == 403
+    assert "--no-auth" in response.json()["detail"]
+    assert DatasetStore(real_registry).list_datasets() == []
+
+
+def test_an_upload_over_the_limit_is_a_413_and_stores_nothing(real_registry):
+    key = real_registry.create_key("loader", uploads=["sales"])[1]
+    options = ServeOptions(access_log=None, prediction_log_rate=0, reload_interval=0, key_cache_seconds=0,
+                           max_upload_bytes=4096)
+    big = b"color,amount\n" + b"red,1.5\n" * 1000
+
+    def chunks():
+        for start in range(0, len(big), 1000):
+            yield big[start:start + 1000]
+
+    with TestClient(create_app(real_registry, ["colors"], options=options)) as c:
+        c.headers["Authorization"] = f"Bearer {key}"
+        declared = c.post("/v1/datasets/sales/versions", content=big, headers={"Content-Type": "text/csv"})
+        streamed = c.post("/v1/datasets/sales/versions", content=chunks(), headers={"Content-Type": "text/csv"})
+    for response in (declared, streamed):
+        assert response.status_code == 413, response.text
+        assert "4096 bytes" in response.json()["detail"]
+    assert DatasetStore(real_registry).list_datasets() == []
 
 
 def test_the_endpoint_is_in_the_openapi_document(client):
