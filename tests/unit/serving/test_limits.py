@@ -78,14 +78,15 @@ def test_predict_bodies_are_capped_declared_or_streamed(registry, key, options):
 
 
 def test_a_full_queue_sheds_load_with_503_and_retry_after(registry, key, options):
+    # batches over 1000 rows always go through the queue (smaller ones may be scored inline)
     app = create_app(registry, ["titanic"], options=options.model_copy(
-        update={"onnx": "off", "max_queue_rows": 1000}))
+        update={"max_batch": 2000, "max_queue_rows": 1001}))
 
     async def main():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test",
                                      headers={"X-API-Key": key}) as client:
-            batch = {"records": [RECORD] * 1000}
+            batch = {"records": [RECORD] * 1001}
             return await asyncio.gather(*(client.post("/v1/models/titanic/predict/batch", json=batch)
                                           for _ in range(4)))
 
