@@ -13,9 +13,10 @@ Prometheus metrics and the 10 % prediction log on (the access log off unless --a
 driven by wrk on the same machine: one-record bodies (rows of test.csv, rotating) at 1, 8 and
 64 connections, and 100-record batch bodies at 8 connections. In the same run, the ceiling:
 a no-op FastAPI endpoint as a user would write it (a sync handler taking a pydantic body with
-the dataset's fields, returning a constant answer), served the same way (uvicorn, 2 workers,
-one connection count after the other). RSS is the sum over the service's process tree
-(supervisor and workers, psutil), read after the load.
+the dataset's fields, returning a constant answer), served the same way (uvicorn, 2 workers),
+running beside podium's service and loaded in turn with it at each connection count. RSS is the sum over the service's process tree
+(supervisor, workers and multiprocessing's resource tracker; psutil), read after the load,
+with each process's share and the PSS sum (shared pages counted once).
 
 Needs wrk (`apt-get install -y wrk`).
 """
@@ -33,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -125,11 +126,13 @@ def trained_info(project: Path) -> dict[str, Any]:
 
 
 # -- request bodies -----------------------------------------------------------------------------
-def bodies(data: Dataset, count: int = 64) -> tuple[list[str], list[str], dict[str, str]]:
-    """One-record bodies, 100-record batch bodies (rows of test.csv) and each field's kind."""
+def bodies(data: Dataset, features: list[str], count: int = 64) -> tuple[list[str], list[str], dict[str, str]]:
+    """One-record bodies, 100-record batch bodies (rows of test.csv, the model's features only:
+    the service refuses fields it does not know, e.g. a constant column training dropped) and
+    each field's kind."""
     import pandas as pd
 
-    test = pd.read_csv(data.test).drop(columns=[data.target])
+    test = pd.read_csv(data.test)[features]
     kinds = {c: ("number" if pd.api.types.is_numeric_dtype(test[c]) else "string") for c in test.columns}
     records = json.loads(test.to_json(orient="records"))  # NaN → null
     single = [json.dumps(r) for r in records[:count]]
@@ -164,24 +167,43 @@ def free_port() -> int:
 @dataclass
 class Service:
     process: subprocess.Popen[bytes]
-    port: int
     log: Path
-    extra: dict[str, Any] = field(default_factory=dict)
 
-    def rss_mb(self) -> list[float]:
-        """Resident memory (MiB) of each process of the service's tree: the supervisor first."""
+    def memory_mb(self) -> dict[str, list[float]]:
+        """RSS and PSS (MiB) of each process of the service's tree, the supervisor first.
+
+        RSS counts the pages shared between processes (libraries) once per process; PSS
+        shares them out, so its sum is what the tree really holds."""
         try:
             root = psutil.Process(self.process.pid)
             tree = [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
-            return []
-        sizes = []
+            return {"rss": [], "pss": []}
+        rss, pss = [], []
         for proc in tree:
             try:
-                sizes.append(proc.memory_info().rss / 2**20)
+                full = proc.memory_full_info()
             except psutil.NoSuchProcess:
-                pass
-        return sizes
+                continue
+            rss.append(full.rss / 2**20)
+            pss.append(getattr(full, "pss", float("nan")) / 2**20)
+        return {"rss": rss, "pss": pss}
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the service's processes have used so far."""
+        try:
+            root = psutil.Process(self.process.pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return float("nan")
+        total = 0.0
+        for proc in tree:
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -192,7 +214,7 @@ class Service:
             self.process.wait()
 
 
-def start(command: list[str], port: int, log: Path, cwd: Path, workers: int = 2) -> Service:
+def start(command: list[str], log: Path, cwd: Path, workers: int = 2) -> Service:
     """Start a uvicorn-based service; return once every worker says its startup is complete."""
     handle = open(log, "w")
     process = subprocess.Popen(command, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
@@ -202,7 +224,7 @@ def start(command: list[str], port: int, log: Path, cwd: Path, workers: int = 2)
         if process.poll() is not None:
             raise RuntimeError(f"the service exited ({process.returncode}); see {log}:\n{log.read_text()[-2000:]}")
         if log.read_text().count("Application startup complete") >= workers:
-            return Service(process, port, log)
+            return Service(process, log)
         time.sleep(0.2)
     os.killpg(process.pid, signal.SIGKILL)
     raise RuntimeError(f"the service did not start within 120 s; see {log}")
@@ -237,13 +259,15 @@ def _lua_string(text: str) -> str:
     return f"[{'=' * level}[{text}]{'=' * level}]"
 
 
-def wrk(url: str, payloads: list[str], key: str | None, connections: int, seconds: float, work: Path) -> dict[str, Any]:
-    """Requests/s, p50/p99 (ms) and errors of POSTing ``payloads`` (rotating) to ``url``."""
+def wrk(url: str, payloads: list[str], key: str | None, connections: int, seconds: float, work: Path,
+        label: str, service: Service) -> dict[str, Any]:
+    """Requests/s, p50/p99 (ms), errors and the service's CPU µs per request of POSTing
+    ``payloads`` (rotating) to ``url``."""
     from urllib.parse import urlsplit
 
     path = urlsplit(url).path
     headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
-    lua = work / f"load-{connections}.lua"
+    lua = work / f"{label}.lua"
     lua.write_text(
         "local bodies = {\n" + ",\n".join(_lua_string(p) for p in payloads) + "\n}\n"
         "local headers = {" + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + "}\n"
@@ -251,8 +275,11 @@ def wrk(url: str, payloads: list[str], key: str | None, connections: int, second
         "init = function(args)\n  for n, body in ipairs(bodies) do\n"
         f'    requests[n] = wrk.format("POST", "{path}", headers, body)\n  end\nend\n'
         "request = function()\n  i = (i % #requests) + 1\n  return requests[i]\nend\n")
+    cpu = service.cpu_seconds()
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(lua), url],
                          capture_output=True, text=True, check=True).stdout
+    cpu = service.cpu_seconds() - cpu
+    done = int(_search(r"(\d+) requests in", out))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = int(non2xx.group(1)) if non2xx else 0
@@ -260,7 +287,7 @@ def wrk(url: str, payloads: list[str], key: str | None, connections: int, second
         errors += sum(int(g) for g in socket_errors.groups())
     return {"rps": float(_search(r"Requests/sec:\s+([\d.]+)", out)),
             "p50": _ms(_search(r"50%\s+([\d.]+\w+)", out)), "p99": _ms(_search(r"99%\s+([\d.]+\w+)", out)),
-            "errors": errors}
+            "errors": errors, "cpu_us": cpu / max(done, 1) * 1e6}
 
 
 def _search(pattern: str, text: str) -> str:
@@ -277,21 +304,26 @@ def _ms(text: str) -> float:
 
 # -- one dataset --------------------------------------------------------------------------------
 def measure(data: Dataset, project: Path, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    """podium serve and the ceiling for one dataset: figures per connection count, batches, RSS."""
-    single, batch, kinds = bodies(data)
+    """podium serve and the ceiling for one dataset: figures per connection count, batches, RSS.
+
+    Both services run side by side and are loaded in turn (podium, then the ceiling, at each
+    connection count), so that each ratio compares figures taken seconds apart on a shared machine.
+    """
     key_file = project / "bench-key.txt"
     if not key_file.exists():
         key_file.write_text(podium(project, "keys", "create", "--name", "bench").stdout.strip())
     key = key_file.read_text().strip()
     row: dict[str, Any] = {"dataset": data.name, **trained_info(project)}
-
     port = free_port()
-    command = [*PODIUM, "--project", str(project), "serve", f"{data.name}@champion", "--workers", "2",
-               "--port", str(port), "--access-log", str(work / f"{data.name}-access.jsonl") if args.access_log else "off",
-               "--reload-interval", "2"]
-    service = start(command, port, work / f"{data.name}-serve.log", project)
+    access_log = str(work / f"{data.name}-access.jsonl") if args.access_log else "off"
+    service = start([*PODIUM, "--project", str(project), "serve", f"{data.name}@champion", "--workers", "2",
+                     "--port", str(port), "--access-log", access_log], work / f"{data.name}-serve.log", project)
+    ceiling: Service | None = None
     try:
         base = f"http://127.0.0.1:{port}/v1/models/{data.name}"
+        features = [f["name"] for f in get_json(base, key)["features"]]
+        single, batch, kinds = bodies(data, features)
+        row["fields"] = len(features)
         for url, body in ((f"{base}/predict", single[0]), (f"{base}/predict/batch", batch[0])):
             status, text = post(url, body, key)
             if status != 200:
@@ -300,27 +332,32 @@ def measure(data: Dataset, project: Path, args: argparse.Namespace, work: Path) 
             raise RuntimeError(f"{data.name}: the service answers without an API key")
         listed = get_json(f"http://127.0.0.1:{port}/v1/models", key)["models"]
         row["engine"] = next((m.get("engine") for m in listed if m["name"] == data.name), "?")
-        row["podium"] = {c: wrk(f"{base}/predict", single, key, c, args.duration, work) for c in CONNECTIONS}
-        row["batch"] = wrk(f"{base}/predict/batch", batch, key, BATCH_CONNECTIONS, args.duration, work)
-        row["rss"] = service.rss_mb()
-    finally:
-        service.stop()
 
-    app = work / f"ceiling_{data.name}.py"
-    app.write_text(CEILING_APP.format(fields=kinds, name=data.name))
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", f"{app.stem}:app", "--host", "127.0.0.1", "--port", str(port),
-               "--workers", "2", "--no-access-log", "--no-server-header"]
-    ceiling = start(command, port, work / f"{data.name}-ceiling.log", work)
-    try:
-        url = f"http://127.0.0.1:{port}/v1/models/{data.name}/predict"
-        status, text = post(url, single[0], None)
+        app = work / f"ceiling_{data.name}.py"
+        app.write_text(CEILING_APP.format(fields=kinds, name=data.name))
+        ceiling_port = free_port()
+        ceiling = start([sys.executable, "-m", "uvicorn", f"{app.stem}:app", "--host", "127.0.0.1", "--port",
+                         str(ceiling_port), "--workers", "2", "--no-access-log", "--no-server-header"],
+                        work / f"{data.name}-ceiling.log", work)
+        ceiling_url = f"http://127.0.0.1:{ceiling_port}/v1/models/{data.name}/predict"
+        status, text = post(ceiling_url, single[0], None)
         if status != 200:
             raise RuntimeError(f"the ceiling for {data.name} answered {status}: {text[:500]}")
-        row["ceiling"] = {c: wrk(url, single, None, c, args.duration, work) for c in CONNECTIONS}
-        row["ceiling_rss"] = ceiling.rss_mb()
+
+        row["podium"], row["ceiling"] = {}, {}
+        for c in CONNECTIONS:
+            row["podium"][c] = wrk(f"{base}/predict", single, key, c, args.duration, work, f"{data.name}-one",
+                                   service)
+            row["ceiling"][c] = wrk(ceiling_url, single, None, c, args.duration, work, f"{data.name}-ceiling",
+                                    ceiling)
+        row["batch"] = wrk(f"{base}/predict/batch", batch, key, BATCH_CONNECTIONS, args.duration, work,
+                           f"{data.name}-batch", service)
+        row["memory"] = service.memory_mb()
+        row["ceiling_memory"] = ceiling.memory_mb()
     finally:
-        ceiling.stop()
+        service.stop()
+        if ceiling is not None:
+            ceiling.stop()
     return row
 
 
@@ -330,13 +367,14 @@ def _cell(f: dict[str, Any]) -> str:
     return text + (f" ⚠ {f['errors']} errors" if f["errors"] else "")
 
 
-def _rss(sizes: list[float]) -> str:
-    return f"{sum(sizes):.0f} MB (" + " + ".join(f"{s:.0f}" for s in sizes) + ")"
+def _memory(memory: dict[str, list[float]]) -> str:
+    return (f"{sum(memory['rss']):.0f} MB (" + " + ".join(f"{s:.0f}" for s in memory["rss"]) + ")"
+            f", PSS {sum(memory['pss']):.0f}")
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = ["| model | engine | 1 row, 1 conn | 1 row, 8 conns | 1 row, 64 conns | 100-row batches, 8 conns "
-             "| RSS: sum (supervisor + workers…) | × ceiling at 8 / 64 |",
+             "| RSS: sum (supervisor + its children), PSS | × ceiling at 8 / 64 |",
              "| --- | --- | --: | --: | --: | --: | --: | --: |"]
     for r in rows:
         if "error" in r:
@@ -347,15 +385,31 @@ def table(rows: list[dict[str, Any]]) -> str:
         lines.append(f"| **{r['dataset']}**{winner} | {r['engine']} | " + " | ".join(_cell(p[n]) for n in CONNECTIONS)
                      + f" | {b['rps'] * BATCH_ROWS / 1000:,.0f} k rows/s ({b['p50']:.1f} / {b['p99']:.1f})"
                      + (f" ⚠ {b['errors']} errors" if b["errors"] else "")
-                     + f" | {_rss(r['rss'])} | {p[8]['rps'] / c[8]['rps']:.2f} / {p[64]['rps'] / c[64]['rps']:.2f} |")
+                     + f" | {_memory(r['memory'])} | {p[8]['rps'] / c[8]['rps']:.2f} / {p[64]['rps'] / c[64]['rps']:.2f} |")
     for r in rows:
         if "error" not in r:
             lines.append(f"| ceiling ({r['dataset']} fields) | no-op FastAPI | "
                          + " | ".join(_cell(r["ceiling"][n]) for n in CONNECTIONS)
-                         + f" | — | {_rss(r['ceiling_rss'])} | 1 |")
+                         + f" | — | {_memory(r['ceiling_memory'])} | 1 |")
     for anchor in ANCHOR_ROWS:
         name, *cells = anchor
         lines.append(f"| {name} (ANCHORS.md) | | " + " | ".join(cells[:3]) + f" | {cells[3]}{' rows/s' if cells[3] != '—' else ''} | {cells[4]} | |")
+    return "\n".join(lines)
+
+
+def cpu_table(rows: list[dict[str, Any]]) -> str:
+    """CPU time the services spent per request: what a busy shared machine distorts least."""
+    lines = ["| model | podium µs/request at 1 / 8 / 64 conns | ceiling µs/request at 1 / 8 / 64 "
+             "| ceiling ÷ podium at 8 / 64 | podium µs per row in 100-row batches |",
+             "| --- | --: | --: | --: | --: |"]
+    for r in rows:
+        if "error" in r:
+            continue
+        p, c = r["podium"], r["ceiling"]
+        lines.append(f"| {r['dataset']} | " + " / ".join(f"{p[n]['cpu_us']:.0f}" for n in CONNECTIONS) + " | "
+                     + " / ".join(f"{c[n]['cpu_us']:.0f}" for n in CONNECTIONS) + " | "
+                     + f"{c[8]['cpu_us'] / p[8]['cpu_us']:.2f} / {c[64]['cpu_us'] / p[64]['cpu_us']:.2f} | "
+                     + f"{r['batch']['cpu_us'] / BATCH_ROWS:.1f} |")
     return "\n".join(lines)
 
 
@@ -372,7 +426,7 @@ def targets(rows: list[dict[str, Any]]) -> list[str]:
             (f"p50 ≤ 1 ms at 1 conn ({p[1]['p50']:.2f} ms)", p[1]["p50"] <= 1.0),
             (f"batches ≥ 150 k rows/s ({r['batch']['rps'] * BATCH_ROWS / 1000:.0f} k)",
              r["batch"]["rps"] * BATCH_ROWS >= 150_000),
-            (f"RSS ≤ 300 MB ({sum(r['rss']):.0f} MB)", sum(r["rss"]) <= 300),
+            (f"RSS ≤ 300 MB ({sum(r['memory']['rss']):.0f} MB)", sum(r["memory"]["rss"]) <= 300),
         ]
         said.append(f"{r['dataset']}: " + "; ".join(f"{'met' if ok else 'NOT met'}: {what}" for what, ok in checks))
     return said
@@ -414,6 +468,8 @@ def main() -> None:
     print(f"\nRequests/s (p50 / p99 ms); podium: auth, validation, metrics, 10 % prediction log on; "
           f"{os.cpu_count()} cores shared with wrk; load average {load[0]:.1f} at the start, {end[0]:.1f} at the end\n")
     print(table(rows))
+    print("\nCPU time of the service's processes per request (user + system, psutil), same runs:\n")
+    print(cpu_table(rows))
     print()
     for line in targets(rows):
         print(f"- {line}")
