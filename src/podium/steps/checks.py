@@ -112,9 +112,9 @@ def check_onnx(fitted: Any, frame: pd.DataFrame, kinds: Mapping[str, ColumnType 
         graph = convert_sklearn(fitted, initial_types=[(c, _tensor_type(value_kind(kinds[c]))) for c in columns])
     except Exception as exc:  # noqa: BLE001 - reported as the broken promise
         raise AssertionError(f"{name}: ONNX conversion failed: {exc!r}") from exc
-    session = onnxruntime.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
     feed = {c: _feed(frame[c], value_kind(kinds[c])) for c in columns}
     try:
+        session = onnxruntime.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
         got = session.run(None, feed)[0]
     except Exception as exc:  # noqa: BLE001
         raise AssertionError(f"{name}: onnxruntime failed on the converted step: {exc!r}") from exc

@@ -39,8 +39,11 @@ class ImputeParams(ColumnStep):
 
     def transformer(self, kind: Kind) -> TransformerMixin:
         if kind == "categorical":
+            # a column empty in training: filled with fill_category, or dropped (most_frequent
+            # has nothing to fill it with; scikit-learn would put the number 0 in a text column)
             return SimpleImputer(missing_values=MISSING_TEXT, strategy=self.categorical,
-                                 fill_value=self.fill_category, keep_empty_features=True)
+                                 fill_value=self.fill_category,
+                                 keep_empty_features=self.categorical == "constant")
         values = SimpleImputer(strategy=self.numeric, fill_value=self.fill_value, keep_empty_features=True)
         if not self.add_indicator:
             return values

@@ -123,10 +123,17 @@ def test_impute_constant_category_and_indicators():
     check_onnx(step, frame.assign(full=[np.nan, 1.0, 2.0]), {"x": N, "full": N, "c": C})
 
 
-def test_impute_a_column_empty_in_training_is_kept():
+def test_impute_a_column_empty_in_training():
     frame = pd.DataFrame({"x": [np.nan, np.nan], "c": np.array(["", ""], dtype=object)})
-    out = fit(ImputeParams(categorical="constant"), frame, {"x": N, "c": C}).transform(frame)
-    assert out["x"].tolist() == [0.0, 0.0] and out["c"].tolist() == ["missing", "missing"]
+    request = pd.DataFrame({"x": [1.0, np.nan], "c": np.array(["a", ""], dtype=object)})
+    step = fit(ImputeParams(categorical="constant"), frame, {"x": N, "c": C})
+    out = step.transform(request)
+    assert out["x"].tolist() == [1.0, 0.0] and out["c"].tolist() == ["a", "missing"]
+    check_onnx(step, request, {"x": N, "c": C})
+    with pytest.warns(UserWarning, match="Skipping features without any observed values"):
+        dropped = fit(ImputeParams(), frame, {"x": N, "c": C}).transform(request)
+    assert list(dropped.columns) == ["x"]  # no most frequent category to fill with
+    # skl2onnx cannot drop it: such a model is not compiled (it keeps the scikit-learn engine)
 
 
 def test_impute_named_columns_only(train, kinds):
