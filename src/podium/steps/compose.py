@@ -48,8 +48,9 @@ class ColumnStep(StepParams):
     """A value-changing step: its parameters, the columns it takes and its transformer.
 
     Subclasses declare ``picks`` (the kinds taken when ``columns`` is omitted), ``accepts``
-    (the kinds a named column may have), and implement ``transformer(kind)``: a fresh
-    scikit-learn transformer for the columns of that kind that reach this step.
+    (the kinds a named column may have), a ``columns: list[str] | None`` field (last, so it
+    is listed last), and implement ``transformer(kind)``: a fresh scikit-learn transformer
+    for the columns of that kind that reach this step.
     """
 
     step_name: ClassVar[str]
@@ -59,7 +60,10 @@ class ColumnStep(StepParams):
     #: whether each column comes out under its own name (encoders and date parts rename)
     keeps_names: ClassVar[bool] = True
 
-    columns: list[str] | None = None
+    def named_columns(self) -> list[str] | None:
+        """The columns named in the spec (a ``columns`` field, declared last by each step), or None."""
+        columns: list[str] | None = getattr(self, "columns", None)
+        return columns
 
     def transformer(self, kind: Kind) -> TransformerMixin:
         """A fresh transformer for the columns of ``kind`` this step takes."""
@@ -143,16 +147,17 @@ def _segment(steps: list[tuple[str, ColumnStep]], state: dict[str, Kind], *, kee
 
 def _chosen(step: ColumnStep, name: str, state: Mapping[str, Kind]) -> list[str]:
     _check(step, name)
-    if step.columns is None:
+    named = step.named_columns()
+    if named is None:
         return [c for c, kind in state.items() if step.takes(kind)]
-    for column in step.columns:
+    for column in named:
         if column not in state:
             raise SchemaError(f"{name}: '{column}' is not a column. "
                               f"{did_you_mean(column, list(state))}".rstrip())
         if state[column] not in step.accepts:
             raise SchemaError(f"{name}: column '{column}' is {state[column]}; "
                               f"{name} acts on {' or '.join(step.accepts)} columns.")
-    return list(dict.fromkeys(step.columns))
+    return list(dict.fromkeys(named))
 
 
 def _check(step: ColumnStep, name: str) -> None:
