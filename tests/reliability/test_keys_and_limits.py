@@ -159,6 +159,8 @@ def test_huge_bodies_get_413_while_memory_stays_flat(trained, serve):
     assert upload.sent < 64 * MiB + 32 * MiB, upload.sent / MiB
     assert predict.sent < 16 * MiB + 32 * MiB, predict.sent / MiB
     grew = memory.peak - memory.before
+    print(f"upload: {upload.sent / MiB:.0f} MiB of 600 taken; predict: {predict.sent / MiB:.0f} MiB of 50 taken; "
+          f"worker RSS {memory.before / MiB:.0f} MiB, peak +{grew / MiB:.1f} MiB")
     assert grew < 100 * MiB, f"the worker grew by {grew / MiB:.0f} MiB"
     assert _versions(trained) == [1]  # nothing stored from the refused upload
     with httpx.Client(base_url=service.url, timeout=10, headers={"X-API-Key": key}) as client:

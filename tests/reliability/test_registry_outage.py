@@ -1,4 +1,5 @@
-"""The registry goes away under load: predictions continue, and /readyz says why it is degraded.
+"""The registry goes away under load: predictions continue, and /readyz says why it is degraded;
+a service started while its registry is down waits for it instead of crash-looping.
 
 The trained package is registered in a PostgreSQL registry of its own; a service follows it
 with clients posting predictions in a loop; the PostgreSQL server is then stopped (an
@@ -9,9 +10,12 @@ and when the server is back the service is ``ready`` again — no worker restart
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -122,6 +126,7 @@ def test_predictions_continue_while_the_registry_is_down_and_readyz_says_degrade
             until(lambda: sum(1 for t, _ in load.outcomes if t > stopped + 3) >= 20, 30,
                   "answers well into the outage (key cache expired many times over)")
         during = [s for t, s in load.outcomes if t > stopped]
+        print(f"{len(during)} predictions while the registry was down, statuses {sorted(set(map(str, during)))}")
         assert during and set(during) == {200}, sorted(set(map(str, during)))
         assert "registry unreachable" in degraded["reason"] and degraded["models"] == {"churn": 1}
 
@@ -133,3 +138,43 @@ def test_predictions_continue_while_the_registry_is_down_and_readyz_says_degrade
         assert service.workers() == workers  # nothing crashed or restarted
     finally:
         service.stop()
+
+
+def test_workers_that_cannot_reach_the_registry_back_off_then_start(trained, postgres, tmp_path):
+    package = registry_of(trained).load("churn@champion")
+    registry = Registry(postgres.url, str(tmp_path / "artifacts"))
+    registry.register("churn", package, alias="champion")
+    _, key = registry.create_key("late-start", models=["churn"])
+    registry.close()
+    postgres.stop()  # the service starts while its registry is down
+    port = free_port()
+    settings = {"refs": ["churn@champion"], "registry_url": postgres.url, "artifacts_url": str(tmp_path / "artifacts"),
+                "port": port, "workers": 2, "access_log": None, "prediction_log_rate": 0}
+    code = "import sys\nfrom podium.serving import ServeOptions, serve\nserve(ServeOptions.model_validate_json(sys.argv[1]))\n"
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "-c", code, json.dumps(settings)], stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        until(lambda: log.read_text().count("trying again in") >= 4, 30, "workers retrying with backoff")
+        assert process.poll() is None  # no crash loop: the service waits for its registry
+        assert "died within" not in log.read_text()
+        postgres.start()
+        url = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            try:
+                return httpx.post(f"{url}/v1/models/churn/predict", json=RECORD, headers={"X-API-Key": key},
+                                  timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        until(answers, 90, "the service to start once the registry is back")
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

@@ -355,7 +355,8 @@ def _readme(name: str, version: int, engine: str, image: str, port: int, run: st
         # {name} version {version}, served by podium (engine: {engine})
 
         Build, then run with your API keys mounted as a file (one key a line, plain or
-        `sha256:HEX`; `podium keys create --name NAME` prints one). Keep the key file outside this
+        `sha256:HEX`, then optionally its rights: `models=a,b uploads=sales admin`; a bare key
+        may predict with every model; `podium keys create --name NAME` prints one). Keep the key file outside this
         folder: `.dockerignore` leaves key files out, and nothing here holds a key.
 
             docker build -t {image} .

@@ -149,7 +149,7 @@ def _suffix(content_type: str | None, body: bytes) -> str:
 
 
 def _store(store: Any, name: str, path: Path, suffix: str, creator: str) -> Any:
-    from podium.data import resolve_source
+    from podium.data.source import resolve_source
 
     size = path.stat().st_size
     with open(path, "rb") as f:
