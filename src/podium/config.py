@@ -53,6 +53,18 @@ class Settings(BaseModel):
     n_jobs: int = Field(0, description="parallel trials; 0 means one per CPU core")
     notify: list[Any] = Field(default_factory=lambda: ["log"])
     prediction_log: PredictionLogSettings = Field(default_factory=lambda: PredictionLogSettings())
+    cache_dir: str | None = Field(
+        None, description="private folder caching a remote artifact store; default the user's cache folder"
+    )
+    signing_key: str | None = Field(
+        None, description="Ed25519 private key (PEM) that signs registered packages (podium keys signing create)"
+    )
+    require_signed: bool = Field(
+        False, description="serve, predict and promote only packages signed by one of trusted_keys"
+    )
+    trusted_keys: list[str] = Field(
+        default_factory=list, description="public keys (PEM) whose package signatures are accepted"
+    )
 
     @property
     def state_dir(self) -> Path:
@@ -70,6 +82,14 @@ class Settings(BaseModel):
         if self.artifacts_url:
             return str(resolve_secrets(self.artifacts_url, where="artifacts_url"))
         return str((self.state_dir / "artifacts").resolve())
+
+    @property
+    def resolved_signing_key(self) -> Path | None:
+        return None if self.signing_key is None else self.project_dir / Path(self.signing_key).expanduser()
+
+    @property
+    def resolved_trusted_keys(self) -> list[Path]:
+        return [self.project_dir / Path(p).expanduser() for p in self.trusted_keys]
 
     @property
     def resolved_n_jobs(self) -> int:
@@ -90,7 +110,7 @@ def resolve_secrets(value: Any, *, where: str, environ: Mapping[str, str] | None
                              f"${{{exc.name}}} are read from the environment when used)") from None
 
 
-_ENV_KEYS = {"registry_url", "artifacts_url", "executor", "n_jobs"}
+_ENV_KEYS = {"registry_url", "artifacts_url", "executor", "n_jobs", "cache_dir", "signing_key", "require_signed"}
 
 
 def load_settings(

@@ -3,8 +3,8 @@
 ``decide_promotion`` returns a decision with its figures; acting on it (moving the alias,
 notifying) is the caller's. The challenger must clear the gate and, by default, be no worse
 than the champion when both score the same test rows; its input schema must stay
-compatible; and, loaded afresh in another process from its package, it must reproduce its
-holdout predictions.
+compatible; and, loaded afresh in another process from its package (checksums and
+signature verified as every load does), it must reproduce its holdout predictions.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pandas as pd
 
 from podium.errors import UserError
 from podium.registry import InputSchema, ModelPackage, Registry
+from podium.registry.signing import TrustPolicy
 from podium.spec import PromotionSpec
 from podium.training import Metric
 
@@ -120,19 +121,28 @@ _SMOKE = """
 import json, sys
 import pandas as pd
 from podium.registry import ModelPackage
-package = ModelPackage.load(sys.argv[1])
+from podium.registry.signing import TrustPolicy
+package = ModelPackage.load(sys.argv[1], manifest_sha256=sys.argv[3] or None,
+                            trust=TrustPolicy.from_json(json.loads(sys.argv[4])))
 rows = pd.read_parquet(sys.argv[2])
 scored, _ = package.predict_frame(rows)
 print(json.dumps(scored["prediction"].astype(str).tolist()))
 """
 
 
-def smoke_test(package_path: str | Path, X: pd.DataFrame, expected: np.ndarray, *, timeout: float = 120) -> str | None:
-    """Load the package in a fresh process and predict ``X``; None when the predictions match."""
+def smoke_test(package_path: str | Path, X: pd.DataFrame, expected: np.ndarray, *, checksum: str | None,
+               trust: TrustPolicy | None = None, timeout: float = 120) -> str | None:
+    """Load the package in a fresh process and predict ``X``; None when the predictions match.
+
+    The load is verified like any other: the manifest against ``checksum`` (the registry's
+    record; None only for a package that was never registered), the files against the
+    manifest, the signature under ``trust``.
+    """
+    policy = json.dumps((trust or TrustPolicy()).to_json())
     with tempfile.TemporaryDirectory() as tmp:
         rows = Path(tmp) / "rows.parquet"
         X.to_parquet(rows)
-        proc = subprocess.run([sys.executable, "-c", _SMOKE, str(package_path), str(rows)],
+        proc = subprocess.run([sys.executable, "-c", _SMOKE, str(package_path), str(rows), checksum or "", policy],
                               capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -146,8 +156,12 @@ def smoke_test(package_path: str | Path, X: pd.DataFrame, expected: np.ndarray, 
 
 
 def promote(registry: Registry, ref: str, *, alias: str = "champion") -> tuple[int | None, int]:
-    """Move ``alias`` to the version ``ref`` names, by hand; returns (previous, new)."""
-    info = registry.resolve(ref)
+    """Move ``alias`` to the version ``ref`` names, by hand; returns (previous, new).
+
+    The version's package is verified first (checksums, and its signature under the
+    registry's trust policy): a package that could not be served is not promoted.
+    """
+    info = registry.verify(ref)
     previous = registry.set_alias(info.name, alias, info.version)
     registry.record_event("promoted_by_hand", {"alias": alias, "from": previous, "to": info.version},
                           model=info.name, version=info.version)
@@ -160,6 +174,7 @@ def rollback(registry: Registry, name: str, *, alias: str = "champion") -> tuple
     for event in registry.list_events(kind="alias_moved", model=name, limit=1000):
         moved = event.payload
         if moved.get("alias") == alias and moved.get("to") == current and moved.get("from") is not None:
+            registry.verify(f"{name}:{int(moved['from'])}")
             registry.set_alias(name, alias, int(moved["from"]))
             registry.record_event("rolled_back", {"alias": alias, "from": current, "to": moved["from"]},
                                   model=name, version=int(moved["from"]))

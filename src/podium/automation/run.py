@@ -22,7 +22,7 @@ from podium.automation.notifiers import Delivery, build_notifiers, notify_all
 from podium.config import Settings
 from podium.data import resolve_source
 from podium.automation.promote import PromotionDecision, decide_promotion, smoke_test
-from podium.errors import NotFoundError, PodiumError
+from podium.errors import IntegrityError, NotFoundError, PodiumError
 from podium.registry import ModelPackage, OutputSchema, Registry
 from podium.spec import PipelineSpec
 from podium.training.compile import Compiled, compile_model
@@ -216,12 +216,11 @@ def _register_and_promote(registry: Registry, spec: PipelineSpec, package: Model
         policy=spec.promotion, dataset_fingerprint=fingerprint)
     version = registry.register(model, package, run_id=result.run_id, alias=None)
     result.model, result.version = model, version
-    if promotion.promote and spec.promotion.smoke_test:
-        expected, _ = package.predict_frame(problem.X_test)
-        folder = registry.artifacts.get_local(registry.resolve(f"{model}:{version}").artifact_key)
-        failure = smoke_test(folder, problem.X_test, expected["prediction"].to_numpy())
+    if promotion.promote:
+        failure = _check_package(registry, f"{model}:{version}", package, problem,
+                                 smoke=spec.promotion.smoke_test)
         if failure is not None:
-            promotion = PromotionDecision(False, f"smoke test failed: {failure}", promotion.figures)
+            promotion = PromotionDecision(False, failure, promotion.figures)
     registry.record_event("promotion_decision", {"promote": promotion.promote, "message": promotion.message,
                                                  **promotion.figures},
                           run_id=result.run_id, model=model, version=version)
@@ -232,6 +231,22 @@ def _register_and_promote(registry: Registry, spec: PipelineSpec, package: Model
     else:
         result.status = "not_promoted"
     return promotion
+
+
+def _check_package(registry: Registry, ref: str, package: ModelPackage, problem: Problem, *,
+                   smoke: bool) -> str | None:
+    """Why the registered package may not be promoted (None: it may): it must pass the checks
+    every load makes (checksums, signature) and, with ``smoke``, the smoke test."""
+    try:
+        info = registry.verify(ref)
+    except IntegrityError as exc:
+        return f"the registered package was refused: {exc.message}"
+    if not smoke:
+        return None
+    expected, _ = package.predict_frame(problem.X_test)
+    failure = smoke_test(registry.package_folder(info), problem.X_test, expected["prediction"].to_numpy(),
+                         checksum=info.checksum, trust=registry.trust)
+    return None if failure is None else f"smoke test failed: {failure}"
 
 
 def _promotion_event(spec: PipelineSpec, result: RunResult, promotion: PromotionDecision,

@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from podium._internal.lazy import MissingDependency
 from podium._internal.redact import redact_url
-from podium.cli import catalog, datasets, db, models, monitor, pipelines, runs, serve
+from podium.cli import catalog, datasets, db, models, monitor, pipelines, runs, serve, signing
 from podium.cli.context import err, out, state
 from podium.errors import PodiumError, SpecError
 
@@ -177,6 +177,7 @@ def predict(
 
 
 serve.register(app)
+serve.keys_app.add_typer(signing.app, name="signing")
 models.app.command("drift")(monitor.drift)
 app.add_typer(models.app, name="models")
 app.add_typer(runs.app, name="runs")

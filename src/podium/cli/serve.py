@@ -79,7 +79,9 @@ def serve(
         KeyFile(keys_file)
     options = ServeOptions(
         refs=refs, registry_url=settings.resolved_registry_url,
-        artifacts_url=settings.resolved_artifacts_url, host=host, port=port, workers=workers,
+        artifacts_url=settings.resolved_artifacts_url, cache_dir=settings.cache_dir,
+        require_signed=settings.require_signed, trusted_keys=[str(p) for p in settings.resolved_trusted_keys],
+        host=host, port=port, workers=workers,
         auth=not no_auth, max_batch=max_batch, prediction_log_rate=0.0 if log_off else log_rate,
         prediction_log_url=None if log_off else prediction_log,
         prediction_log_policy=settings.prediction_log,

@@ -4,6 +4,11 @@ A folder appears whole or not at all. On a local disk it is copied into a hidden
 renamed into place (one atomic ``rename``); on an object store its files are uploaded first
 and the manifest last, and readers treat a folder without its manifest as absent. A key is
 written once: ``put_dir`` refuses a key that already holds something.
+
+Remote folders are read through a local cache that is private to the user: a folder created
+0700 (by default in the user's cache folder), refused when another user owns it or when
+group or others may write into it, so nobody else can plant a file that podium would load.
+A cached copy is used only when its manifest matches the checksum the registry recorded.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 import uuid
 from pathlib import Path
@@ -18,10 +24,11 @@ from pathlib import Path
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from podium._internal.fingerprint import file_fingerprint
 from podium._internal.redact import redact_url
-from podium.errors import NotFoundError, PodiumError
+from podium.errors import IntegrityError, NotFoundError, PodiumError
 
-__all__ = ["ArtifactStore", "ArtifactExists", "MANIFEST"]
+__all__ = ["ArtifactStore", "ArtifactExists", "MANIFEST", "default_cache_root", "private_dir"]
 
 #: the file written last and read first: a folder without it is incomplete
 MANIFEST = "package.json"
@@ -36,7 +43,8 @@ class ArtifactStore:
 
     ``url`` is a local folder (the default ``.podium/artifacts``) or any fsspec URL
     (``s3://bucket/podium``, ``memory://tests``). Remote folders are downloaded to
-    ``cache_dir`` by ``get_local``; versions never change, so a cached copy stays valid.
+    ``cache_dir`` (default: a folder of this store in ``default_cache_root()``) by
+    ``get_local``; versions never change, so a cached copy stays valid.
     """
 
     def __init__(self, url: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,
@@ -46,7 +54,7 @@ class ArtifactStore:
         self.root = root.rstrip("/") or "/"
         self.local = isinstance(self.fs, LocalFileSystem)
         digest = hashlib.sha256(self.url.encode()).hexdigest()[:16]
-        self.cache_dir = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "podium-artifacts" / digest
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_root() / digest
 
     def __repr__(self) -> str:
         return f"ArtifactStore({redact_url(self.url)!r})"
@@ -118,19 +126,25 @@ class ArtifactStore:
             self._remove(dest)
             raise
 
-    def get_local(self, key: str) -> Path:
-        """A local folder holding ``key``'s files (a cached download for a remote store)."""
+    def get_local(self, key: str, *, checksum: str | None = None) -> Path:
+        """A local folder holding ``key``'s files (a cached download for a remote store).
+
+        ``checksum`` (the sha256 of the folder's manifest, as the registry recorded it) decides
+        whether a cached copy may be used: one that does not match is downloaded again.
+        """
         path = self.path(key)
         if self.local:
             if not Path(path).is_dir():
                 raise NotFoundError(f"no artifact '{key}' in {redact_url(self.url)}.")
             return Path(path)
-        cached = self.cache_dir / key.strip("/")
+        cached = self._private_cache() / key.strip("/")
         if (cached / MANIFEST).is_file():
-            return cached
+            if checksum is None or file_fingerprint(cached / MANIFEST) == checksum:
+                return cached
+            _discard(cached)  # changed since it was cached: fetch it again
         if not self.fs.exists(path):
             raise NotFoundError(f"no artifact '{key}' in {redact_url(self.url)}.")
-        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=cached.parent, prefix=f".{cached.name}."))
         try:
             for remote in self.fs.find(path):
@@ -147,6 +161,10 @@ class ArtifactStore:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
         return cached
+
+    def _private_cache(self) -> Path:
+        """The cache folder, checked private (see ``private_dir``) on every use."""
+        return private_dir(self.cache_dir)
 
     def delete(self, key: str) -> bool:
         """Remove ``key``'s files (and a cached copy); returns whether anything was there."""
@@ -181,6 +199,76 @@ class ArtifactStore:
         root = self.root.rstrip("/") + "/"
         return sorted(p[len(root):].rsplit("/", 1)[0] for p in found
                       if p.rsplit("/", 1)[-1] == MANIFEST and p.startswith(root))
+
+
+def default_cache_root() -> Path:
+    """Where remote artifacts are cached by default: the user's own cache folder.
+
+    ``$XDG_CACHE_HOME/podium/artifacts`` (``~/.cache/...``), or, without a writable home,
+    ``<tmp>/podium-<uid>/artifacts``; either is checked private before use.
+    """
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # unset, or relative (which the XDG spec says to ignore)
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    if os.path.isabs(base) and _writable_or_creatable(Path(base)):
+        return Path(base) / "podium" / "artifacts"
+    return Path(tempfile.gettempdir()) / f"podium-{os.geteuid()}" / "artifacts"
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a folder only this user can write to: created 0700, or checked when it exists.
+
+    Refuses (``IntegrityError``) a symbolic link, a folder another user owns, one that group or
+    others may write to, and one inside a folder that another user could swap: anything planted
+    there could be loaded as a model.
+    """
+    hint = "set cache_dir in podium.yaml (or PODIUM_CACHE_DIR) to a folder of yours"
+    try:
+        missing = [p for p in (path, *path.parents) if not p.exists()]
+        for folder in reversed(missing):
+            try:
+                folder.mkdir(mode=0o700)
+            except FileExistsError:  # made meanwhile (by us or not): checked below like the rest
+                pass
+        info = os.lstat(path)
+    except OSError as exc:
+        raise PodiumError(f"cannot create the artifact cache {path}: {exc.strerror}.", hint=hint) from exc
+    uid = os.geteuid()
+    refuse = f"refusing to load models through the artifact cache {path}"
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise IntegrityError(f"{refuse}: it is not a plain folder (a link?).", hint=f"remove it, or {hint}")
+    if info.st_uid != uid:
+        raise IntegrityError(f"{refuse}: it belongs to another user (uid {info.st_uid}).",
+                             hint=f"remove it, or {hint}")
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise IntegrityError(f"{refuse}: other users may write to it (mode {stat.S_IMODE(info.st_mode):o}).",
+                             hint=f"chmod 700 {path}, or {hint}")
+    for parent in path.resolve().parents:
+        above = os.stat(parent)
+        if above.st_uid not in (0, uid):
+            raise IntegrityError(f"{refuse}: {parent} belongs to another user (uid {above.st_uid}), who "
+                                 "could replace the cache.", hint=hint)
+        if above.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not above.st_mode & stat.S_ISVTX:
+            raise IntegrityError(f"{refuse}: other users may write to {parent} (mode "
+                                 f"{stat.S_IMODE(above.st_mode):o}) and so replace the cache.", hint=hint)
+    return path
+
+
+def _writable_or_creatable(path: Path) -> bool:
+    while not path.exists():
+        if path.parent == path:
+            return False
+        path = path.parent
+    return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
+
+
+def _discard(folder: Path) -> None:
+    doomed = folder.parent / f".{folder.name}.{uuid.uuid4().hex}.stale"
+    try:
+        os.rename(folder, doomed)
+    except OSError:
+        return
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def _fsync(path: Path) -> None:

@@ -425,7 +425,7 @@ class DatasetStore(RegistryTables):
         """The data of the version ``ref`` names, its checksums verified."""
         info = self.get(ref)
         try:
-            folder = self.registry.artifacts.get_local(info.artifact_key)
+            folder = self.registry.artifacts.get_local(info.artifact_key, checksum=info.checksum)
         except NotFoundError:
             raise IntegrityError(f"dataset {info.ref} is registered but its files '{info.artifact_key}' are "
                                  f"missing from {self.registry.artifacts.url}.",

@@ -8,8 +8,10 @@
                         where the model does not compile
         package.json    the manifest: format, engine, schemas, metrics, leaderboard, lineage,
                         environment, and the sha256 of every other file — written last
+        package.sig     optional: an Ed25519 signature over package.json's bytes
 
-``ModelPackage.load`` reads the manifest and checks every file's sha256. The pipeline is
+``ModelPackage.load`` reads the manifest, checks it against the registry's checksum, checks
+the signature (``podium.registry.signing``) and every file's sha256. The pipeline is
 unpickled (from the exact bytes checked) only when it is used: a package whose engine is
 "onnx" scores without it, so a service or ``podium predict`` on a compiled model never
 unpickles anything. The service, batch scoring and any export are built from a package alone.
@@ -38,6 +40,7 @@ from podium.registry._json import dumps, to_jsonable
 from podium.registry.artifacts import MANIFEST
 from podium.registry.schema import InputSchema, OutputSchema, TypedColumns
 from podium.registry.scoring import ONNX, SKLEARN, Engine, EngineInfo, OnnxEngine, Scores, SklearnEngine
+from podium.registry.signing import SIGNATURE_FILE, SigningKey, TrustPolicy, check_signature
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -142,10 +145,12 @@ class ModelPackage:
         return [v.item() if isinstance(v, np.generic) else v for v in found]
 
     # -- writing and reading ------------------------------------------------------------------
-    def save(self, fs: AbstractFileSystem | None, path: str | os.PathLike[str]) -> dict[str, Any]:
+    def save(self, fs: AbstractFileSystem | None, path: str | os.PathLike[str], *,
+             signer: SigningKey | None = None) -> dict[str, Any]:
         """Write the package folder at ``path`` on ``fs`` (None: the local disk); returns the manifest.
 
-        The manifest is written last, so a folder without one is incomplete.
+        The manifest is written last, so a folder without one is incomplete; with ``signer``,
+        its signature is written just before it.
         """
         import joblib
 
@@ -171,8 +176,14 @@ class ModelPackage:
             files[ONNX_FILE] = {"sha256": hashlib.sha256(self.onnx_model).hexdigest(),
                                 "bytes": len(self.onnx_model)}
         manifest = self._manifest(files)
-        with fs.open(f"{root}/{MANIFEST}", "w", encoding="utf-8") as f:
-            f.write(dumps(manifest, indent=2))
+        if signer is not None:
+            manifest["signature"] = signer.manifest_block()
+        raw = dumps(manifest, indent=2).encode("utf-8")
+        if signer is not None:
+            with fs.open(f"{root}/{SIGNATURE_FILE}", "wb") as f:
+                f.write(signer.sign(raw))
+        with fs.open(f"{root}/{MANIFEST}", "wb") as f:
+            f.write(raw)
         self.checksum, self.manifest = digest, manifest
         return manifest
 
@@ -199,53 +210,16 @@ class ModelPackage:
 
     @classmethod
     def load(cls, path_or_url: str | os.PathLike[str], *, fs: AbstractFileSystem | None = None,
-             manifest_sha256: str | None = None) -> ModelPackage:
-        """Read a package folder, verifying every file's checksum.
+             manifest_sha256: str | None = None, trust: TrustPolicy | None = None) -> ModelPackage:
+        """Read a package folder, verifying every file's checksum and the signature.
 
-        ``manifest_sha256`` (what the registry recorded) also pins the manifest itself. The
+        ``manifest_sha256`` (what the registry recorded) also pins the manifest itself;
+        ``trust`` says which signatures are required and accepted (see ``verify``). The
         pipeline is unpickled, from the verified bytes, only when it is first used.
         """
-        if fs is None:
-            fs, root = url_to_fs(str(path_or_url))
-        else:
-            root = str(path_or_url)
-        root = root.rstrip("/")
         where = str(path_or_url)
-        manifest_path = f"{root}/{MANIFEST}"
-        if not fs.exists(manifest_path):
-            if not fs.exists(root):
-                raise NotFoundError(f"no model package at {where}.",
-                                    hint="check the path, or list registered models: podium models list")
-            raise IntegrityError(f"model package at {where} has no {MANIFEST}: it was not completely "
-                                 "written or was modified; re-register the model.")
-        raw = fs.cat_file(manifest_path)
-        if manifest_sha256 is not None:
-            _verify(where, MANIFEST, manifest_sha256, hashlib.sha256(raw).hexdigest())
-        try:
-            manifest = json.loads(raw)
-            files: dict[str, Any] = manifest["files"]
-        except (ValueError, KeyError, TypeError):
-            raise IntegrityError(f"model package at {where} has an unreadable {MANIFEST}: it was "
-                                 "modified or corrupted; re-register the model.") from None
-        if manifest.get("format") != FORMAT or int(manifest.get("format_version", 0)) > FORMAT_VERSION:
-            raise PodiumError(f"model package at {where} has format {manifest.get('format')!r} "
-                              f"version {manifest.get('format_version')!r}, which this podium cannot read.",
-                              hint="upgrade podium to the version that wrote it")
-        blobs: dict[str, bytes] = {}
-        for name, entry in files.items():
-            file_path = f"{root}/{name}"
-            if not fs.exists(file_path):
-                raise IntegrityError(f"model package at {where} lacks {name}: it was modified or "
-                                     "corrupted; re-register the model.")
-            data = fs.cat_file(file_path)
-            _verify(where, name, str(entry.get("sha256")), hashlib.sha256(data).hexdigest())
-            blobs[name] = data
-        if MODEL_FILE not in blobs:
-            raise IntegrityError(f"model package at {where} lists no {MODEL_FILE}; re-register the model.")
+        manifest, blobs = _read_verified(path_or_url, fs, manifest_sha256, trust)
         engine = EngineInfo.from_json(manifest.get("engine"))
-        if engine.name == ONNX and ONNX_FILE not in blobs:
-            raise IntegrityError(f"model package at {where} is on the onnx engine but lists no {ONNX_FILE}; "
-                                 "re-register the model.")
         package = cls(
             pipeline=_NOT_LOADED,
             input_schema=InputSchema.model_validate(manifest["input_schema"]),
@@ -255,7 +229,7 @@ class ModelPackage:
             leaderboard=manifest.get("leaderboard") or [],
             lineage=manifest.get("lineage") or {},
             notes=manifest.get("notes") or [],
-            checksum=files[MODEL_FILE]["sha256"],
+            checksum=manifest["files"][MODEL_FILE]["sha256"],
             manifest=manifest,
             engine_info=engine,
             onnx_model=blobs.get(ONNX_FILE),
@@ -279,6 +253,18 @@ class ModelPackage:
                               hint=f"install the libraries it was trained with ({versions})") from exc
         self._pickle = None
         return pipeline
+
+    @staticmethod
+    def verify(path_or_url: str | os.PathLike[str], *, fs: AbstractFileSystem | None = None,
+               manifest_sha256: str | None = None, trust: TrustPolicy | None = None) -> dict[str, Any]:
+        """Check a package folder without loading it; returns its manifest.
+
+        Raises ``IntegrityError`` when the manifest differs from ``manifest_sha256``, a file
+        from its sha256, or the signature is broken, missing (``trust.require_signed``) or by a
+        key ``trust`` does not list.
+        """
+        manifest, _ = _read_verified(path_or_url, fs, manifest_sha256, trust)
+        return manifest
 
     # -- using it -----------------------------------------------------------------------------
     def scorer(self, *, threads: int | None = None) -> Engine:
@@ -348,6 +334,7 @@ class ModelPackage:
             "leaderboard": self.leaderboard,
             "notes": self.notes,
             "checksum": self.checksum,
+            "signed_by": (manifest.get("signature") or {}).get("key_id"),
             "created_at": manifest.get("created_at"),
         })
 
@@ -361,6 +348,57 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return found
+
+
+def _read_verified(path_or_url: str | os.PathLike[str], fs: AbstractFileSystem | None,
+                   manifest_sha256: str | None, trust: TrustPolicy | None) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The manifest and the bytes of every file it lists, each checked (nothing unpickled)."""
+    if fs is None:
+        fs, root = url_to_fs(str(path_or_url))
+    else:
+        root = str(path_or_url)
+    root = root.rstrip("/")
+    where = str(path_or_url)
+    manifest_path = f"{root}/{MANIFEST}"
+    if not fs.exists(manifest_path):
+        if not fs.exists(root):
+            raise NotFoundError(f"no model package at {where}.",
+                                hint="check the path, or list registered models: podium models list")
+        raise IntegrityError(f"model package at {where} has no {MANIFEST}: it was not completely "
+                             "written or was modified; re-register the model.")
+    raw = fs.cat_file(manifest_path)
+    if manifest_sha256 is not None:
+        _verify(where, MANIFEST, manifest_sha256, hashlib.sha256(raw).hexdigest())
+    try:
+        manifest = json.loads(raw)
+        files: dict[str, Any] = manifest["files"]
+        if not isinstance(files, dict):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise IntegrityError(f"model package at {where} has an unreadable {MANIFEST}: it was "
+                             "modified or corrupted; re-register the model.") from None
+    if manifest.get("format") != FORMAT or int(manifest.get("format_version", 0)) > FORMAT_VERSION:
+        raise PodiumError(f"model package at {where} has format {manifest.get('format')!r} "
+                          f"version {manifest.get('format_version')!r}, which this podium cannot read.",
+                          hint="upgrade podium to the version that wrote it")
+    signature_path = f"{root}/{SIGNATURE_FILE}"
+    signature = fs.cat_file(signature_path) if fs.exists(signature_path) else None
+    check_signature(where, manifest, raw, signature, trust)
+    blobs: dict[str, bytes] = {}
+    for name, entry in files.items():
+        file_path = f"{root}/{name}"
+        if not fs.exists(file_path):
+            raise IntegrityError(f"model package at {where} lacks {name}: it was modified or "
+                                 "corrupted; re-register the model.")
+        data = fs.cat_file(file_path)
+        _verify(where, name, str(entry.get("sha256")), hashlib.sha256(data).hexdigest())
+        blobs[name] = data
+    if MODEL_FILE not in blobs:
+        raise IntegrityError(f"model package at {where} lists no {MODEL_FILE}; re-register the model.")
+    if EngineInfo.from_json(manifest.get("engine")).name == ONNX and ONNX_FILE not in blobs:
+        raise IntegrityError(f"model package at {where} is on the onnx engine but lists no {ONNX_FILE}; "
+                             "re-register the model.")
+    return manifest, blobs
 
 
 def _verify(where: str, name: str, expected: str, got: str) -> None:

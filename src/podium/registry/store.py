@@ -52,6 +52,7 @@ from podium.registry.records import (
     RunInfo,
 )
 from podium.registry.refs import DEFAULT_ALIAS, LATEST, check_name, parse_ref
+from podium.registry.signing import SigningKey, TrustPolicy
 
 if TYPE_CHECKING:
     from podium.config import Settings
@@ -77,20 +78,36 @@ class Registry:
     One engine per registry; on first use a new database gets its tables, and one at another
     schema revision raises ``RegistryRevisionError`` (``podium db upgrade``). Several processes
     may share one registry (SQLite in WAL mode, or PostgreSQL).
+
+    ``trust`` decides which package signatures are required and accepted on every load;
+    ``signing_key`` (a key, or the path of its PEM file, read when first needed) signs the
+    packages this registry registers.
     """
 
     def __init__(self, registry_url: str, artifacts_url: str | ArtifactStore, *,
-                 cache_dir: str | Path | None = None, echo: bool = False) -> None:
+                 cache_dir: str | Path | None = None, echo: bool = False,
+                 trust: TrustPolicy | None = None, signing_key: SigningKey | str | Path | None = None) -> None:
         self.url = normalize_url(registry_url)
         self.engine: Engine = create_registry_engine(self.url, echo=echo)
         self.artifacts = (artifacts_url if isinstance(artifacts_url, ArtifactStore)
                           else ArtifactStore(artifacts_url, cache_dir=cache_dir))
+        self.trust = trust or TrustPolicy()
+        self._signing_key = signing_key
         self._ready = False
         self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Registry:
-        return cls(settings.resolved_registry_url, settings.resolved_artifacts_url)
+        return cls(settings.resolved_registry_url, settings.resolved_artifacts_url,
+                   cache_dir=settings.cache_dir, trust=trust_from_settings(settings),
+                   signing_key=settings.resolved_signing_key)
+
+    @property
+    def signing_key(self) -> SigningKey | None:
+        """The key that signs registered packages (None: they are not signed)."""
+        if self._signing_key is not None and not isinstance(self._signing_key, SigningKey):
+            self._signing_key = SigningKey.load(self._signing_key)
+        return self._signing_key
 
     def __repr__(self) -> str:
         return f"Registry({self.engine.url.render_as_string(hide_password=True)!r}, {self.artifacts.url!r})"
@@ -224,8 +241,9 @@ class Registry:
         check_name(name, "model name")
         if alias is not None:
             _check_alias(alias)
+        signer = self.signing_key
         with tempfile.TemporaryDirectory(prefix="podium-register-") as tmp:
-            package.save(None, tmp)
+            package.save(None, tmp, signer=signer)
             checksum = file_fingerprint(Path(tmp) / MANIFEST)
             for _ in range(_ATTEMPTS):
                 version = self._reserve(name, package, run_id=run_id, description=description)
@@ -382,17 +400,29 @@ class Registry:
             return self._version_row(conn, parsed.name, int(latest))
 
     def load(self, ref: str) -> ModelPackage:
-        """The package ``ref`` names, its checksums verified before it is unpickled."""
+        """The package ``ref`` names, its checksums and signature verified before it is unpickled."""
         info = self.resolve(ref)
+        return ModelPackage.load(self.package_folder(info), manifest_sha256=info.checksum, trust=self.trust)
+
+    def verify(self, ref: str) -> ModelVersionInfo:
+        """Check the package ``ref`` names (checksums, signature under ``trust``) without loading it.
+
+        Raises ``IntegrityError`` saying what is wrong; returns the version checked.
+        """
+        info = self.resolve(ref)
+        ModelPackage.verify(self.package_folder(info), manifest_sha256=info.checksum, trust=self.trust)
+        return info
+
+    def package_folder(self, info: ModelVersionInfo) -> Path:
+        """A local folder holding the version's package files (verify before use: ``load``)."""
         try:
-            folder = self.artifacts.get_local(info.artifact_key)
+            return self.artifacts.get_local(info.artifact_key, checksum=info.checksum)
         except NotFoundError:
             raise IntegrityError(
                 f"model {info.ref} is registered but its files '{info.artifact_key}' are missing "
                 f"from {self.artifacts.url}.",
                 hint="check artifacts_url in podium.yaml (or PODIUM_ARTIFACTS_URL), or re-register the model",
             ) from None
-        return ModelPackage.load(folder, manifest_sha256=info.checksum)
 
     def list_models(self) -> list[ModelInfo]:
         """Every model with at least one version, by name."""
@@ -576,6 +606,11 @@ class Registry:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+def trust_from_settings(settings: Settings) -> TrustPolicy:
+    """The project's package trust policy (``require_signed``, ``trusted_keys``)."""
+    return TrustPolicy.from_files(settings.resolved_trusted_keys, require_signed=settings.require_signed)
+
+
 def _artifact_key(name: str, version: int) -> str:
     return f"models/{name}/{version}"
 

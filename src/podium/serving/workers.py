@@ -42,8 +42,9 @@ logger = logging.getLogger("podium.serving")
 
 
 def check_refs(registry: Any, refs: list[str]) -> list[tuple[str, int]]:
-    """Resolve every ref before any worker starts, so that a typo fails once and clearly."""
-    return [(str(info.name), int(info.version)) for info in (registry.resolve(ref) for ref in refs)]
+    """Resolve and verify every ref before any worker starts, so that a typo or a tampered or
+    unsigned package fails once and clearly (workers check again when they load)."""
+    return [(str(info.name), int(info.version)) for info in (registry.verify(ref) for ref in refs)]
 
 
 def serve(options: ServeOptions) -> None:
@@ -60,7 +61,10 @@ def serve(options: ServeOptions) -> None:
         settings = load_settings()
         options = options.model_copy(update={
             "registry_url": options.registry_url or settings.resolved_registry_url,
-            "artifacts_url": options.artifacts_url or settings.resolved_artifacts_url})
+            "artifacts_url": options.artifacts_url or settings.resolved_artifacts_url,
+            "cache_dir": options.cache_dir or settings.cache_dir,
+            "require_signed": options.require_signed or settings.require_signed,
+            "trusted_keys": options.trusted_keys or [str(p) for p in settings.resolved_trusted_keys]})
     own_dir = options.metrics_dir is None
     metrics_dir = options.metrics_dir or tempfile.mkdtemp(prefix="podium-metrics-")
     for stale in Path(metrics_dir).glob("*.db"):  # figures of an earlier run would add up
@@ -92,6 +96,7 @@ def worker_app() -> Any:
     from threadpoolctl import threadpool_limits
 
     from podium.registry import Registry
+    from podium.registry.signing import TrustPolicy
     from podium.serving.app import create_app
 
     options = ServeOptions.model_validate_json(os.environ[OPTIONS_ENV])
@@ -102,7 +107,8 @@ def worker_app() -> Any:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
     assert options.registry_url is not None and options.artifacts_url is not None  # set by serve()
-    registry = Registry(options.registry_url, options.artifacts_url)
+    trust = TrustPolicy.from_files(options.trusted_keys, require_signed=options.require_signed)
+    registry = Registry(options.registry_url, options.artifacts_url, cache_dir=options.cache_dir, trust=trust)
     return start_with_backoff(lambda: create_app(registry, options.refs, auth=options.auth, options=options))
 
 

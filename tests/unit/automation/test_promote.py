@@ -11,7 +11,8 @@ from sklearn.preprocessing import OneHotEncoder
 from podium.automation.promote import decide_promotion, promote, rollback, schema_changes, smoke_test
 from podium.data import infer_column_types
 from podium.errors import UserError
-from podium.registry import InputSchema, ModelPackage, OutputSchema, Registry
+from podium._internal.fingerprint import file_fingerprint
+from podium.registry import MANIFEST, InputSchema, ModelPackage, OutputSchema, Registry
 from podium.spec import PromotionSpec
 from podium.training import get_metric
 
@@ -73,9 +74,10 @@ def test_the_smoke_test_reloads_the_package_in_a_fresh_process(tmp_path, rows):
     package.save(None, tmp_path / "pkg")
     X, _ = rows
     expected = package.predict_frame(X)[0]["prediction"].to_numpy()
-    assert smoke_test(tmp_path / "pkg", X, expected) is None
+    checksum = file_fingerprint(tmp_path / "pkg" / MANIFEST)
+    assert smoke_test(tmp_path / "pkg", X, expected, checksum=checksum) is None
     flipped = np.where(expected == "yes", "no", "yes")
-    assert "changed" in smoke_test(tmp_path / "pkg", X, flipped)
+    assert "changed" in smoke_test(tmp_path / "pkg", X, flipped, checksum=checksum)
 
 
 def test_promote_by_hand_and_roll_back(tmp_path):
