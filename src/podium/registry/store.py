@@ -65,6 +65,7 @@ _ATTEMPTS = 50  # reservations tried before giving up (each conflict means anoth
 _TRIAL_COLUMNS = ("candidate", "params", "status", "score", "metrics", "fit_seconds",
                   "predict_ms_per_1000", "size_bytes", "error", "rank")
 _KEY_PREFIX = "pdm_"
+_INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for a missing grant
 _UNKNOWN = "unknown"  # a version's state when the database cannot be asked
 
 
@@ -140,10 +141,22 @@ class Registry:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        """One transaction that writes (on SQLite it holds the write lock from its start)."""
+        """One transaction that writes (on SQLite it holds the write lock from its start).
+
+        A database role without the right to write (a serving role) gets one clear error.
+        """
         self._ensure_tables()
-        with self._connection(write=True) as conn, conn.begin():
-            yield conn
+        try:
+            with self._connection(write=True) as conn, conn.begin():
+                yield conn
+        except exc.ProgrammingError as error:
+            if getattr(error.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
+                raise
+            user = self.engine.url.username or "this user"
+            raise PodiumError(f"the registry role '{user}' may not make this change: "
+                              f"{str(error.orig).splitlines()[0]}.",
+                              hint="serving roles only read (and append to prediction_log); use the "
+                                   "registry owner's role to register, promote or manage keys") from None
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

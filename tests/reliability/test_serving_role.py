@@ -1,0 +1,151 @@
+"""Serving workers can run with a registry role that cannot write models.
+
+On a real PostgreSQL server: the registry's owner trains and registers; a role that may only
+read (and append to ``prediction_log``) serves the model through the real ``podium serve``,
+its predictions are logged, and its attempts to register or promote are refused.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from podium.errors import PodiumError
+from podium.registry import Registry
+from podium.testing.servers import free_port
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = ROOT / "examples" / "quickstart"
+PODIUM = str(Path(sys.executable).parent / "podium")
+SPEC = """\
+name: churn
+source: customers.csv
+target: churned
+metric: accuracy
+budget: {trials: 2}
+candidates: [logistic_regression]
+gate: {min_score: 0.5}
+register: {model: churn, alias: champion}
+notify: [log]
+"""
+#: what a serving role needs, as docs/registry.md gives it
+GRANTS = """\
+GRANT CONNECT ON DATABASE {db} TO {role};
+GRANT USAGE ON SCHEMA public TO {role};
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};
+GRANT INSERT ON prediction_log TO {role};
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role};
+"""
+
+
+@pytest.fixture
+def database(postgres_url: str) -> str:
+    """A fresh database on the test server (its owner's URL)."""
+    name = f"serving_role_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+
+
+def podium(project: Path, *args: str, env: dict[str, str] | None = None,
+           timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PODIUM, *args], cwd=project, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "OMP_NUM_THREADS": "1", "PODIUM_HOME": str(project), **(env or {})})
+
+
+def test_a_read_only_role_serves_and_logs_but_cannot_write_models(database: str, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("customers.csv", "new_customers.csv"):
+        shutil.copy(QUICKSTART / name, project / name)
+    (project / "pipeline.yaml").write_text(SPEC)
+    (project / "podium.yaml").write_text(f"registry_url: {database}\nn_jobs: 1\n")
+    trained = podium(project, "run", "pipeline.yaml")
+    assert trained.returncode == 0, trained.stderr
+    made = podium(project, "keys", "create", "--name", "serving-test")
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip().splitlines()[-1]
+
+    role = f"podium_serve_{uuid.uuid4().hex[:8]}"
+    owner = create_engine(database, isolation_level="AUTOCOMMIT")
+    with owner.connect() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+        for statement in GRANTS.format(db=make_url(database).database, role=role).splitlines():
+            conn.execute(text(statement))
+    role_url = make_url(database).set(username=role).render_as_string(hide_password=False)
+    as_role = {"PODIUM_REGISTRY_URL": role_url}
+
+    port = free_port()
+    log = project / "serve.log"
+    with open(log, "w") as sink:
+        process = subprocess.Popen(
+            [PODIUM, "serve", "churn", "--port", str(port), "--workers", "1", "--log-rate", "1",
+             "--access-log", "off"],
+            cwd=project, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1", "PODIUM_HOME": str(project), **as_role})
+    url = f"http://127.0.0.1:{port}"
+    row = pd.read_csv(project / "new_customers.csv").drop(columns=["customer_id"]).iloc[0].to_dict()
+    try:
+        _wait(lambda: _ready(url), "the service to start", log)
+        answer = httpx.post(f"{url}/v1/models/churn/predict", json=row, timeout=10,
+                            headers={"Authorization": f"Bearer {key}"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["version"] == 1 and answer.json()["prediction"] in ("yes", "no")
+        with owner.connect() as conn:  # the sampled prediction reaches the log, written by the role
+            _wait(lambda: conn.execute(text("SELECT count(*) FROM prediction_log")).scalar() >= 1,
+                  "the prediction log", log)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert "permission denied" not in log.read_text()
+
+    with Registry(role_url, str(project / ".podium" / "artifacts")) as reader:
+        package = reader.load("churn")  # it can read everything serving needs
+        with pytest.raises(PodiumError, match=f"the registry role '{role}' may not make this change: "
+                                              "permission denied for table"):
+            reader.register("churn", package)
+        with pytest.raises(PodiumError, match="permission denied for table"):
+            reader.set_alias("churn", "staging", 1)
+    refused = podium(project, "models", "promote", "churn:1", "--alias", "staging", env=as_role)
+    assert refused.returncode != 0 and "may not make this change" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr
+    with Registry(database, str(project / ".podium" / "artifacts")) as registry:
+        assert [v.version for v in registry.list_versions("churn")] == [1]
+        assert registry.resolve("churn@champion").aliases == ["champion"]
+    owner.dispose()
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _wait(condition, what: str, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}:\n{log.read_text()[-3000:]}")
