@@ -1,7 +1,7 @@
 """Serving workers can run with a registry role that cannot write models.
 
 On a real PostgreSQL server: the registry's owner trains and registers; a role that may only
-read (and append to ``prediction_log``) serves the model through the real ``podium serve``,
+read (and append to ``prediction_log``, and prune it by its retention) serves the model through the real ``podium serve``,
 its predictions are logged, and its attempts to register or promote are refused.
 """
 
@@ -47,7 +47,7 @@ GRANTS = """\
 GRANT CONNECT ON DATABASE {db} TO {role};
 GRANT USAGE ON SCHEMA public TO {role};
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};
-GRANT INSERT ON prediction_log TO {role};
+GRANT INSERT, DELETE ON prediction_log TO {role};
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role};
 """
 

@@ -155,7 +155,7 @@ class Registry:
             user = self.engine.url.username or "this user"
             raise PodiumError(f"the registry role '{user}' may not make this change: "
                               f"{str(error.orig).splitlines()[0]}.",
-                              hint="serving roles only read (and append to prediction_log); use the "
+                              hint="serving roles only read (and keep prediction_log); use the "
                                    "registry owner's role to register, promote or manage keys") from None
 
     @contextmanager
