@@ -329,8 +329,8 @@ def test_a_planted_cached_copy_is_replaced_by_the_registered_one(made: Path, tmp
     info = registry.resolve("churn:1")
     genuine = registry.load("churn:1")
     cached = registry.package_folder(info)
-    for name in ("model.joblib", "package.json"):  # a whole other (valid) package put in its place
-        shutil.copy(package_dir(made, 1) / name, cached / name)
+    for file in package_dir(made, 1).iterdir():  # a whole other (valid) package put in its place
+        shutil.copy(file, cached / file.name)
     assert ModelPackage.verify(cached)  # consistent in itself: only the registry's checksum tells
     again = registry.load("churn:1")
     assert again.manifest == genuine.manifest != source.load("churn:1").manifest
