@@ -64,14 +64,17 @@ def _stop(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def _same(answer: dict, row: pd.Series, classes: list[str] | None, where: str) -> None:
+def _same(answer: dict, scored: pd.DataFrame, i: int, classes: list[str] | None, where: str) -> None:
+    """The service's answer for row ``i`` against `podium predict`'s (column by column: a row
+    of a mixed frame would turn integer labels into floats)."""
     if classes is None:
-        want = float(row["prediction"])
+        want = float(scored["prediction"].iloc[i])
         assert abs(answer["prediction"] - want) <= VALUE_TOLERANCE * max(1.0, abs(want)), where
         return
-    assert str(answer["prediction"]) == str(row["prediction"]), where
+    assert str(answer["prediction"]) == str(scored["prediction"].iloc[i]), where
     for cls in classes:
-        assert abs(answer["probabilities"][cls] - row[f"proba_{cls}"]) <= PROBA_TOLERANCE, f"{where} P({cls})"
+        got, want = answer["probabilities"][cls], float(scored[f"proba_{cls}"].iloc[i])
+        assert abs(got - want) <= PROBA_TOLERANCE, f"{where} P({cls})"
 
 
 @pytest.mark.timeout(240)
@@ -103,14 +106,15 @@ def test_the_champion_compiles_and_http_answers_what_podium_predict_answers(tmp_
     assert len(scored) == len(test)
     classes = None if shown["task"] == "regression" else [str(c) for c in shown["classes"]]
 
-    records = json.loads(test.to_json(orient="records"))
+    features = [c["name"] for c in shown["input_schema"]["columns"]]  # the API takes no other field
+    records = json.loads(test[features].to_json(orient="records"))
     process, base = _serve(tmp_path, f"{dataset}@champion", env)
     try:
         with httpx.Client(base_url=f"{base}/v1/models/{dataset}", timeout=30) as client:
             for i in np.linspace(0, len(records) - 1, SINGLES).astype(int).tolist():
                 response = client.post("/predict", json=records[i])
                 assert response.status_code == 200, response.text
-                _same(response.json(), scored.iloc[i], classes, f"{dataset} row {i} (single)")
+                _same(response.json(), scored, i, classes, f"{dataset} row {i} (single)")
             for start in range(0, len(records), 1000):
                 response = client.post("/predict/batch", json={"records": records[start:start + 1000]})
                 assert response.status_code == 200, response.text
@@ -118,6 +122,6 @@ def test_the_champion_compiles_and_http_answers_what_podium_predict_answers(tmp_
                 assert len(answers) == len(records[start:start + 1000])
                 for offset, answer in enumerate(answers):
                     i = start + offset
-                    _same(answer, scored.iloc[i], classes, f"{dataset} row {i} (batch)")
+                    _same(answer, scored, i, classes, f"{dataset} row {i} (batch)")
     finally:
         _stop(process)

@@ -314,7 +314,7 @@ class ModelPackage:
     def describe(self) -> dict[str, Any]:
         """JSON-able metadata: what ``podium models show`` prints and a service's metadata endpoint."""
         manifest = self.manifest or {}
-        return to_jsonable({
+        described: dict[str, Any] = to_jsonable({
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "task": self.task,
@@ -337,6 +337,7 @@ class ModelPackage:
             "signed_by": (manifest.get("signature") or {}).get("key_id"),
             "created_at": manifest.get("created_at"),
         })
+        return described
 
 
 def library_versions() -> dict[str, str]:

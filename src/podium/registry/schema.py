@@ -317,7 +317,7 @@ def _text(value: Any) -> str:
     if isinstance(value, (float, np.floating)):
         if math.isnan(value):
             return ""
-        if float(value).is_integer() and abs(value) < 2**53:
+        if float(value).is_integer() and abs(float(value)) < 2**53:
             return str(int(value))
         return str(float(value))
     if isinstance(value, np.integer):
@@ -337,22 +337,22 @@ def _typed_series(values: pd.Series, column: ColumnSchema) -> np.ndarray:
     kind = column.kind
     if kind == ColumnType.NUMERIC:
         if ptypes.is_numeric_dtype(values.dtype):
-            return values.to_numpy(dtype=np.float64, na_value=np.nan)
+            return np.asarray(values.to_numpy(dtype=np.float64, na_value=np.nan))
         blank = _blank(values)
         converted = pd.to_numeric(values.where(~blank), errors="coerce")
         _raise_first(values, converted.isna() & ~blank & values.notna(), column, "numbers", "numbers")
-        return converted.to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.asarray(converted.to_numpy(dtype=np.float64, na_value=np.nan))
     if kind == ColumnType.BOOLEAN:
         if ptypes.is_bool_dtype(values.dtype) or ptypes.is_numeric_dtype(values.dtype):
             out = values.to_numpy(dtype=np.float64, na_value=np.nan)
             bad = ~np.isnan(out) & (out != 0.0) & (out != 1.0)
             _raise_first(values, pd.Series(bad, index=values.index), column, "true or false",
                          "true/false (or yes/no, 1/0)")
-            return out
+            return np.asarray(out)
         return _typed_values(values.tolist(), column) if len(values) else np.empty(0)
     if kind == ColumnType.DATETIME:
         if ptypes.is_numeric_dtype(values.dtype) and not ptypes.is_bool_dtype(values.dtype):
-            return values.to_numpy(dtype=np.float64, na_value=np.nan)  # already epoch seconds
+            return np.asarray(values.to_numpy(dtype=np.float64, na_value=np.nan))  # already epoch seconds
         if ptypes.is_datetime64_any_dtype(values.dtype):
             stamps = values if getattr(values.dtype, "tz", None) is not None else values.dt.tz_localize("UTC")
         else:
@@ -360,9 +360,9 @@ def _typed_series(values: pd.Series, column: ColumnSchema) -> np.ndarray:
             stamps = pd.to_datetime(values.where(~blank), errors="coerce", format="mixed", utc=True)
             _raise_first(values, stamps.isna() & ~blank & values.notna(), column, "dates", "ISO 8601 dates")
         seconds = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
-        return seconds.to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.asarray(seconds.to_numpy(dtype=np.float64, na_value=np.nan))
     text = as_text(values).fillna("")
-    return text.to_numpy(dtype=object)
+    return np.asarray(text.to_numpy(dtype=object))
 
 
 def _blank(values: pd.Series) -> pd.Series:

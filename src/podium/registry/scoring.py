@@ -19,8 +19,8 @@ from podium.registry.schema import InputSchema, TypedColumns
 
 __all__ = ["Engine", "EngineInfo", "OnnxEngine", "Scores", "SklearnEngine", "onnx_feed", "ONNX", "SKLEARN"]
 
-ONNX = "onnx"
-SKLEARN = "sklearn"
+ONNX: Literal["onnx"] = "onnx"
+SKLEARN: Literal["sklearn"] = "sklearn"
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ class EngineInfo:
     def from_json(cls, block: dict[str, Any] | None) -> EngineInfo:
         if not block:  # a package written before engines: its pipeline is its engine
             return cls(SKLEARN, reason="written before podium compiled models")
-        return cls(name=block["name"], file=block.get("file"), reason=block.get("reason"),
+        name: Literal["onnx", "sklearn"] = ONNX if block.get("name") == ONNX else SKLEARN
+        return cls(name=name, file=block.get("file"), reason=block.get("reason"),
                    tolerance=float(block.get("tolerance") or 0.0), checked_rows=int(block.get("checked_rows") or 0))
 
 
@@ -54,13 +55,15 @@ class Scores:
 
 
 class Engine(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def score(self, columns: TypedColumns) -> Scores: ...
 
 
 def _labels(classes: Sequence[Any], proba: np.ndarray) -> np.ndarray:
-    return np.array(list(classes), dtype=object)[proba.argmax(axis=1)]
+    labels: np.ndarray = np.array(list(classes), dtype=object)[proba.argmax(axis=1)]
+    return labels
 
 
 class SklearnEngine:

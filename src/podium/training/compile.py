@@ -115,8 +115,8 @@ def check_graph(model: bytes, pipeline: Any, schema: InputSchema, task: str, cla
         near_tie = (top[:, -1] - top[:, -2]) <= PROBA_TOLERANCE if top.shape[1] > 1 else np.zeros(len(top), bool)
         real = differ & ~near_tie
         if real.any():
-            row = int(real.argmax())
-            return f"row {row}: label {graph.values[row]!r} instead of {reference.values[row]!r}", None
+            first = int(real.argmax())
+            return f"row {first}: label {graph.values[first]!r} instead of {reference.values[first]!r}", None
         return None, (f"{int(differ.sum())} of {len(differ)} holdout labels differ on near-ties "
                       f"(top two probabilities within {PROBA_TOLERANCE:g})")
     return None, None
