@@ -278,7 +278,9 @@ class ModelPackage:
                 assert self.onnx_model is not None
                 engine = OnnxEngine(self.onnx_model, self.input_schema, self.task, self.classes, threads=threads)
             else:
-                engine = SklearnEngine(self.pipeline, self.task, self.classes)
+                written_before_engines = self.manifest is not None and "engine" not in self.manifest
+                engine = SklearnEngine(self.pipeline, self.task, self.classes,
+                                       legacy=self.input_schema if written_before_engines else None)
             self._engines[threads] = engine
         return engine
 

@@ -67,23 +67,50 @@ def _labels(classes: Sequence[Any], proba: np.ndarray) -> np.ndarray:
 
 
 class SklearnEngine:
-    """Scores with the fitted pipeline on ``pd.DataFrame(typed columns)``."""
+    """Scores with the fitted pipeline on ``pd.DataFrame(typed columns)``.
+
+    ``legacy`` (a package podium 0.1.0 wrote, before typed columns): its pipeline was fitted
+    on frames in their training dtypes, so the typed columns are turned back into those.
+    """
 
     name = SKLEARN
 
-    def __init__(self, pipeline: Any, task: str, classes: Sequence[Any]) -> None:
+    def __init__(self, pipeline: Any, task: str, classes: Sequence[Any], *,
+                 legacy: InputSchema | None = None) -> None:
         self.pipeline = pipeline
         self.task = task
         self.classes = list(classes)
+        self.legacy = legacy
 
     def score(self, columns: TypedColumns) -> Scores:
         import pandas as pd
 
-        frame = pd.DataFrame(columns, copy=False)
+        frame = pd.DataFrame(columns, copy=False) if self.legacy is None else _legacy_frame(self.legacy, columns)
         if self.task == "regression":
             return Scores(np.asarray(self.pipeline.predict(frame), dtype=np.float64), None)
         proba = np.asarray(self.pipeline.predict_proba(frame), dtype=np.float64)
         return Scores(_labels(self.classes, proba), proba)
+
+
+def _legacy_frame(schema: InputSchema, columns: TypedColumns) -> Any:
+    """What podium 0.1.0's pipelines were fitted on: categories with missing as NaN, booleans as
+    bool, dates as timestamps (or ISO text where training read them as text)."""
+    import pandas as pd
+
+    data: dict[str, Any] = {}
+    for column in schema.columns:
+        values = columns[column.name]
+        if column.kind == ColumnType.DATETIME:
+            stamps = pd.to_datetime(pd.Series(values), unit="s", utc=True)
+            data[column.name] = (stamps if column.dtype.startswith("datetime64")
+                                 else stamps.dt.strftime("%Y-%m-%dT%H:%M:%S").where(stamps.notna()))
+        elif column.kind == ColumnType.BOOLEAN and column.dtype.startswith("bool"):
+            data[column.name] = pd.Series(values).map({1.0: True, 0.0: False})
+        elif column.kind not in (ColumnType.NUMERIC, ColumnType.BOOLEAN):
+            data[column.name] = pd.Series(values, dtype=object).replace("", np.nan)
+        else:
+            data[column.name] = values
+    return pd.DataFrame(data)
 
 
 def onnx_feed(schema: InputSchema, columns: TypedColumns) -> dict[str, np.ndarray]:
