@@ -82,8 +82,28 @@ def compile_graph(pipeline: Any, schema: InputSchema, task: str) -> bytes:
         options = {id(pipeline): {"zipmap": False}}
     onx = convert_sklearn(pipeline, initial_types=_initial_types(schema), options=options,
                           target_opset={"": _OPSET, "ai.onnx.ml": _ML_OPSET})
+    _fix_neighbour_distances(onx)
     data: bytes = onx.SerializeToString()
     return data
+
+
+def _fix_neighbour_distances(onx: Any) -> None:
+    """Undo skl2onnx's sign flip of kNN distances (opset >= 11).
+
+    skl2onnx (1.20) takes the k smallest distances with ``TopK(largest=0)`` and then still
+    multiplies them by -1, a leftover of the older negate-then-TopK form: every weight of a
+    distance-weighted kNN becomes 1/1e-6 and the neighbours count alike. The -1 becomes 1.
+    """
+    from onnx import numpy_helper
+
+    values = {node.output[0] for node in onx.graph.node if node.op_type == "TopK"}
+    constants = {init.name: init for init in onx.graph.initializer}
+    for node in onx.graph.node:
+        if node.op_type != "Mul" or node.input[0] not in values or node.input[1] not in constants:
+            continue
+        factor = numpy_helper.to_array(constants[node.input[1]])
+        if factor.size == 1 and float(factor.reshape(-1)[0]) == -1.0:
+            constants[node.input[1]].CopyFrom(numpy_helper.from_array(-factor, node.input[1]))
 
 
 def check_graph(model: bytes, pipeline: Any, schema: InputSchema, task: str, classes: list[Any],
