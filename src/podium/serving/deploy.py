@@ -34,7 +34,7 @@ import yaml
 from podium.errors import SpecError
 
 __all__ = ["DeployResult", "write_docker", "write_kubernetes", "pinned_requirements", "model_libraries",
-           "engine_of", "KEYS_FILE"]
+           "engine_of", "preload", "KEYS_FILE"]
 
 APP_DIR = "/srv/podium"
 KEYS_DIR = "/run/secrets/podium"
@@ -173,7 +173,7 @@ class _Discard(io.RawIOBase):
         return True
 
     def write(self, data: Any) -> int:
-        return len(data)
+        return memoryview(data).nbytes  # protocol 5 hands over PickleBuffers, which have no len()
 
 
 def pinned_requirements(*, engine: str = "sklearn", libraries: Iterable[str] = ()) -> list[str]:
@@ -248,6 +248,32 @@ def _copy_model(package: Any, name: str, version: int, ref: str, project: Path) 
     return f"{name}@{alias}"
 
 
+def preload(ref: str, project: str | Path = APP_DIR) -> None:
+    """Load ``ref`` from ``project`` as a serving worker does, and let it go (the image's build
+    step): it fails when the model cannot load in this environment, and it imports what a
+    worker imports."""
+    import importlib
+
+    from podium.config import load_settings
+    from podium.registry import Registry
+    from podium.serving.app import create_app
+    from podium.serving.options import ServeOptions
+
+    for module in _WORKER_MODULES:
+        importlib.import_module(module)
+    registry = Registry.from_settings(load_settings(project))
+    try:
+        create_app(registry, [ref], options=ServeOptions(access_log=None, prediction_log_rate=0,
+                                                         reload_interval=0))
+    finally:
+        registry.close()
+
+
+#: what uvicorn's workers import beyond the app (the loop, the HTTP parser, the supervisor)
+_WORKER_MODULES = ("podium.serving.workers", "uvicorn.loops.uvloop", "uvicorn.protocols.http.httptools_impl",
+                   "uvicorn.lifespan.on", "uvicorn.supervisors.multiprocess", "prometheus_client.multiprocess")
+
+
 def _world_readable(root: Path) -> None:
     """Files readable and folders enterable by anyone: the image runs under any UID."""
     for path in [root, *root.rglob("*")]:
@@ -312,7 +338,7 @@ def _dockerfile(serve_ref: str, *, engine: str, port: int, workers: int, libgomp
         # hadolint ignore=DL3008
         RUN apt-get update \\
             && apt-get install -y --no-install-recommends libgomp1 \\
-            && rm -rf /var/lib/apt/lists/*
+            && apt-get clean && rm -rf /var/lib/apt/lists/*
 
         """) if libgomp else ""
     return textwrap.dedent(f"""\
@@ -324,21 +350,28 @@ def _dockerfile(serve_ref: str, *, engine: str, port: int, workers: int, libgomp
             PIP_NO_CACHE_DIR=1 \\
             PIP_DISABLE_PIP_VERSION_CHECK=1 \\
             OMP_NUM_THREADS=1 \\
+            ORT_DISABLE_TELEMETRY=1 \\
             PODIUM_KEYS_FILE={KEYS_FILE} \\
             PODIUM_PREDICTION_LOG=off
 
         """) + openmp + textwrap.dedent(f"""\
         RUN useradd --no-create-home --home-dir /nonexistent --uid {USER_ID} --shell /usr/sbin/nologin podium
 
-        # exactly the pinned list: the engine's libraries, no training stack, no GPU wheels
+        # exactly the pinned list: the engine's libraries, no training stack, no GPU wheels;
+        # not byte-compiled here (that would double the layer): see below
         COPY requirements.txt /tmp/requirements.txt
-        RUN pip install --no-cache-dir --no-deps -r /tmp/requirements.txt && rm /tmp/requirements.txt
+        RUN pip install --no-cache-dir --no-compile --no-deps -r /tmp/requirements.txt && rm /tmp/requirements.txt
 
         COPY podium/ /tmp/podium-src/
-        RUN pip install --no-cache-dir --no-deps /tmp/podium-src && rm -rf /tmp/podium-src
+        RUN pip install --no-cache-dir --no-compile --no-deps /tmp/podium-src && rm -rf /tmp/podium-src
 
         # owned by root, readable by all: any UID serves it, none can change it
         COPY project/ {APP_DIR}/
+
+        # load the model as a worker does: one that cannot load fails the build, not the
+        # container; and the modules serving imports (only those) are byte-compiled
+        RUN PYTHONDONTWRITEBYTECODE='' python -c "import podium.cli.main; \\
+            from podium.serving.deploy import preload; preload('{serve_ref}')"
 
         USER {USER_ID}
         WORKDIR {APP_DIR}
@@ -406,6 +439,7 @@ def _manifests(app: str, name: str, version: int, *, image: str, replicas: int, 
                         "imagePullPolicy": "IfNotPresent",
                         "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
                         "env": [{"name": "OMP_NUM_THREADS", "value": "1"},
+                                {"name": "ORT_DISABLE_TELEMETRY", "value": "1"},
                                 {"name": "PODIUM_KEYS_FILE", "value": KEYS_FILE},
                                 {"name": "PODIUM_PREDICTION_LOG", "value": "off"}],
                         "resources": {"requests": {"cpu": "500m", "memory": "512Mi"},

@@ -99,6 +99,23 @@ def test_the_packaged_registry_is_opened_read_only(registry, tmp_path):
     assert modes == {0o444}  # readable under any UID
 
 
+def test_the_build_loads_the_model_as_a_worker_would(registry, tmp_path, monkeypatch):
+    from podium.errors import NotFoundError
+    from podium.serving.deploy import preload
+
+    out = write_docker(registry, "churn", tmp_path / "build").out_dir
+    dockerfile = (out / "Dockerfile").read_text()
+    assert "preload('churn@champion')" in dockerfile
+    assert dockerfile.index("COPY project/") < dockerfile.index("preload(") < dockerfile.index("USER 10001")
+    project = out / "project"
+    settings = yaml.safe_load((project / "podium.yaml").read_text())
+    for key in ("registry_url", "artifacts_url"):  # the image's paths, onto this copy
+        monkeypatch.setenv(f"PODIUM_{key.upper()}", settings[key].replace("/srv/podium", str(project)))
+    preload("churn@champion", project)
+    with pytest.raises(NotFoundError):
+        preload("churn@nothing", project)
+
+
 def test_a_lightgbm_model_gets_openmp_and_its_library(tmp_path):
     lightgbm = pytest.importorskip("lightgbm")
     frame = pd.DataFrame({"a": range(40), "b": [i % 7 for i in range(40)]}).astype(float)
@@ -112,6 +129,11 @@ def test_a_lightgbm_model_gets_openmp_and_its_library(tmp_path):
     assert "apt-get install -y --no-install-recommends libgomp1" in dockerfile
     names = {r.split("==")[0] for r in (out / "requirements.txt").read_text().splitlines() if "==" in r}
     assert "lightgbm" in names and "scikit-learn" in names and "xgboost" not in names
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    if Path(hadolint).exists():
+        linted = subprocess.run([hadolint, "--failure-threshold", "info", str(out / "Dockerfile")],
+                                capture_output=True, text=True)
+        assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
 def test_the_models_own_libraries_are_found():
@@ -123,6 +145,10 @@ def test_the_models_own_libraries_are_found():
     assert {"scikit-learn", "lightgbm", "xgboost"} <= model_libraries(model)
     assert "podium" not in model_libraries(model)
     assert model_libraries(LogisticRegression()) & {"lightgbm", "xgboost"} == set()
+    from sklearn.neighbors import KNeighborsClassifier  # holds arrays: pickled as protocol-5 buffers
+
+    fitted = KNeighborsClassifier(n_neighbors=1).fit([[0.0], [1.0]], [0, 1])
+    assert "scikit-learn" in model_libraries(fitted) and "numpy" in model_libraries(fitted)
 
 
 def test_xgboost_is_pinned_to_its_cpu_wheel_and_gpu_runtimes_left_out():
