@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import pickle
 import re
 import secrets
@@ -46,10 +47,14 @@ REGISTRY_URL = f"sqlite:///file:{APP_DIR}/.podium/registry.db?mode=ro&immutable=
 
 #: what ``podium serve`` imports whatever the engine (uvicorn's fast loop and parser included)
 _SERVE_PACKAGES = ("fastapi", "uvicorn", "uvloop", "httptools", "prometheus-client", "orjson", "pydantic",
-                   "pyyaml", "sqlalchemy", "fsspec", "typer", "rich", "numpy", "packaging")
+                   "pyyaml", "sqlalchemy", "alembic", "fsspec", "typer", "rich", "numpy", "packaging",
+                   "threadpoolctl")
 #: what each engine scores with
 _ENGINE_PACKAGES = {"onnx": ("onnxruntime",),
-                    "sklearn": ("scikit-learn", "scipy", "joblib", "threadpoolctl", "pandas")}
+                    "sklearn": ("scikit-learn", "scipy", "joblib", "pandas")}
+#: podium's dependencies that serving does not import (training, data sources, automation, the
+#: client); a test checks that every dependency podium declares is in one of these three lists
+NOT_SERVING = ("pyarrow", "lightgbm", "xgboost", "openpyxl", "httpx", "croniter")
 #: the CPU-only wheel of a library whose default wheel pulls GPU runtimes (nvidia-nccl: 469 MB)
 _CPU_VARIANTS = {"xgboost": "xgboost-cpu"}
 #: libraries whose wheels link the system's OpenMP runtime instead of bundling it
@@ -249,24 +254,22 @@ def _copy_model(package: Any, name: str, version: int, ref: str, project: Path) 
 
 
 def preload(ref: str, project: str | Path = APP_DIR) -> None:
-    """Load ``ref`` from ``project`` as a serving worker does, and let it go (the image's build
-    step): it fails when the model cannot load in this environment, and it imports what a
-    worker imports."""
+    """Make a serving worker's app for ``ref`` from ``project``, and let it go (the image's build
+    step, in a process of its own): it fails when the model, or anything a worker imports,
+    cannot load here."""
     import importlib
 
     from podium.config import load_settings
-    from podium.registry import Registry
-    from podium.serving.app import create_app
     from podium.serving.options import ServeOptions
+    from podium.serving.workers import OPTIONS_ENV, worker_app
 
     for module in _WORKER_MODULES:
         importlib.import_module(module)
-    registry = Registry.from_settings(load_settings(project))
-    try:
-        create_app(registry, [ref], options=ServeOptions(access_log=None, prediction_log_rate=0,
-                                                         reload_interval=0))
-    finally:
-        registry.close()
+    settings = load_settings(project)
+    os.environ[OPTIONS_ENV] = ServeOptions(
+        refs=[ref], registry_url=settings.resolved_registry_url, artifacts_url=settings.resolved_artifacts_url,
+        access_log=None, prediction_log_rate=0, reload_interval=0).model_dump_json()
+    worker_app()
 
 
 #: what uvicorn's workers import beyond the app (the loop, the HTTP parser, the supervisor)
@@ -357,10 +360,12 @@ def _dockerfile(serve_ref: str, *, engine: str, port: int, workers: int, libgomp
         """) + openmp + textwrap.dedent(f"""\
         RUN useradd --no-create-home --home-dir /nonexistent --uid {USER_ID} --shell /usr/sbin/nologin podium
 
-        # exactly the pinned list: the engine's libraries, no training stack, no GPU wheels;
-        # not byte-compiled here (that would double the layer): see below
+        # exactly the pinned list: the engine's libraries, no training stack, no GPU wheels; not
+        # byte-compiled (a quarter more) and without the libraries' test suites: lean, not bare
         COPY requirements.txt /tmp/requirements.txt
-        RUN pip install --no-cache-dir --no-compile --no-deps -r /tmp/requirements.txt && rm /tmp/requirements.txt
+        RUN pip install --no-cache-dir --no-compile --no-deps -r /tmp/requirements.txt \\
+            && rm /tmp/requirements.txt \\
+            && find /usr/local/lib -depth -type d -name tests -path "*-packages/*" -exec rm -rf {{}} +
 
         COPY podium/ /tmp/podium-src/
         RUN pip install --no-cache-dir --no-compile --no-deps /tmp/podium-src && rm -rf /tmp/podium-src
@@ -368,10 +373,9 @@ def _dockerfile(serve_ref: str, *, engine: str, port: int, workers: int, libgomp
         # owned by root, readable by all: any UID serves it, none can change it
         COPY project/ {APP_DIR}/
 
-        # load the model as a worker does: one that cannot load fails the build, not the
-        # container; and the modules serving imports (only those) are byte-compiled
-        RUN PYTHONDONTWRITEBYTECODE='' python -c "import podium.cli.main; \\
-            from podium.serving.deploy import preload; preload('{serve_ref}')"
+        # load the model as a worker does: one that cannot load fails the build, not the container
+        RUN podium --help > /dev/null \\
+            && python -c "from podium.serving.deploy import preload; preload('{serve_ref}')"
 
         USER {USER_ID}
         WORKDIR {APP_DIR}

@@ -195,7 +195,9 @@ def test_the_image_serves_read_only_as_any_user(model: str, podman: Podman, base
            "-v", f"{keys}:/run/secrets/podium/keys:ro", image)
     url = f"http://127.0.0.1:{port}"
     try:
+        started = time.monotonic()
         _wait_ready(podman, name, url)
+        print(f"{model}: ready {time.monotonic() - started:.1f} s after podman run (2 workers)")
         assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
         assert podman("healthcheck", "run", name, check=False).returncode == 0
         assert podman("exec", name, "id", "-u").stdout.strip() == "12345"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -99,21 +100,23 @@ def test_the_packaged_registry_is_opened_read_only(registry, tmp_path):
     assert modes == {0o444}  # readable under any UID
 
 
-def test_the_build_loads_the_model_as_a_worker_would(registry, tmp_path, monkeypatch):
-    from podium.errors import NotFoundError
-    from podium.serving.deploy import preload
-
+def test_the_build_loads_the_model_as_a_worker_would(registry, tmp_path):
     out = write_docker(registry, "churn", tmp_path / "build").out_dir
     dockerfile = (out / "Dockerfile").read_text()
-    assert "preload('churn@champion')" in dockerfile
+    assert "podium --help" in dockerfile and "preload('churn@champion')" in dockerfile
     assert dockerfile.index("COPY project/") < dockerfile.index("preload(") < dockerfile.index("USER 10001")
     project = out / "project"
     settings = yaml.safe_load((project / "podium.yaml").read_text())
-    for key in ("registry_url", "artifacts_url"):  # the image's paths, onto this copy
-        monkeypatch.setenv(f"PODIUM_{key.upper()}", settings[key].replace("/srv/podium", str(project)))
-    preload("churn@champion", project)
-    with pytest.raises(NotFoundError):
-        preload("churn@nothing", project)
+    env = {**os.environ, **{f"PODIUM_{key.upper()}": settings[key].replace("/srv/podium", str(project))
+                            for key in ("registry_url", "artifacts_url")}}  # the image's paths, onto this copy
+
+    def build_step(ref: str) -> subprocess.CompletedProcess[str]:
+        code = f"from podium.serving.deploy import preload; preload({ref!r}, {str(project)!r})"
+        return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+
+    assert build_step("churn@champion").returncode == 0
+    failed = build_step("churn@nothing")
+    assert failed.returncode != 0 and "NotFoundError" in failed.stderr
 
 
 def test_a_lightgbm_model_gets_openmp_and_its_library(tmp_path):
@@ -251,3 +254,22 @@ def test_requirements_are_pinned_to_what_is_installed():
     assert "podium" not in pins
     assert "pydantic-core" in pins and "annotated-types" in pins  # dependencies of dependencies too
     assert "uvloop" in pins or "uvloop" not in {d.metadata["Name"] for d in __import__("importlib").metadata.distributions()}
+
+
+def test_every_dependency_podium_declares_is_placed_in_or_out_of_the_image():
+    """A dependency added to pyproject.toml must be placed: served (always or per engine) or not.
+    The image installs an explicit list, so an unplaced one would be missing from it."""
+    import tomllib
+
+    from podium.serving import deploy
+
+    project = tomllib.loads((Path(__file__).resolve().parents[3] / "pyproject.toml").read_text())["project"]
+    declared = {_requirement_name(r) for r in [*project["dependencies"], *project["optional-dependencies"]["serve"]]}
+    placed = {*deploy._SERVE_PACKAGES, *deploy._ENGINE_PACKAGES["sklearn"], *deploy.NOT_SERVING}
+    assert declared - placed == set(), "place these in podium.serving.deploy"
+
+
+def _requirement_name(requirement: str) -> str:
+    from packaging.requirements import Requirement
+
+    return re.sub(r"[-_.]+", "-", Requirement(requirement).name).lower()
