@@ -20,11 +20,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING, Any
 
 from podium.errors import IntegrityError, SpecError, UserError
 
@@ -34,6 +30,12 @@ __all__ = ["ALGORITHM", "SIGNATURE_FILE", "PublicKey", "SigningKey", "TrustPolic
 ALGORITHM = "ed25519"
 #: the detached signature over the manifest's bytes, beside the manifest
 SIGNATURE_FILE = "package.sig"
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+# cryptography is imported where a key is used: a service whose packages are unsigned (a
+# deploy image) loads the registry without it
 
 _RESIGN = "re-register the model from a trusted machine (podium run with signing_key set)"
 
@@ -52,6 +54,9 @@ class PublicKey:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> PublicKey:
         """Read a PEM public key file (SubjectPublicKeyInfo)."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
         data = _read(path, "trusted key")
         try:
             key = serialization.load_pem_public_key(data)
@@ -65,12 +70,18 @@ class PublicKey:
 
     def pem(self) -> str:
         """The key as PEM text (SubjectPublicKeyInfo)."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
         key = Ed25519PublicKey.from_public_bytes(self.raw)
         return key.public_bytes(serialization.Encoding.PEM,
                                 serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
     def verify(self, signature: bytes, data: bytes) -> bool:
         """Whether ``signature`` is this key's signature of ``data``."""
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
         try:
             Ed25519PublicKey.from_public_bytes(self.raw).verify(signature, data)
         except InvalidSignature:
@@ -82,6 +93,8 @@ class SigningKey:
     """An Ed25519 private key that signs package manifests."""
 
     def __init__(self, key: Ed25519PrivateKey) -> None:
+        from cryptography.hazmat.primitives import serialization
+
         self._key = key
         self.public_key = PublicKey(key.public_key().public_bytes(serialization.Encoding.Raw,
                                                                   serialization.PublicFormat.Raw))
@@ -96,6 +109,9 @@ class SigningKey:
         if mode & 0o077:
             raise UserError(f"signing key {path} may be read by other users (mode {mode:o}).",
                             hint=f"chmod 600 {path}")
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         data = _read(path, "signing key")
         try:
             key = serialization.load_pem_private_key(data, password=None)
@@ -184,6 +200,9 @@ def generate_key_pair(out_dir: str | os.PathLike[str], name: str = "podium-signi
 
     Refuses to overwrite existing files; returns (private path, public path).
     """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     private_path, public_path = folder / f"{name}.key", folder / f"{name}.pub"

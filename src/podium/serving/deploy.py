@@ -54,7 +54,8 @@ _ENGINE_PACKAGES = {"onnx": ("onnxruntime",),
                     "sklearn": ("scikit-learn", "scipy", "joblib", "pandas")}
 #: podium's dependencies that serving does not import (training, data sources, automation, the
 #: client); a test checks that every dependency podium declares is in one of these three lists
-NOT_SERVING = ("pyarrow", "lightgbm", "xgboost", "openpyxl", "httpx", "croniter")
+NOT_SERVING = ("pyarrow", "lightgbm", "xgboost", "openpyxl", "httpx", "croniter",
+               "cryptography")  # signatures: the image's copy of a package is unsigned
 #: the CPU-only wheel of a library whose default wheel pulls GPU runtimes (nvidia-nccl: 469 MB)
 _CPU_VARIANTS = {"xgboost": "xgboost-cpu"}
 #: libraries whose wheels link the system's OpenMP runtime instead of bundling it
