@@ -231,7 +231,37 @@ def _register_converters() -> None:
     except ImportError:
         pass
     from sklearn.compose import TransformedTargetRegressor
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        ExtraTreesRegressor,
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+    from skl2onnx.operator_converters.decision_tree import (
+        convert_sklearn_decision_tree_classifier,
+        convert_sklearn_decision_tree_regressor,
+    )
+    from skl2onnx.operator_converters.random_forest import (
+        convert_sklearn_random_forest_classifier,
+        convert_sklearn_random_forest_regressor_converter,
+    )
 
+    trees = [(DecisionTreeClassifier, "SklearnDecisionTreeClassifier", convert_sklearn_decision_tree_classifier),
+             (DecisionTreeRegressor, "SklearnDecisionTreeRegressor", convert_sklearn_decision_tree_regressor),
+             (RandomForestClassifier, "SklearnRandomForestClassifier", convert_sklearn_random_forest_classifier),
+             (RandomForestRegressor, "SklearnRandomForestRegressor", convert_sklearn_random_forest_regressor_converter),
+             (ExtraTreesClassifier, "SklearnExtraTreesClassifier", convert_sklearn_random_forest_classifier),
+             (ExtraTreesRegressor, "SklearnExtraTreesRegressor", convert_sklearn_random_forest_regressor_converter)]
+    tree_options: dict[str, Any] = {"decision_path": [True, False], "decision_leaf": [True, False]}
+    tree_classifier_options = {**classifier_options, **tree_options, "raw_scores": [True, False],
+                               "output_class_labels": [False, True]}
+    for model, alias, convert in trees:
+        classifier = "Classifier" in alias
+        update_registered_converter(
+            model, alias,
+            calculate_linear_classifier_output_shapes if classifier else calculate_linear_regressor_output_shapes,
+            _with_missing_directions(convert), options=tree_classifier_options if classifier else tree_options)
     update_registered_converter(TransformedTargetRegressor, "PodiumTransformedTargetRegressor",
                                 calculate_linear_regressor_output_shapes, _convert_transformed_target)
     update_registered_converter(BoostedClassifier, "PodiumBoostedClassifier",
@@ -239,6 +269,43 @@ def _register_converters() -> None:
                                 options=classifier_options)
     update_registered_converter(BoostedRegressor, "PodiumBoostedRegressor",
                                 calculate_linear_regressor_output_shapes, _convert_boosted_regressor)
+
+
+def _with_missing_directions(convert: Any) -> Any:
+    """skl2onnx's tree converter, then each split's direction for a missing value set from the
+    fitted tree (``missing_go_to_left``): skl2onnx (1.20) sends every NaN right, where
+    scikit-learn's trees learned where missing values go."""
+
+    def converter(scope: Any, operator: Any, container: Any) -> None:
+        before = len(container.nodes)
+        convert(scope, operator, container)
+        model = operator.raw_operator
+        fitted = [model.tree_] if hasattr(model, "tree_") else [m.tree_ for m in model.estimators_]
+        for node in container.nodes[before:]:
+            if node.op_type in ("TreeEnsembleClassifier", "TreeEnsembleRegressor"):
+                _set_missing_directions(node, fitted)
+
+    return converter
+
+
+def _set_missing_directions(node: Any, fitted: list[Any]) -> None:
+    from onnx import helper
+
+    attributes = {a.name: a for a in node.attribute}
+    tree_ids = np.asarray(attributes["nodes_treeids"].ints)
+    node_ids = np.asarray(attributes["nodes_nodeids"].ints)
+    modes = np.asarray([m == b"BRANCH_LEQ" for m in attributes["nodes_modes"].strings])
+    tracks = np.zeros(len(tree_ids), dtype=np.int64)
+    for index, tree in enumerate(fitted):
+        left = getattr(tree, "missing_go_to_left", None)
+        if left is None:
+            continue
+        mine = tree_ids == index
+        tracks[mine] = np.asarray(left)[node_ids[mine]]
+    tracks[~modes] = 0
+    if "nodes_missing_value_tracks_true" in attributes:
+        node.attribute.remove(attributes["nodes_missing_value_tracks_true"])
+    node.attribute.append(helper.make_attribute("nodes_missing_value_tracks_true", tracks.tolist()))
 
 
 def _convert_boosted_classifier(scope: Any, operator: Any, container: Any) -> None:

@@ -60,9 +60,9 @@ def _pipeline(candidate: str, task: str) -> Pipeline:
             ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), NUMERIC),
             ("cat", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
         ])
-    else:
+    else:  # as podium does for families that handle missing values: NaN reaches the trees
         pre = ColumnTransformer([
-            ("num", SimpleImputer(strategy="median"), NUMERIC),
+            ("num", "passthrough", NUMERIC),
             ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), CATEGORICAL),
         ])
     params: dict = {"n_estimators": 30} if candidate in ("random_forest", "extra_trees") else {}
