@@ -159,6 +159,7 @@ def _engine(context: Path) -> str:
     return context.joinpath("Dockerfile").read_text().splitlines()[0].rsplit("engine: ", 1)[1].rstrip(")")
 
 
+@pytest.mark.timeout(1200)  # the first one also makes the base image (debootstrap: minutes)
 @pytest.mark.parametrize("model", ["gbm", "mix"])
 def test_the_image_serves_read_only_as_any_user(model: str, podman: Podman, base_image: str, champions: Path,
                                                  tmp_path: Path) -> None:
