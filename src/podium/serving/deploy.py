@@ -362,11 +362,13 @@ def _dockerfile(serve_ref: str, *, engine: str, port: int, workers: int, libgomp
         RUN useradd --no-create-home --home-dir /nonexistent --uid {USER_ID} --shell /usr/sbin/nologin podium
 
         # exactly the pinned list: the engine's libraries, no training stack, no GPU wheels; not
-        # byte-compiled (a quarter more) and without the libraries' test suites: lean, not bare
+        # byte-compiled (a quarter more), without the libraries' test suites, type stubs and
+        # Cython sources: nothing that runs is left out
         COPY requirements.txt /tmp/requirements.txt
         RUN pip install --no-cache-dir --no-compile --no-deps -r /tmp/requirements.txt \\
             && rm /tmp/requirements.txt \\
-            && find /usr/local/lib -depth -type d -name tests -path "*-packages/*" -exec rm -rf {{}} +
+            && find /usr/local/lib -depth -type d -name tests -path "*-packages/*" -exec rm -rf {{}} + \\
+            && find /usr/local/lib -type f -path "*-packages/*" \\( -name "*.pyi" -o -name "*.pyx" -o -name "*.pxd" \\) -delete
 
         COPY podium/ /tmp/podium-src/
         RUN pip install --no-cache-dir --no-compile --no-deps /tmp/podium-src && rm -rf /tmp/podium-src
