@@ -65,6 +65,10 @@ class Settings(BaseModel):
     trusted_keys: list[str] = Field(
         default_factory=list, description="public keys (PEM) whose package signatures are accepted"
     )
+    watch_lease_seconds: float = Field(
+        30.0, gt=0, description="how long a watcher's claim on a job lasts unless it renews it")
+    test_kill_at: str | None = Field(
+        None, description="for crash tests only: the failpoint at which the process kills itself")
 
     @property
     def state_dir(self) -> Path:
@@ -110,7 +114,8 @@ def resolve_secrets(value: Any, *, where: str, environ: Mapping[str, str] | None
                              f"${{{exc.name}}} are read from the environment when used)") from None
 
 
-_ENV_KEYS = {"registry_url", "artifacts_url", "executor", "n_jobs", "cache_dir", "signing_key", "require_signed"}
+_ENV_KEYS = {"registry_url", "artifacts_url", "executor", "n_jobs", "cache_dir", "signing_key", "require_signed",
+             "watch_lease_seconds", "test_kill_at"}
 
 
 def load_settings(

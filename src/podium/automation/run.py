@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 import podium
+from podium._internal import failpoints
 from podium._internal.fingerprint import frame_fingerprint
 from podium.automation.events import Event, gate_failed_event
 from podium.automation.notifiers import Delivery, build_notifiers, notify_all
@@ -96,16 +97,19 @@ def run_pipeline(
     on_run_started: Callable[[str], None] | None = None,
     origin: str | None = None,
     data_note: str | None = None,
+    fence: Callable[[], None] | None = None,
 ) -> RunResult:
     """Run the whole pipeline of ``spec``; returns the result (gate failures included).
 
     Raises a ``UserError`` for bad input (nothing is recorded before the data is read).
     ``frame`` with ``origin`` (e.g. "dataset sales:3") trains on rows already read;
     ``data_note`` (what changed in the data) goes into the messages sent when the new model
-    is not promoted.
+    is not promoted. ``fence``, called before anything is registered, raises to stop a run
+    that may no longer register (a watcher that lost its job's lease).
     """
     started = time.time()
     registry = registry or Registry.from_settings(settings)
+    failpoints.arm(settings.test_kill_at)
     notifiers = build_notifiers(spec.notify if spec.notify is not None else settings.notify)
     if frame is None or origin is None:
         source = resolve_source(spec.source)
@@ -166,7 +170,8 @@ def run_pipeline(
             onnx_model=compiled.model,
             training=_training_block(problem, refit=spec.split.refit),
         )
-        promotion = _register_and_promote(registry, spec, package, result, problem, best.value, fingerprint)
+        promotion = _register_and_promote(registry, spec, package, result, problem, best.value, fingerprint,
+                                          fence=fence)
         result.deliveries = notify_all(notifiers, _promotion_event(spec, result, promotion, data_note))
         result.seconds = time.time() - started
         registry.finish_run(run_id, "succeeded" if promotion.promote else "not_promoted",
@@ -207,13 +212,16 @@ def _training_block(problem: Problem, *, refit: bool) -> dict[str, Any]:
 
 
 def _register_and_promote(registry: Registry, spec: PipelineSpec, package: ModelPackage, result: RunResult,
-                          problem: Problem, value: float, fingerprint: str) -> PromotionDecision:
+                          problem: Problem, value: float, fingerprint: str, *,
+                          fence: Callable[[], None] | None = None) -> PromotionDecision:
     """Register the challenger; move the alias to it if the promotion policy agrees."""
     model, alias = spec.model_name, spec.registration.alias
     promotion = decide_promotion(
         challenger_value=value, champion=_current(registry, f"{model}@{alias}"),
         challenger=package, X_test=problem.X_test, y_test=problem.y_test, metric=problem.metric,
         policy=spec.promotion, dataset_fingerprint=fingerprint)
+    if fence is not None:
+        fence()
     version = registry.register(model, package, run_id=result.run_id, alias=None)
     result.model, result.version = model, version
     if promotion.promote:

@@ -2,10 +2,16 @@
 
 Each step polls the bound datasets' sources (cheap fingerprints), snapshots a source once
 it has been quiet for ``quiet_seconds`` (a file still being written, ten files dropped at
-once → one version), queues one job per new version and binding (unique in the registry,
-so a version is never run twice), fires due cron schedules, and runs queued jobs in order,
-one at a time. Started again after a crash, it first settles the jobs that were running:
-a job whose run registered a model is done; any other goes back to the queue.
+once → one version), queues one job per new version, dataset and binding (unique in the
+registry, so a version is never queued twice), fires due cron schedules, and runs the next
+job it can *claim*. Several watchers may share one registry: a claim is a conditional update
+that one watcher wins, and the winner holds the job with a lease it renews from a background
+thread while the run goes on. A job whose lease lapsed (its watcher was killed, or lost the
+database for longer than the lease) is taken back by whichever watcher sees it first, and
+settled: a job whose run registered a model is finished, any other goes back to the queue.
+
+A failing source, dataset store or database stops neither the watcher nor the other
+pipelines: the failing part is retried with a growing delay (``Backoff``).
 """
 
 from __future__ import annotations
@@ -13,10 +19,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime, timezone
 
+from podium._internal import failpoints
 from podium._internal.lazy import require
 from podium.automation.events import Event
 from podium.automation.notifiers import build_notifiers, notify_all
@@ -25,12 +34,16 @@ from podium.config import Settings
 from podium.errors import PodiumError
 from podium.registry import Registry
 from podium.registry.datasets import DatasetStore
-from podium.registry.pipelines import Binding, Job, PipelineStore
+from podium.registry.pipelines import Binding, Job, PipelineStore, new_owner
 from podium.spec import parse_spec
 
-__all__ = ["Watcher", "WatchLog"]
+__all__ = ["Watcher", "WatchLog", "Backoff", "LeaseLost"]
 
 logger = logging.getLogger("podium.watch")
+
+
+class LeaseLost(PodiumError):
+    """This watcher no longer holds the job it is running (another watcher took it back)."""
 
 
 @dataclass
@@ -40,67 +53,168 @@ class WatchLog:
     versions: list[str] = field(default_factory=list)
     queued: list[int] = field(default_factory=list)
     ran: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class Backoff:
+    """Retry delays per failing part (a dataset, a pipeline, the database): doubling from
+    ``base`` up to ``cap`` seconds while it keeps failing, cleared by its first success."""
+
+    def __init__(self, *, base: float = 1.0, cap: float = 120.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.base, self.cap, self.clock = base, cap, clock
+        self._failures: dict[str, int] = {}
+        self._until: dict[str, float] = {}
+
+    def ready(self, key: str) -> bool:
+        """Whether ``key`` may be tried now."""
+        return self.clock() >= self._until.get(key, 0.0)
+
+    def failed(self, key: str) -> float:
+        """Record a failure of ``key``; returns the seconds before it is tried again."""
+        count = self._failures.get(key, 0) + 1
+        self._failures[key] = count
+        delay = float(min(self.cap, self.base * 2 ** (count - 1)))
+        self._until[key] = self.clock() + delay
+        return delay
+
+    def succeeded(self, key: str) -> None:
+        self._failures.pop(key, None)
+        self._until.pop(key, None)
+
+
+class _Lease:
+    """Keeps a claimed job this watcher's: renews its lease from a background thread."""
+
+    def __init__(self, store: PipelineStore, job: Job, owner: str, seconds: float,
+                 say: Callable[[str], None]) -> None:
+        self.store, self.job, self.owner, self.seconds, self.say = store, job, owner, seconds, say
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew_until_stopped, daemon=True,
+                                        name=f"podium-lease-{job.id}")
+
+    def _renew_until_stopped(self) -> None:
+        while not self._stop.wait(self.seconds / 3):
+            try:
+                held = self.store.renew(self.job.id, self.owner, lease_seconds=self.seconds)
+            except Exception as exc:  # noqa: BLE001  the database may come back before the lease ends
+                self.say(f"job {self.job.id}: could not renew its lease: {exc}")
+                continue
+            if not held:
+                self.lost.set()
+                self.say(f"job {self.job.id}: another watcher took it back")
+                return
+
+    def check(self) -> None:
+        """Raise ``LeaseLost`` unless the job is still this watcher's (asks the database)."""
+        if self.lost.is_set() or not self.store.renew(self.job.id, self.owner, lease_seconds=self.seconds):
+            self.lost.set()
+            raise LeaseLost(f"job {self.job.id} was taken back by another watcher; this run stops "
+                            "before registering anything.")
+
+    def __enter__(self) -> _Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 class Watcher:
     def __init__(self, settings: Settings, registry: Registry | None = None, *, quiet_seconds: float = 2.0,
-                 on_message: Callable[[str], None] | None = None) -> None:
+                 on_message: Callable[[str], None] | None = None, backoff: Backoff | None = None) -> None:
         self.settings = settings
         self.registry = registry or Registry.from_settings(settings)
         self.datasets = DatasetStore(self.registry)
         self.pipelines = PipelineStore(self.registry)
         self.quiet_seconds = quiet_seconds
         self.say = on_message or logger.info
+        self.owner = new_owner()
+        self.lease_seconds = settings.watch_lease_seconds
+        self.backoff = backoff or Backoff()
         self._seen: dict[str, tuple[str, float]] = {}  # dataset → (fingerprint, since)
         self._taken: dict[str, str] = {}  # dataset → the fingerprint last snapshotted
-        self._recovered = False
+        failpoints.arm(settings.test_kill_at)
 
     # -- one step -------------------------------------------------------------------------------
     def step(self, *, run: bool = True) -> WatchLog:
+        """Recover lapsed jobs, poll, queue, fire schedules, and run one job it can claim.
+
+        A failing dataset or pipeline is skipped (and retried later); a failing database
+        raises, for ``run_forever`` to back off.
+        """
         log = WatchLog()
-        if not self._recovered:
-            self.recover()
-            self._recovered = True
+        self.recover()
         bindings = self.pipelines.bindings()
         for dataset in sorted({b.dataset for b in bindings}):
-            self._poll(dataset, log)
+            self._guarded(f"dataset {dataset}", log, partial(self._poll, dataset, log))
         for binding in bindings:
-            self._queue_versions(binding, log)
-            self._fire_schedule(binding, log)
+            self._guarded(f"pipeline {binding.pipeline}", log, partial(self._queue_versions, binding, log))
+            self._guarded(f"schedule of {binding.pipeline}", log, partial(self._fire_schedule, binding, log))
         if run:
-            job = self._next_job()
+            job = self.pipelines.claim(self.owner, lease_seconds=self.lease_seconds)
             if job is not None:
+                failpoints.reach("watch.claimed")
                 log.ran.append((job.id, self.run_job(job)))
         return log
 
     def run_forever(self, *, interval: float = 2.0, stop: threading.Event | None = None) -> None:
+        """Step until ``stop`` is set; any error is said and retried with backoff."""
         stop = stop or threading.Event()
         while not stop.is_set():
             try:
                 log = self.step()
-            except PodiumError as exc:  # a source down for a while must not stop the watcher
-                self.say(f"error: {exc}")
-                log = WatchLog()
+                self.backoff.succeeded("step")
+            except Exception as exc:  # noqa: BLE001  the database or store may be back soon
+                delay = self.backoff.failed("step")
+                self.say(f"error: {exc}; trying again in {delay:.0f} s")
+                stop.wait(delay)
+                continue
             if not log.ran:
                 stop.wait(interval)
 
+    def _guarded(self, part: str, log: WatchLog, action: Callable[[], None]) -> None:
+        """Run one part of a step; a failure is said, and the part waits out its backoff."""
+        if not self.backoff.ready(part):
+            return
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001  one failing part must not stop the others
+            delay = self.backoff.failed(part)
+            log.errors.append(f"{part}: {exc}")
+            self.say(f"{part}: {exc}; trying again in {delay:.0f} s")
+            return
+        self.backoff.succeeded(part)
+
     # -- recovery -------------------------------------------------------------------------------
-    def recover(self) -> None:
-        """Settle the jobs a killed watcher left running."""
-        for job in self.pipelines.jobs(state="running", limit=10_000):
-            registered = self._registered_version(job)
-            if registered is not None:
-                self.pipelines.finish(job.id)
-                self.say(f"job {job.id}: its run had registered {registered} before the restart; done")
-                continue
-            if job.run_id is not None:
-                try:
-                    self.registry.finish_run(job.run_id, "failed", summary={},
-                                             error="interrupted: the watcher stopped during the run")
-                except PodiumError:
-                    pass
-            self.pipelines.requeue(job.id, note="interrupted by a restart; queued again")
-            self.say(f"job {job.id}: interrupted by a restart; queued again")
+    def recover(self) -> list[int]:
+        """Take back and settle the jobs whose lease lapsed; returns their ids."""
+        settled = []
+        for job in self.pipelines.lapsed():
+            if not self.pipelines.take_over(job, self.owner, lease_seconds=self.lease_seconds):
+                continue  # renewed by its owner, or taken by another watcher, since it was read
+            failpoints.reach("watch.took_over")
+            with self._lease(job):
+                self._settle(job)
+            settled.append(job.id)
+        return settled
+
+    def _settle(self, job: Job) -> None:
+        registered = self._registered_version(job)
+        if registered is not None:
+            self.pipelines.finish(job.id, owner=self.owner)
+            self.say(f"job {job.id}: its run had registered {registered} before its watcher stopped; done")
+            return
+        if job.run_id is not None:
+            try:
+                self.registry.finish_run(job.run_id, "failed", summary={},
+                                         error="interrupted: the watcher stopped during the run")
+            except PodiumError:
+                pass
+        self.pipelines.requeue(job.id, owner=self.owner, note="interrupted: its watcher stopped; queued again")
+        self.say(f"job {job.id}: interrupted (its watcher stopped); queued again")
 
     def _registered_version(self, job: Job) -> str | None:
         if job.run_id is None:
@@ -113,11 +227,7 @@ class Watcher:
 
     # -- triggers -------------------------------------------------------------------------------
     def _poll(self, dataset: str, log: WatchLog) -> None:
-        try:
-            fingerprint = self.datasets.source(dataset).fingerprint()
-        except PodiumError as exc:
-            self.say(f"dataset {dataset}: cannot poll its source: {exc}")
-            return
+        fingerprint = self.datasets.source(dataset).fingerprint()  # a failure: backoff (see _guarded)
         now = time.monotonic()
         seen = self._seen.get(dataset)
         if (seen is None or seen[0] != fingerprint) and self.quiet_seconds > 0:
@@ -125,17 +235,18 @@ class Watcher:
             return
         if (seen and now - seen[1] < self.quiet_seconds) or self._taken.get(dataset) == fingerprint:
             return
-        self._taken[dataset] = fingerprint
         version = self.datasets.snapshot(dataset, creator="watch")
+        self._taken[dataset] = fingerprint
         if version is None:
             return
         log.versions.append(version.ref)
         self.say(f"dataset {version.ref}: {version.rows} rows"
                  + (f", drift in {', '.join(version.drifted_columns)}" if version.drifted else ""))
         if version.drifted:
+            report = version.drift_report()
             notify_all(build_notifiers(self.settings.notify), Event(
                 kind="drift", title=f"podium: drift in dataset {version.ref}",
-                text=version.drift_report().message if version.drift_report() else "drift flagged",
+                text=report.message if report is not None else "drift flagged",
                 payload={"dataset": dataset, "version": version.version,
                          "drifted_columns": list(version.drifted_columns)}))
 
@@ -143,10 +254,11 @@ class Watcher:
         for version in self.datasets.versions(binding.dataset):
             if version.created_at < binding.bound_at:
                 continue  # versions from before the binding are not news
-            job = self.pipelines.enqueue(binding.pipeline, f"version:{version.version}", version.version)
+            job = self.pipelines.enqueue(binding.pipeline, f"version:{version.version}", version.version,
+                                         dataset=binding.dataset)
             if job is not None:
                 log.queued.append(job.id)
-                self.say(f"queued job {job.id}: {binding.pipeline} on {binding.dataset}:{version.version}")
+                self.say(f"queued job {job.id}: {binding.pipeline} on {job.ref}")
 
     def _fire_schedule(self, binding: Binding, log: WatchLog) -> None:
         if not binding.schedule:
@@ -160,7 +272,8 @@ class Watcher:
         versions = self.datasets.versions(binding.dataset)
         if not versions:
             return
-        job = self.pipelines.enqueue(binding.pipeline, f"schedule:{due.isoformat()}", versions[-1].version)
+        job = self.pipelines.enqueue(binding.pipeline, f"schedule:{due.isoformat()}", versions[-1].version,
+                                     dataset=binding.dataset)
         if job is not None:
             log.queued.append(job.id)
             self.say(f"schedule fired: job {job.id}: {binding.pipeline}")
@@ -184,28 +297,35 @@ class Watcher:
         return note + "."
 
     # -- running --------------------------------------------------------------------------------
-    def _next_job(self) -> Job | None:
-        queued = self.pipelines.jobs(state="queued", limit=1)
-        return queued[0] if queued else None
+    @contextmanager
+    def _lease(self, job: Job) -> Iterator[_Lease]:
+        with _Lease(self.pipelines, job, self.owner, self.lease_seconds, self.say) as lease:
+            yield lease
 
     def run_job(self, job: Job) -> str:
-        """Run one queued job to its end; returns the run's status (or 'failed')."""
-        binding = self.pipelines.binding(job.pipeline)
-        ref = f"{binding.dataset}:{job.dataset_version}"
-        self.pipelines.start(job.id)
-        self.say(f"job {job.id}: running {job.pipeline} on {ref}")
-        try:
-            spec = parse_spec(binding.spec, origin=f"pipeline {job.pipeline}")
-            frame = self.datasets.load(ref)
-            result: RunResult = run_pipeline(
-                spec, self.settings, registry=self.registry, frame=frame, origin=f"dataset {ref}",
-                on_run_started=lambda run_id: self.pipelines.attach_run(job.id, run_id),
-                data_note=self._data_note(ref))
-        except Exception as exc:  # the job fails; the watcher goes on
-            self.pipelines.finish(job.id, error=f"{type(exc).__name__}: {exc}"[:1000])
-            self.say(f"job {job.id}: failed: {exc}")
-            return "failed"
-        self.pipelines.finish(job.id)
+        """Run a job this watcher has claimed to its end; returns the run's status (or 'failed')."""
+        self.say(f"job {job.id}: running {job.pipeline} on {job.ref}")
+        with self._lease(job) as lease:
+            try:
+                binding = self.pipelines.binding(job.pipeline)
+                spec = parse_spec(binding.spec, origin=f"pipeline {job.pipeline}")
+                frame = self.datasets.load(job.ref)
+                result: RunResult = run_pipeline(
+                    spec, self.settings, registry=self.registry, frame=frame, origin=f"dataset {job.ref}",
+                    on_run_started=lambda run_id: self._attach(job, run_id),
+                    data_note=self._data_note(job.ref), fence=lease.check)
+            except Exception as exc:  # the job fails; the watcher goes on
+                if not lease.lost.is_set():
+                    self.pipelines.finish(job.id, owner=self.owner, error=f"{type(exc).__name__}: {exc}"[:1000])
+                self.say(f"job {job.id}: failed: {exc}")
+                return "failed"
+            failpoints.reach("watch.ran")
+            if not self.pipelines.finish(job.id, owner=self.owner):
+                self.say(f"job {job.id}: finished here, but another watcher had taken it back")
         self.say(f"job {job.id}: {result.status}"
                  + (f" {result.model}:{result.version}" if result.version is not None else ""))
         return result.status
+
+    def _attach(self, job: Job, run_id: str) -> None:
+        if not self.pipelines.attach_run(job.id, run_id, owner=self.owner):
+            raise LeaseLost(f"job {job.id} was taken back by another watcher before its run started.")

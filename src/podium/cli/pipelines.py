@@ -73,7 +73,8 @@ def jobs(pipeline: Optional[str] = typer.Option(None, "--pipeline"),
     if as_json:
         print(json.dumps(records, default=str))
         return
-    out.print(records_table("Jobs", records, ["id", "pipeline", "trigger", "state", "run_id", "error"]))
+    out.print(records_table("Jobs", records, ["id", "pipeline", "dataset", "trigger", "state", "owner", "lease_until",
+                                             "attempts", "run_id", "error"]))
 
 
 def watch(

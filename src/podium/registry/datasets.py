@@ -31,7 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +74,8 @@ logger = logging.getLogger("podium.registry")
 
 DATA_FILE = "data.parquet"
 _ATTEMPTS = 50
+#: a pending version older than this was left by a crash: it no longer holds its content back
+_PENDING_FOR = timedelta(minutes=5)
 _UNKNOWN = "unknown"
 _EXAMPLES = 5
 
@@ -322,7 +324,8 @@ class DatasetStore(RegistryTables):
                           f"after {_ATTEMPTS} tries.", hint="check the artifact store for stray folders")
 
     def _reserve(self, name: str, record: Mapping[str, Any]) -> int | None:
-        """Take the next version number with a pending row; ``None`` if the latest has this content."""
+        """Take the next version number with a pending row; ``None`` if the latest has this content
+        or another writer is storing it (a pending row younger than ``_PENDING_FOR``)."""
         t = dataset_versions_table
         for attempt in range(_ATTEMPTS):
             try:
@@ -330,6 +333,12 @@ class DatasetStore(RegistryTables):
                     latest = conn.execute(select(t.c.fingerprint).where(t.c.name == name, t.c.state == READY)
                                           .order_by(t.c.version.desc()).limit(1)).scalar()
                     if latest == record["fingerprint"]:
+                        return None
+                    # another writer (a second watcher) is storing this very content right now
+                    storing = conn.execute(select(t.c.version).where(
+                        t.c.name == name, t.c.state == PENDING, t.c.fingerprint == record["fingerprint"],
+                        t.c.created_at > _now() - _PENDING_FOR)).first()
+                    if storing is not None:
                         return None
                     current = conn.execute(select(func.max(t.c.version)).where(t.c.name == name)).scalar()
                     version = int(current or 0) + 1

@@ -1,25 +1,50 @@
 """Pipelines bound to datasets, and the queue of jobs that runs them.
 
 A binding says: when dataset D has a new version (or schedule S fires), run spec P on it.
-Each trigger becomes one job row, unique by (pipeline, trigger), so a version is run
-exactly once even if two watchers, or a restarted one, see it again. Jobs of one pipeline
-run in the order they were queued, one at a time.
+Each trigger becomes one job row, unique by (pipeline, dataset, trigger), so a version is
+queued exactly once even if two watchers, or a restarted one, see it again — and re-binding
+a pipeline to another dataset queues that dataset's versions as news of their own.
+
+Jobs are *claimed*, not read: a conditional update (``… WHERE state = 'queued'``, checked by
+its row count) gives a job to one watcher only, with an ``owner`` and a ``lease_until`` that
+the owner renews while it works. Only a job whose lease has lapsed — expired, or its owner
+process gone from this machine — can be taken back. Jobs of one pipeline run in the order
+they were queued, one at a time, whichever watcher runs them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Column, Integer, String, Table, Text, UniqueConstraint, exc, insert, select, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    exc,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from podium._internal.suggest import did_you_mean
 from podium.errors import NotFoundError
 from podium.registry.tables import JSONText, RegistryTables, UTCDateTime, metadata
 
-__all__ = ["PipelineStore", "Binding", "Job"]
+__all__ = ["PipelineStore", "Binding", "Job", "new_owner", "owner_alive", "LEASE_SECONDS"]
+
+#: how long a claimed job stays its owner's without a renewal
+LEASE_SECONDS = 30.0
 
 bindings_table = Table(
     "pipeline_bindings",
@@ -36,6 +61,7 @@ jobs_table = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("pipeline", String(200), nullable=False),
+    Column("dataset", String(200), nullable=False),
     Column("trigger", String(300), nullable=False),  # "version:3" or "schedule:2026-11-27T03:00"
     Column("dataset_version", Integer, nullable=False),
     Column("state", String(10), nullable=False),  # queued | running | done | failed
@@ -44,7 +70,10 @@ jobs_table = Table(
     Column("queued_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime),
     Column("finished_at", UTCDateTime),
-    UniqueConstraint("pipeline", "trigger", name="uq_job_trigger"),
+    Column("owner", String(200)),  # the watcher holding a running job: "host:pid:token"
+    Column("lease_until", UTCDateTime),  # it is the owner's until then, unless renewed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    UniqueConstraint("pipeline", "dataset", "trigger", name="uq_job_dataset_trigger"),
 )
 
 
@@ -61,6 +90,7 @@ class Binding:
 class Job:
     id: int
     pipeline: str
+    dataset: str
     trigger: str
     dataset_version: int
     state: str
@@ -69,10 +99,51 @@ class Job:
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    owner: str | None = None
+    lease_until: datetime | None = None
+    attempts: int = 0
+
+    @property
+    def ref(self) -> str:
+        """The dataset version the job runs on, ``name:version``."""
+        return f"{self.dataset}:{self.dataset_version}"
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _process_space() -> str:
+    """Where this process's id means something: the host name, and the PID namespace if known
+    (two containers may share a host name, never a PID namespace)."""
+    try:
+        namespace = "".join(c for c in os.readlink("/proc/self/ns/pid") if c.isdigit())
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname().replace(':', '_')}/{namespace}"
+
+
+def new_owner() -> str:
+    """A name for one watcher: where it runs, its process id and a token (unique per watcher)."""
+    return f"{_process_space()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_alive(owner: str) -> bool:
+    """False only when ``owner`` is a process of this machine that has ended.
+
+    A watcher elsewhere cannot be seen from here: its lease alone says whether it lives.
+    """
+    space, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if space != _process_space() or not pid_text.isdigit():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 class PipelineStore(RegistryTables):
@@ -81,8 +152,8 @@ class PipelineStore(RegistryTables):
     # -- bindings -------------------------------------------------------------------------------
     def bind(self, pipeline: str, spec: Mapping[str, Any], *, dataset: str, schedule: str | None = None) -> Binding:
         """Bind (or rebind) a pipeline spec to a dataset, with an optional cron schedule."""
-        row = {"pipeline": pipeline, "spec": dict(spec), "dataset": dataset, "schedule": schedule,
-               "bound_at": _now()}
+        row: dict[str, Any] = {"pipeline": pipeline, "spec": dict(spec), "dataset": dataset,
+                               "schedule": schedule, "bound_at": _now()}
         with self._write() as conn:
             exists = conn.execute(select(bindings_table.c.pipeline).where(
                 bindings_table.c.pipeline == pipeline)).scalar()
@@ -106,16 +177,17 @@ class PipelineStore(RegistryTables):
                             hint="bind one: podium pipelines bind SPEC --dataset NAME")
 
     # -- jobs -----------------------------------------------------------------------------------
-    def enqueue(self, pipeline: str, trigger: str, dataset_version: int) -> Job | None:
-        """Queue a job for this trigger; None when it was queued before (exactly once)."""
+    def enqueue(self, pipeline: str, trigger: str, dataset_version: int, *, dataset: str) -> Job | None:
+        """Queue a job for this trigger on this dataset; None when it was queued before (exactly once)."""
         try:
             with self._write() as conn:
-                job_id = conn.execute(insert(jobs_table).values(
-                    pipeline=pipeline, trigger=trigger, dataset_version=dataset_version, state="queued",
-                    queued_at=_now())).inserted_primary_key[0]
+                key = conn.execute(insert(jobs_table).values(
+                    pipeline=pipeline, dataset=dataset, trigger=trigger, dataset_version=dataset_version,
+                    state="queued", queued_at=_now(), attempts=0)).inserted_primary_key
         except exc.IntegrityError:
             return None
-        return self.job(int(job_id))
+        assert key is not None
+        return self.job(int(key[0]))
 
     def job(self, job_id: int) -> Job:
         with self._read() as conn:
@@ -134,30 +206,85 @@ class PipelineStore(RegistryTables):
         with self._read() as conn:
             return [Job(**dict(r)) for r in conn.execute(query).mappings()]
 
-    def has_trigger(self, pipeline: str, trigger: str) -> bool:
+    def has_trigger(self, pipeline: str, trigger: str, *, dataset: str) -> bool:
         with self._read() as conn:
             return conn.execute(select(jobs_table.c.id).where(
-                jobs_table.c.pipeline == pipeline, jobs_table.c.trigger == trigger)).first() is not None
+                jobs_table.c.pipeline == pipeline, jobs_table.c.dataset == dataset,
+                jobs_table.c.trigger == trigger)).first() is not None
 
-    def start(self, job_id: int) -> None:
-        self._set(job_id, state="running", started_at=_now(), error=None)
+    def claim(self, owner: str, *, lease_seconds: float = LEASE_SECONDS) -> Job | None:
+        """Take the next runnable job for ``owner``: the oldest queued job of a pipeline with
+        no job running. None when there is none, or another watcher took each first."""
+        running = jobs_table.alias("running")
+        heads = select(func.min(jobs_table.c.id)).where(jobs_table.c.state == "queued") \
+            .group_by(jobs_table.c.pipeline).scalar_subquery()
+        busy = select(running.c.pipeline).where(running.c.state == "running").scalar_subquery()
+        with self._write() as conn:
+            candidates = conn.execute(select(jobs_table.c.id, jobs_table.c.pipeline).where(
+                jobs_table.c.id.in_(heads), jobs_table.c.pipeline.not_in(busy))
+                .order_by(jobs_table.c.id)).all()
+            for job_id, pipeline in candidates:
+                # PostgreSQL: claims of one pipeline queue on its binding row (SQLite: the write lock)
+                conn.execute(select(bindings_table.c.pipeline).where(
+                    bindings_table.c.pipeline == pipeline).with_for_update())
+                now = _now()
+                claimed = conn.execute(update(jobs_table).where(
+                    jobs_table.c.id == job_id, jobs_table.c.state == "queued",
+                    ~exists().where(running.c.pipeline == pipeline, running.c.state == "running"),
+                ).values(state="running", owner=owner, lease_until=now + timedelta(seconds=lease_seconds),
+                         started_at=now, error=None, run_id=None,
+                         attempts=jobs_table.c.attempts + 1)).rowcount
+                if claimed == 1:
+                    row = conn.execute(select(jobs_table).where(jobs_table.c.id == job_id)).mappings().one()
+                    return Job(**dict(row))
+        return None
 
-    def attach_run(self, job_id: int, run_id: str) -> None:
-        self._set(job_id, run_id=run_id)
+    def renew(self, job_id: int, owner: str, *, lease_seconds: float = LEASE_SECONDS) -> bool:
+        """Extend ``owner``'s lease on a running job; False when the job is no longer its own."""
+        with self._write() as conn:
+            return conn.execute(update(jobs_table).where(
+                jobs_table.c.id == job_id, jobs_table.c.owner == owner, jobs_table.c.state == "running",
+            ).values(lease_until=_now() + timedelta(seconds=lease_seconds))).rowcount == 1
 
-    def finish(self, job_id: int, *, error: str | None = None) -> None:
-        self._set(job_id, state="failed" if error else "done", error=error, finished_at=_now())
+    def lapsed(self, *, alive: Callable[[str], bool] = owner_alive) -> list[Job]:
+        """Running jobs whose lease has lapsed: expired, or held by a process that has ended."""
+        now = _now()
+        return [job for job in self.jobs(state="running", limit=10_000)
+                if job.owner is None or job.lease_until is None or job.lease_until < now
+                or not alive(job.owner)]
 
-    def requeue(self, job_id: int, *, note: str) -> None:
-        self._set(job_id, state="queued", error=note, run_id=None)
+    def take_over(self, job: Job, owner: str, *, lease_seconds: float = LEASE_SECONDS) -> bool:
+        """Take a lapsed job for ``owner`` — only if nobody renewed or took it since it was read."""
+        previous = jobs_table.c.owner.is_(None) if job.owner is None else jobs_table.c.owner == job.owner
+        lease = jobs_table.c.lease_until.is_(None) if job.lease_until is None \
+            else jobs_table.c.lease_until == job.lease_until
+        with self._write() as conn:
+            return conn.execute(update(jobs_table).where(
+                jobs_table.c.id == job.id, jobs_table.c.state == "running", previous, lease,
+            ).values(owner=owner, lease_until=_now() + timedelta(seconds=lease_seconds))).rowcount == 1
+
+    def attach_run(self, job_id: int, run_id: str, *, owner: str | None = None) -> bool:
+        return self._set(job_id, owner, run_id=run_id)
+
+    def finish(self, job_id: int, *, owner: str | None = None, error: str | None = None) -> bool:
+        """Mark a job done (or failed, with ``error``); with ``owner``, only while it is its own."""
+        return self._set(job_id, owner, state="failed" if error else "done", error=error, finished_at=_now(),
+                         lease_until=None)
+
+    def requeue(self, job_id: int, *, note: str, owner: str | None = None) -> bool:
+        return self._set(job_id, owner, state="queued", error=note, run_id=None, owner=None, lease_until=None)
 
     def last_fire(self, pipeline: str) -> datetime | None:
         """When the pipeline's schedule last queued a job."""
         with self._read() as conn:
-            return conn.execute(select(jobs_table.c.queued_at).where(
+            value: datetime | None = conn.execute(select(jobs_table.c.queued_at).where(
                 jobs_table.c.pipeline == pipeline, jobs_table.c.trigger.like("schedule:%"),
             ).order_by(jobs_table.c.id.desc()).limit(1)).scalar()
+            return value
 
-    def _set(self, job_id: int, **values: Any) -> None:
+    def _set(self, job_id: int, holder: str | None, **values: Any) -> bool:
+        query = update(jobs_table).where(jobs_table.c.id == job_id)
+        if holder is not None:  # only while the job is still this watcher's
+            query = query.where(jobs_table.c.owner == holder, jobs_table.c.state == "running")
         with self._write() as conn:
-            conn.execute(update(jobs_table).where(jobs_table.c.id == job_id).values(**values))
+            return conn.execute(query.values(**values)).rowcount == 1

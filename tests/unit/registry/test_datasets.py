@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from podium.errors import IntegrityError, NotFoundError, SourceError, SpecError, UserError
 from podium.registry import Registry
@@ -173,7 +174,30 @@ def test_a_crash_before_publish_is_invisible(store: DatasetStore, registry: Regi
     monkeypatch.undo()
     assert ("d", 2, "pending") in _rows(registry)
     assert store.get("d").version == 1 and len(store.versions("d")) == 1
+    # while the pending row is young, its writer may still be storing that content: no duplicate
+    assert store.upload("d", sales(seed=5)) is None
+    t = dataset_versions_table
+    with registry.engine.begin() as conn:  # minutes later, it is known to be a crash's leftover
+        conn.execute(update(t).where(t.c.state == "pending").values(
+            created_at=datetime.now(timezone.utc) - timedelta(hours=1)))
     assert store.upload("d", sales(seed=5)).version == 3
+
+
+def test_two_writers_storing_the_same_content_make_one_version(store: DatasetStore, registry: Registry,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    store.upload("d", sales())
+    real_reserve = store._reserve
+    other = []
+
+    def reserve_then_race(name, record):  # a second watcher snapshots the same file meanwhile
+        version = real_reserve(name, record)
+        if not other:
+            other.append(DatasetStore(registry).snapshot("d", frame=sales(seed=5)))
+        return version
+
+    monkeypatch.setattr(store, "_reserve", reserve_then_race)
+    assert store.upload("d", sales(seed=5)).version == 2
+    assert other == [None] and [v.version for v in store.versions("d")] == [1, 2]
 
 
 def test_tampered_data_is_refused(store: DatasetStore, registry: Registry) -> None:
