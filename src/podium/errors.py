@@ -9,7 +9,8 @@
     │   ├── DataError(ValueError)    data that cannot be used as it is
     │   │   ├── SourceError          a source that cannot be read or written
     │   │   └── SchemaError          columns or types that do not match what is expected
-    │   └── RegistryRevisionError    a registry database at another revision than podium's
+    │   ├── RegistryRevisionError    a registry database at another revision than podium's
+    │   └── ConflictError            a concurrent change won (an alias moved since it was read)
     ├── IntegrityError               a stored artifact whose checksum does not match
     └── GateFailed                   the best model did not clear the gate (exit code 3)
 
@@ -27,6 +28,7 @@ __all__ = [
     "SourceError",
     "SchemaError",
     "RegistryRevisionError",
+    "ConflictError",
     "IntegrityError",
     "GateFailed",
 ]
@@ -77,6 +79,10 @@ class SchemaError(DataError):
 
 class RegistryRevisionError(UserError):
     """A registry database whose schema is behind (or ahead of) the revision this podium needs."""
+
+
+class ConflictError(UserError):
+    """A concurrent change won: e.g. an alias moved since the version it was expected at (HTTP 409)."""
 
 
 class IntegrityError(PodiumError):

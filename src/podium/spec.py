@@ -104,6 +104,22 @@ class PromotionSpec(_Strict):
     tolerance: float = Field(0.0, ge=0, description="how much worse (in metric units) is still 'not worse'")
     allow_breaking_schema: bool = Field(False, description="promote even if input columns were removed or changed type")
     smoke_test: bool = Field(True, description="reload the package in a fresh process and reproduce its predictions")
+    approval: Literal["auto", "manual"] = Field(
+        "auto", description="manual: a challenger that passes waits for `podium models approve NAME:V`")
+    reference: str | None = Field(
+        None, description="DATASET:VERSION whose holdout both models are also scored on; default: the "
+                          "dataset version the champion learned from")
+
+    @field_validator("reference")
+    @classmethod
+    def _pinned(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        name, sep, version = v.replace("@", ":", 1).rpartition(":")
+        if not sep or not name or not version.isdigit():
+            raise ValueError(f"'{v}' is not a pinned dataset version: write DATASET:VERSION (e.g. sales:3), "
+                             "a version the operator froze")
+        return f"{name}:{int(version)}"
 
 
 class PipelineSpec(_Strict):

@@ -38,7 +38,7 @@ def write_data(path: Path, *, n: int = 150, seed: int = 0) -> None:
 
 
 def make_project(tmp_path: Path, registry_url: str | None, *, lease: float = 5.0) -> Registry:
-    settings = [f"executor: inline", "notify: []", f"watch_lease_seconds: {lease}"]
+    settings = ["executor: inline", "notify: []", f"watch_lease_seconds: {lease}"]
     if registry_url:
         settings.append(f"registry_url: '{registry_url}'")
     (tmp_path / "podium.yaml").write_text("\n".join(settings) + "\n")
@@ -148,3 +148,64 @@ def test_racing_claims_give_each_job_to_one_owner(tmp_path: Path, registry_url: 
     for p in range(8):  # one pipeline's jobs ran in the order they were queued
         finished = [j for j in jobs if j.pipeline == f"p{p}"]
         assert [j.finished_at for j in finished] == sorted(j.finished_at for j in finished)
+
+
+MOVER = """
+import sys
+from podium.config import load_settings
+from podium.errors import ConflictError
+from podium.registry import Registry
+registry = Registry.from_settings(load_settings(sys.argv[1]))
+try:
+    registry.set_alias("m", "champion", int(sys.argv[2]), expected=1)
+except ConflictError as exc:
+    print("lost:", exc)
+else:
+    print("won")
+"""
+
+
+def test_racing_alias_moves_from_one_champion_let_exactly_one_win(tmp_path: Path,
+                                                                  registry_url: str | None) -> None:
+    from podium.automation.watch import Watcher
+
+    registry = make_project(tmp_path, registry_url)
+    watcher_spec = {**SPEC, "name": "m", "promotion": {"smoke_test": False}}
+    store = PipelineStore(registry)
+    store.bind("m", watcher_spec, dataset="sales")
+    watcher = Watcher(load_settings(tmp_path), registry, quiet_seconds=0)
+    assert watcher.step().ran[0][1] == "registered"  # m:1 is the champion
+    package = registry.load("m:1")
+    for _ in range(4):
+        registry.register("m", package, alias=None)  # m:2 … m:5, each wanting to replace m:1
+    movers = [subprocess.Popen([sys.executable, "-c", MOVER, str(tmp_path), str(v)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env(tmp_path)) for v in range(2, 6)]
+    answers = [p.communicate(timeout=60) for p in movers]
+    assert all(p.returncode == 0 for p in movers), answers
+    outcomes = [out.strip() for out, _ in answers]
+    assert outcomes.count("won") == 1, outcomes
+    assert all(o.startswith("lost: m@champion is at version") for o in outcomes if o != "won")
+    winner = 2 + outcomes.index("won")
+    assert registry.resolve("m@champion").version == winner
+    moves = [e.payload for e in registry.list_events(kind="alias_moved", model="m")]
+    assert [(m["from"], m["to"]) for m in moves] == [(1, winner), (None, 1)]
+
+
+def test_a_pipeline_rebound_to_another_dataset_runs_that_datasets_versions(tmp_path: Path) -> None:
+    registry = make_project(tmp_path, None)
+    write_data(tmp_path / "other.csv", n=170, seed=9)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([PODIUM, *args], cwd=tmp_path, capture_output=True, text=True, env=env(tmp_path),
+                              timeout=120)
+
+    (tmp_path / "churn.yaml").write_text(json.dumps(SPEC))  # JSON is YAML
+    assert cli("pipelines", "bind", "churn.yaml", "--dataset", "sales").returncode == 0
+    assert cli("watch", "--once").returncode == 0  # sales:1 → job version:1
+    assert cli("datasets", "add", "regions", str(tmp_path / "other.csv")).returncode == 0
+    assert cli("pipelines", "bind", "churn.yaml", "--dataset", "regions").returncode == 0
+    assert cli("watch", "--once").returncode == 0  # regions:1 is news too, though "version:1" ran before
+    jobs = PipelineStore(registry).jobs()
+    assert [(j.dataset, j.trigger, j.state) for j in jobs] == [("sales", "version:1", "done"),
+                                                               ("regions", "version:1", "done")]
+    assert len(registry.list_runs()) == 2 and registry.get_run(jobs[1].run_id).source == "dataset regions:1"

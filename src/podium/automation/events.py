@@ -23,10 +23,10 @@ __all__ = [
     "jsonable",
 ]
 
-EventKind = Literal["gate_failed", "run_failed", "promoted", "drift", "registered"]
+EventKind = Literal["gate_failed", "run_failed", "promoted", "drift", "registered", "approval_needed"]
 EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 #: kinds that ask a person to act; the log notifier writes them as warnings
-ALERT_KINDS = frozenset({"gate_failed", "run_failed", "drift"})
+ALERT_KINDS = frozenset({"gate_failed", "run_failed", "drift", "approval_needed"})
 
 
 @dataclass(frozen=True)

@@ -7,24 +7,28 @@ version. Every run is recorded with every trial; every decision with its figures
 from __future__ import annotations
 
 import platform
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 import podium
 from podium._internal import failpoints
-from podium._internal.fingerprint import frame_fingerprint
+from podium._internal.fingerprint import file_fingerprint, frame_fingerprint
 from podium.automation.events import Event, gate_failed_event
-from podium.automation.notifiers import Delivery, build_notifiers, notify_all
+from podium.automation.notifiers import Delivery, Notifier, build_notifiers, notify_all
 from podium.config import Settings
 from podium.data import resolve_source
-from podium.automation.promote import PromotionDecision, decide_promotion, smoke_test
-from podium.errors import IntegrityError, NotFoundError, PodiumError
-from podium.registry import ModelPackage, OutputSchema, Registry
+from podium.automation.promote import Holdout, PromotionDecision, decide_promotion, finish_promotion, smoke_test
+from podium.errors import NotFoundError, PodiumError
+from podium.registry import ModelPackage, ModelVersionInfo, OutputSchema, Registry
+from podium.registry.artifacts import MANIFEST
+from podium.registry.datasets import DatasetStore
 from podium.spec import PipelineSpec
 from podium.training.compile import Compiled, compile_model
 from podium.training import (
@@ -48,7 +52,7 @@ class RunResult:
     """What a run did, as the CLI prints it (``--json``) and a watcher records it."""
 
     run_id: str
-    status: str  # registered | not_promoted | gate_failed
+    status: str  # registered | not_promoted | awaiting_approval | gate_failed
     task: str
     metric: str
     leaderboard: list[dict[str, Any]]
@@ -98,6 +102,7 @@ def run_pipeline(
     origin: str | None = None,
     data_note: str | None = None,
     fence: Callable[[], None] | None = None,
+    dataset: str | None = None,
 ) -> RunResult:
     """Run the whole pipeline of ``spec``; returns the result (gate failures included).
 
@@ -105,7 +110,9 @@ def run_pipeline(
     ``frame`` with ``origin`` (e.g. "dataset sales:3") trains on rows already read;
     ``data_note`` (what changed in the data) goes into the messages sent when the new model
     is not promoted. ``fence``, called before anything is registered, raises to stop a run
-    that may no longer register (a watcher that lost its job's lease).
+    that may no longer register (a watcher that lost its job's lease). ``dataset`` names the
+    dataset version the rows are (``sales:3``): a later challenger is also compared with this
+    run's model on that version's holdout.
     """
     started = time.time()
     registry = registry or Registry.from_settings(settings)
@@ -129,12 +136,14 @@ def run_pipeline(
         source=origin)
     if on_run_started is not None:
         on_run_started(run_id)
+    failpoints.reach("run.started")
     try:
         executor = make_executor(settings.executor, spec.n_jobs or settings.n_jobs)
         board = compete(problem, candidates, budget=spec.budget, executor=executor, seed=spec.seed,
                         constraints=spec.constraints, on_event=on_event, ensemble=spec.ensemble)
         rows = board.rows()
         registry.record_trials(run_id, rows)
+        failpoints.reach("run.trials_recorded")
         best = board.best
         decision = check_gate(best.value if best else None, problem.metric, spec.gate.min_score)
         result = RunResult(run_id, "gate_failed", problem.task, problem.metric.name, rows, decision,
@@ -170,12 +179,9 @@ def run_pipeline(
             onnx_model=compiled.model,
             training=_training_block(problem, refit=spec.split.refit),
         )
-        promotion = _register_and_promote(registry, spec, package, result, problem, best.value, fingerprint,
-                                          fence=fence)
-        result.deliveries = notify_all(notifiers, _promotion_event(spec, result, promotion, data_note))
-        result.seconds = time.time() - started
-        registry.finish_run(run_id, "succeeded" if promotion.promote else "not_promoted",
-                            summary=_summary(result))
+        _register_and_promote(registry, spec, package, result, problem, best.value, fingerprint,
+                              fence=fence, dataset=dataset, notifiers=notifiers, data_note=data_note,
+                              started=started)
         return result
     except PodiumError as exc:
         registry.finish_run(run_id, "failed", summary={"notes": notes}, error=str(exc))
@@ -212,63 +218,78 @@ def _training_block(problem: Problem, *, refit: bool) -> dict[str, Any]:
 
 
 def _register_and_promote(registry: Registry, spec: PipelineSpec, package: ModelPackage, result: RunResult,
-                          problem: Problem, value: float, fingerprint: str, *,
-                          fence: Callable[[], None] | None = None) -> PromotionDecision:
-    """Register the challenger; move the alias to it if the promotion policy agrees."""
+                          problem: Problem, value: float, fingerprint: str, *, fence: Callable[[], None] | None,
+                          dataset: str | None, notifiers: list[Notifier[Any]], data_note: str | None,
+                          started: float) -> None:
+    """Decide, record the decision, register the challenger, then act on the decision.
+
+    The decision (smoke test included) is recorded before the version is registered, so a
+    crash anywhere after it leaves a promotion that recovery completes (``finish_promotion``).
+    """
     model, alias = spec.model_name, spec.registration.alias
-    promotion = decide_promotion(
-        challenger_value=value, champion=_current(registry, f"{model}@{alias}"),
-        challenger=package, X_test=problem.X_test, y_test=problem.y_test, metric=problem.metric,
-        policy=spec.promotion, dataset_fingerprint=fingerprint)
+    champion_info = _current_version(registry, model, alias)
+    champion = None if champion_info is None else registry.load(champion_info.ref)
+    try:
+        reference = _reference_holdout(registry, spec, champion_info, champion)
+        promotion = decide_promotion(
+            challenger_value=value, champion=champion, challenger=package, X_test=problem.X_test,
+            y_test=problem.y_test, metric=problem.metric, policy=spec.promotion, dataset_fingerprint=fingerprint,
+            reference=reference)
+    except PodiumError as exc:  # an unreadable reference must not let a challenger through
+        promotion = PromotionDecision(False, f"the reference holdout cannot be used: {exc}", {})
+    if promotion.promote and spec.promotion.smoke_test:
+        failure = _smoke_test(registry, package, problem)
+        if failure is not None:
+            promotion = PromotionDecision(False, f"smoke test failed: {failure}", promotion.figures)
+    decision = "keep" if not promotion.promote else "approve" if spec.promotion.approval == "manual" else "promote"
     if fence is not None:
         fence()
+    registry.record_promotion(result.run_id, model=model, alias=alias, dataset=dataset,
+                              champion=None if champion_info is None else champion_info.version,
+                              decision=decision, message=promotion.message, figures=promotion.figures)
+    failpoints.reach("run.decided")
     version = registry.register(model, package, run_id=result.run_id, alias=None)
+    failpoints.reach("run.registered")
+    registry.promotion_registered(result.run_id, version)
+    failpoints.reach("run.version_noted")
     result.model, result.version = model, version
-    if promotion.promote:
-        failure = _check_package(registry, f"{model}:{version}", package, problem,
-                                 smoke=spec.promotion.smoke_test)
-        if failure is not None:
-            promotion = PromotionDecision(False, failure, promotion.figures)
-    registry.record_event("promotion_decision", {"promote": promotion.promote, "message": promotion.message,
-                                                 **promotion.figures},
-                          run_id=result.run_id, model=model, version=version)
+    result.status = {"promote": "registered", "approve": "awaiting_approval"}.get(decision, "not_promoted")
+    result.alias = alias if decision == "promote" else None
     result.promotion = promotion
-    if promotion.promote:
-        registry.set_alias(model, alias, version)
-        result.status, result.alias = "registered", alias
-    else:
-        result.status = "not_promoted"
-    return promotion
+    result.seconds = time.time() - started
+    record, result.deliveries = finish_promotion(registry, result.run_id, notifiers=notifiers, data_note=data_note,
+                                                 summary=_summary(result))
+    if record.state != "promoted" and result.status == "registered":  # a newer move won meanwhile
+        result.status, result.alias = "not_promoted", None
+        result.promotion = PromotionDecision(False, record.outcome or record.state, promotion.figures)
 
 
-def _check_package(registry: Registry, ref: str, package: ModelPackage, problem: Problem, *,
-                   smoke: bool) -> str | None:
-    """Why the registered package may not be promoted (None: it may): it must pass the checks
-    every load makes (checksums, signature) and, with ``smoke``, the smoke test."""
-    try:
-        info = registry.verify(ref)
-    except IntegrityError as exc:
-        return f"the registered package was refused: {exc.message}"
-    if not smoke:
-        return None
+def _smoke_test(registry: Registry, package: ModelPackage, problem: Problem) -> str | None:
+    """The package, saved (and signed) as registering will save it, then loaded in a fresh
+    process with every check a load makes (checksums, signature under the registry's trust),
+    reproduces its holdout predictions. Run before registering: it is part of the decision."""
     expected, _ = package.predict_frame(problem.X_test)
-    failure = smoke_test(registry.package_folder(info), problem.X_test, expected["prediction"].to_numpy(),
-                         checksum=info.checksum, trust=registry.trust)
-    return None if failure is None else f"smoke test failed: {failure}"
+    with tempfile.TemporaryDirectory(prefix="podium-smoke-") as tmp:
+        package.save(None, tmp, signer=registry.signing_key)
+        return smoke_test(tmp, problem.X_test, expected["prediction"].to_numpy(),
+                          checksum=file_fingerprint(Path(tmp) / MANIFEST), trust=registry.trust)
 
 
-def _promotion_event(spec: PipelineSpec, result: RunResult, promotion: PromotionDecision,
-                     data_note: str | None) -> Event:
-    model, version, alias = spec.model_name, result.version, spec.registration.alias
-    payload = {"run_id": result.run_id, "model": model, "version": version, **promotion.figures}
-    if promotion.promote:
-        return Event(kind="promoted", title=f"podium: {model}:{version} is now {model}@{alias}",
-                     text=f"{promotion.message}.", payload=payload)
-    return _with_data(Event(
-        kind="gate_failed", title=f"podium: {model}:{version} was not promoted ({promotion.message})",
-        text=f"The challenger {model}:{version} cleared the gate but was not promoted: {promotion.message}. "
-             f"{model}@{alias} stays on the champion. To promote it anyway: podium models promote {model}:{version}",
-        payload=payload), data_note)
+def _reference_holdout(registry: Registry, spec: PipelineSpec, champion_info: ModelVersionInfo | None,
+                       champion: ModelPackage | None) -> Holdout | None:
+    """The operator's frozen holdout: ``promotion.reference``, else the dataset version that made
+    the champion (None when neither is known, e.g. a champion trained from a file)."""
+    if champion is None:
+        return None
+    ref = spec.promotion.reference
+    if ref is None and champion_info is not None and champion_info.run_id is not None:
+        made = registry.promotion(champion_info.run_id)
+        ref = made.dataset if made is not None else None
+    if ref is None:
+        return None
+    frame = DatasetStore(registry).load(ref)
+    holdout = prepare(frame, spec).problem
+    return Holdout(ref, holdout.X_test, holdout.y_test, frame_fingerprint(frame))
 
 
 def _with_data(event: Event, data_note: str | None) -> Event:
@@ -278,9 +299,9 @@ def _with_data(event: Event, data_note: str | None) -> Event:
     return replace(event, text=f"{event.text}\n\nThe data: {data_note}", payload={**event.payload, "data": data_note})
 
 
-def _current(registry: Registry, ref: str) -> ModelPackage | None:
+def _current_version(registry: Registry, model: str, alias: str) -> ModelVersionInfo | None:
     try:
-        return registry.load(ref)
+        return registry.resolve(f"{model}@{alias}")
     except NotFoundError:
         return None
 

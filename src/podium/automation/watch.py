@@ -24,11 +24,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from datetime import datetime, timezone
+from typing import Any
 
 from podium._internal import failpoints
 from podium._internal.lazy import require
 from podium.automation.events import Event
-from podium.automation.notifiers import build_notifiers, notify_all
+from podium.automation.notifiers import Notifier, build_notifiers, notify_all
+from podium.automation.promote import finish_promotion, notifiers_for
 from podium.automation.run import RunResult, run_pipeline
 from podium.config import Settings
 from podium.errors import PodiumError
@@ -191,6 +193,7 @@ class Watcher:
     # -- recovery -------------------------------------------------------------------------------
     def recover(self) -> list[int]:
         """Take back and settle the jobs whose lease lapsed; returns their ids."""
+        self._finish_orphaned_promotions()
         settled = []
         for job in self.pipelines.lapsed():
             if not self.pipelines.take_over(job, self.owner, lease_seconds=self.lease_seconds):
@@ -202,19 +205,49 @@ class Watcher:
         return settled
 
     def _settle(self, job: Job) -> None:
-        registered = self._registered_version(job)
-        if registered is not None:
-            self.pipelines.finish(job.id, owner=self.owner)
-            self.say(f"job {job.id}: its run had registered {registered} before its watcher stopped; done")
-            return
-        if job.run_id is not None:
-            try:
-                self.registry.finish_run(job.run_id, "failed", summary={},
+        """Finish what the job's run had done: complete its promotion, or queue the job again."""
+        promotion = None if job.run_id is None else self.registry.promotion(job.run_id)
+        if promotion is not None:
+            record, _ = finish_promotion(self.registry, promotion.run_id, notifiers=self._notifiers(job),
+                                         data_note=self._note_or_none(job.ref))
+            if record.state != "abandoned":
+                self.pipelines.finish(job.id, owner=self.owner)
+                self.say(f"job {job.id}: its watcher stopped; recovered its promotion of "
+                         f"{record.model}:{record.version}: {record.state} ({record.outcome})")
+                return
+        else:
+            registered = self._registered_version(job)
+            if registered is not None:  # registered by a podium that did not record decisions
+                if job.run_id is not None:
+                    self.registry.finish_run(job.run_id, "not_promoted", summary={}, if_running=True,
+                                             error="interrupted after registering; the alias was not moved")
+                self.pipelines.finish(job.id, owner=self.owner)
+                self.say(f"job {job.id}: its run had registered {registered} before its watcher stopped; done")
+                return
+            if job.run_id is not None:
+                self.registry.finish_run(job.run_id, "failed", summary={}, if_running=True,
                                          error="interrupted: the watcher stopped during the run")
-            except PodiumError:
-                pass
         self.pipelines.requeue(job.id, owner=self.owner, note="interrupted: its watcher stopped; queued again")
         self.say(f"job {job.id}: interrupted (its watcher stopped); queued again")
+
+    def _finish_orphaned_promotions(self) -> None:
+        """Complete promotions whose run ended without completing them (an error after the decision)."""
+        for record in self.registry.list_promotions(state="registered") + self.registry.list_promotions(state="decided"):
+            if self.registry.get_run(record.run_id).status == "running":
+                continue  # in progress (or its job's lease will settle it)
+            pipeline = self.registry.get_run(record.run_id).name
+            done, _ = finish_promotion(self.registry, record.run_id,
+                                       notifiers=notifiers_for(self.registry, self.settings, pipeline))
+            self.say(f"run {record.run_id[:12]}: completed its promotion: {done.state} ({done.outcome})")
+
+    def _notifiers(self, job: Job) -> list[Notifier[Any]]:
+        return notifiers_for(self.registry, self.settings, job.pipeline)
+
+    def _note_or_none(self, ref: str) -> str | None:
+        try:
+            return self._data_note(ref)
+        except PodiumError:
+            return None
 
     def _registered_version(self, job: Job) -> str | None:
         if job.run_id is None:
@@ -313,7 +346,7 @@ class Watcher:
                 result: RunResult = run_pipeline(
                     spec, self.settings, registry=self.registry, frame=frame, origin=f"dataset {job.ref}",
                     on_run_started=lambda run_id: self._attach(job, run_id),
-                    data_note=self._data_note(job.ref), fence=lease.check)
+                    data_note=self._data_note(job.ref), fence=lease.check, dataset=job.ref)
             except Exception as exc:  # the job fails; the watcher goes on
                 if not lease.lost.is_set():
                     self.pipelines.finish(job.id, owner=self.owner, error=f"{type(exc).__name__}: {exc}"[:1000])

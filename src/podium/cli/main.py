@@ -116,6 +116,10 @@ def execute(pipeline: Any, *, as_json: bool) -> None:
         assert result.promotion is not None
         err.print(f"[yellow]not promoted[/]: {escape(result.promotion.message)}. "
                   f"Registered as {result.model}:{result.version}; the champion stays.")
+    elif result.status == "awaiting_approval":
+        assert result.promotion is not None
+        err.print(f"[yellow]waits for approval[/]: {escape(result.promotion.message)}. Registered as "
+                  f"{result.model}:{result.version}; to promote it: podium models approve {result.model}:{result.version}")
     else:
         err.print(f"[red]gate failed[/]: {result.gate.message}. Nothing was promoted.")
     if result.status != "registered":

@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from podium.cli.context import out, state
 
-app = typer.Typer(help="Registered models: list, show, promote, roll back.", no_args_is_help=True)
+app = typer.Typer(help="Registered models: list, show, promote, approve, roll back.", no_args_is_help=True)
 
 
 @app.command("list")
@@ -83,3 +83,32 @@ def rollback_alias(name: str = typer.Argument(..., help="the model name"),
 
     current, previous = rollback(state.registry(), name, alias=alias)
     out.print(f"{name}@{alias}: version {current} → {previous}")
+
+
+@app.command("approve")
+def approve_version(ref: str = typer.Argument(..., help="name:version of the challenger that waits")) -> None:
+    """Approve a challenger that waits (promotion.approval: manual): the alias moves to it."""
+    from podium.automation.promote import approve
+
+    record = approve(state.registry(), ref, state.settings())
+    out.print(f"{record.model}@{record.alias}: version {record.champion or '—'} → {record.version} (approved)")
+
+
+@app.command("pending")
+def pending(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Challengers waiting for approval, with the figures they were judged on."""
+    from dataclasses import asdict
+
+    from podium.cli.render import records_table
+
+    waiting = state.registry().list_promotions(state="awaiting_approval", limit=1000)
+    if as_json:
+        print(json.dumps([asdict(p) for p in waiting], default=str))
+        return
+    if not waiting:
+        out.print("no challenger waits for approval")
+        return
+    records = [{"challenger": f"{p.model}:{p.version}", "alias": p.alias, "champion": p.champion or "—",
+                "decided": p.created_at, "why": p.message, "approve": f"podium models approve {p.model}:{p.version}"}
+               for p in waiting]
+    out.print(records_table("Waiting for approval", records, list(records[0])))

@@ -7,15 +7,22 @@ from datetime import datetime
 from typing import Any, Literal
 
 __all__ = ["RunInfo", "ModelVersionInfo", "ModelInfo", "ApiKeyInfo", "EventRecord", "RunStatus",
-           "TrialStatus", "KeyVerdict", "KeyRight", "RUN_STATUSES", "TRIAL_STATUSES"]
+           "TrialStatus", "KeyVerdict", "KeyRight", "RUN_STATUSES", "TRIAL_STATUSES", "PromotionRecord",
+           "PROMOTION_STATES", "FINAL_PROMOTION_STATES"]
 
-RunStatus = Literal["running", "succeeded", "not_promoted", "gate_failed", "failed"]
+RunStatus = Literal["running", "succeeded", "not_promoted", "awaiting_approval", "gate_failed", "failed"]
 TrialStatus = Literal["ok", "failed", "timeout", "excluded"]
 KeyVerdict = Literal["ok", "unknown", "revoked", "forbidden"]
 #: what a key may be allowed to do: predict with a model, upload to a dataset, administer
 KeyRight = Literal["predict", "upload", "admin"]
 
-RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "not_promoted", "gate_failed", "failed")
+RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "not_promoted", "awaiting_approval", "gate_failed", "failed")
+#: a promotion is ``decided`` before its challenger is registered, ``registered`` once it is,
+#: then ends ``promoted``, ``kept`` (the champion stays), ``superseded`` (the alias moved
+#: meanwhile), ``abandoned`` (never registered) — or waits, ``awaiting_approval``, for a person
+PROMOTION_STATES: tuple[str, ...] = ("decided", "registered", "awaiting_approval", "promoted", "kept",
+                                     "superseded", "abandoned")
+FINAL_PROMOTION_STATES = frozenset({"promoted", "kept", "superseded", "abandoned"})
 TRIAL_STATUSES: tuple[str, ...] = ("ok", "failed", "timeout", "excluded")
 
 
@@ -124,3 +131,28 @@ class EventRecord:
     model: str | None
     version: int | None
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PromotionRecord:
+    """A champion/challenger decision and how far acting on it went (see ``PROMOTION_STATES``)."""
+
+    run_id: str
+    model: str
+    alias: str
+    dataset: str | None
+    champion: int | None
+    decision: str  # promote | keep | approve
+    message: str
+    figures: dict[str, Any]
+    version: int | None
+    state: str
+    outcome: str | None
+    notified_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def finished(self) -> bool:
+        """Nothing is left to do but, perhaps, to tell someone."""
+        return self.state in FINAL_PROMOTION_STATES

@@ -15,6 +15,7 @@ unreferenced artifact, never a version without its files or an alias pointing at
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import logging
 import math
@@ -31,11 +32,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Table, and_, delete, exc, func, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, Table, and_, delete, exc, func, insert, select, update
 
+from podium._internal import failpoints
 from podium._internal.fingerprint import file_fingerprint
 from podium._internal.suggest import did_you_mean
-from podium.errors import IntegrityError, NotFoundError, PodiumError, SpecError, UserError
+from podium.errors import ConflictError, IntegrityError, NotFoundError, PodiumError, SpecError, UserError
 from podium.registry import tables as t
 from podium.registry.artifacts import MANIFEST, ArtifactExists, ArtifactStore
 from podium.registry.engine import WRITE_OPTION, create_registry_engine, normalize_url
@@ -49,6 +51,7 @@ from podium.registry.records import (
     KeyVerdict,
     ModelInfo,
     ModelVersionInfo,
+    PromotionRecord,
     RunInfo,
 )
 from podium.registry.refs import DEFAULT_ALIAS, LATEST, check_name, parse_ref
@@ -57,7 +60,15 @@ from podium.registry.signing import SigningKey, TrustPolicy
 if TYPE_CHECKING:
     from podium.config import Settings
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "UNCHECKED"]
+
+
+class _Unchecked(enum.Enum):
+    UNCHECKED = "unchecked"
+
+
+#: ``set_alias(expected=UNCHECKED)``: move the alias wherever it points now (a person's act)
+UNCHECKED = _Unchecked.UNCHECKED
 
 logger = logging.getLogger("podium.registry")
 
@@ -192,14 +203,19 @@ class Registry:
                 conn.execute(insert(t.trials), rows)
 
     def finish_run(self, run_id: str, status: str, *, summary: Mapping[str, Any],
-                   error: str | None = None) -> None:
-        """Record how a run ended: succeeded, not_promoted, gate_failed or failed, with its figures."""
+                   error: str | None = None, if_running: bool = False) -> bool:
+        """Record how a run ended (succeeded, not_promoted, awaiting_approval, gate_failed or
+        failed) with its figures; with ``if_running``, only a run still running. Returns
+        whether the run was changed."""
         if status not in RUN_STATUSES or status == "running":
-            raise ValueError(f"a run finishes as succeeded, not_promoted, gate_failed or failed, not {status!r}")
+            raise ValueError(f"a run finishes as one of {', '.join(RUN_STATUSES[1:])}, not {status!r}")
         with self._write() as conn:
             self._run_row(conn, run_id)
-            conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(
-                status=status, summary=dict(summary), error=error, finished_at=_now()))
+            query = update(t.runs).where(t.runs.c.id == run_id)
+            if if_running:
+                query = query.where(t.runs.c.status == "running")
+            return conn.execute(query.values(status=status, summary=dict(summary), error=error,
+                                             finished_at=_now())).rowcount == 1
 
     def get_run(self, run_id: str) -> RunInfo:
         """A run by id or by a unique prefix of it."""
@@ -271,6 +287,7 @@ class Registry:
                 except BaseException:
                     self._release(name, version)
                     raise
+                failpoints.reach("registry.stored")
                 try:
                     self._publish(name, version, checksum=checksum, alias=alias, run_id=run_id,
                                   metric=package.metric, score=package.score)
@@ -353,13 +370,25 @@ class Registry:
         self._release(name, version)
 
     # -- models: aliases ----------------------------------------------------------------------
-    def set_alias(self, name: str, alias: str, version: int) -> int | None:
-        """Point ``name@alias`` at ``version`` (atomic); returns the version it pointed at before."""
+    def set_alias(self, name: str, alias: str, version: int, *,
+                  expected: int | None | _Unchecked = UNCHECKED) -> int | None:
+        """Point ``name@alias`` at ``version`` (atomic); returns the version it pointed at before.
+
+        With ``expected`` (a version, or None for "no alias yet") it is a compare-and-set: the
+        alias moves only if it is still there, else ``ConflictError`` and nothing changes —
+        so a decision taken against one champion never overwrites a newer move.
+        """
         _check_alias(alias)
-        with self._write() as conn:
-            self._model_row(conn, name)
-            self._version_row(conn, name, int(version))
-            return self._move_alias(conn, name, alias, int(version))
+        try:
+            with self._write() as conn:
+                self._model_row(conn, name)
+                self._version_row(conn, name, int(version))
+                return self._move_alias(conn, name, alias, int(version), expected=expected)
+        except exc.IntegrityError:
+            if expected is UNCHECKED:
+                raise
+            raise ConflictError(f"{name}@{alias} was created by another writer meanwhile; nothing was changed.",
+                                hint=f"see where it points: podium models show {name}@{alias}") from None
 
     def delete_alias(self, name: str, alias: str) -> int:
         """Remove ``name@alias``; returns the version it pointed at."""
@@ -375,10 +404,24 @@ class Registry:
             return current
 
     def _move_alias(self, conn: Connection, name: str, alias: str, version: int, *,
-                    run_id: str | None = None) -> int | None:
-        previous = self._alias_version(conn, name, alias)
-        _upsert(conn, t.aliases, {"name": name, "alias": alias, "version": version, "updated_at": _now()},
-                keys=("name", "alias"), changes=("version", "updated_at"))
+                    run_id: str | None = None, expected: int | None | _Unchecked = UNCHECKED) -> int | None:
+        previous: int | None = conn.execute(select(t.aliases.c.version).where(
+            t.aliases.c.name == name, t.aliases.c.alias == alias).with_for_update()).scalar()
+        if expected is not UNCHECKED and previous != expected:
+            raise ConflictError(
+                f"{name}@{alias} is at version {previous if previous is not None else '(none)'}, not "
+                f"{expected if expected is not None else '(none)'} as expected: it moved meanwhile; nothing was changed.",
+                hint=f"see where it points: podium models show {name}@{alias}")
+        now = _now()
+        if expected is not UNCHECKED and previous is not None:  # the row is locked; the condition re-checks
+            moved = conn.execute(update(t.aliases).where(
+                t.aliases.c.name == name, t.aliases.c.alias == alias, t.aliases.c.version == expected,
+            ).values(version=version, updated_at=now)).rowcount
+            if moved != 1:
+                raise ConflictError(f"{name}@{alias} moved meanwhile; nothing was changed.")
+        else:
+            _upsert(conn, t.aliases, {"name": name, "alias": alias, "version": version, "updated_at": now},
+                    keys=("name", "alias"), changes=("version", "updated_at"))
         self._record(conn, "alias_moved", {"alias": alias, "from": previous, "to": version},
                      run_id=run_id, model=name, version=version)
         return previous
@@ -386,6 +429,160 @@ class Registry:
     def _alias_version(self, conn: Connection, name: str, alias: str) -> int | None:
         return conn.execute(select(t.aliases.c.version).where(
             t.aliases.c.name == name, t.aliases.c.alias == alias)).scalar()
+
+    # -- promotions ---------------------------------------------------------------------------
+    def record_promotion(self, run_id: str, *, model: str, alias: str, dataset: str | None,
+                         champion: int | None, decision: str, message: str,
+                         figures: Mapping[str, Any]) -> PromotionRecord:
+        """Record a champion/challenger decision *before* its challenger is registered.
+
+        ``decision`` is promote, keep or approve (wait for a person); ``champion`` is the version
+        the alias pointed at when it was taken, the expected version of the move.
+        """
+        if decision not in ("promote", "keep", "approve"):
+            raise ValueError(f"a promotion decision is promote, keep or approve, not {decision!r}")
+        now = _now()
+        with self._write() as conn:
+            conn.execute(insert(t.promotions).values(
+                run_id=run_id, model=model, alias=alias, dataset=dataset, champion=champion, decision=decision,
+                message=message, figures=dict(figures), state="decided", created_at=now, updated_at=now))
+            self._record(conn, "promotion_decision", {"promote": decision != "keep", "decision": decision,
+                                                      "message": message, "champion": champion, **figures},
+                         run_id=run_id, model=model)
+            return self._promotion_row(conn, run_id)
+
+    def promotion(self, run_id: str) -> PromotionRecord | None:
+        """The promotion decided by this run, if any."""
+        with self._read() as conn:
+            row = conn.execute(select(t.promotions).where(t.promotions.c.run_id == run_id)).mappings().first()
+        return None if row is None else _promotion_record(row)
+
+    def list_promotions(self, *, model: str | None = None, state: str | None = None,
+                        limit: int = 100) -> list[PromotionRecord]:
+        """Promotions, newest first."""
+        query = select(t.promotions).order_by(t.promotions.c.created_at.desc()).limit(limit)
+        if model is not None:
+            query = query.where(t.promotions.c.model == model)
+        if state is not None:
+            query = query.where(t.promotions.c.state == state)
+        with self._read() as conn:
+            return [_promotion_record(r) for r in conn.execute(query).mappings()]
+
+    def promotion_registered(self, run_id: str, version: int) -> None:
+        """The challenger of this promotion is registered as ``version``."""
+        with self._write() as conn:
+            conn.execute(update(t.promotions).where(
+                t.promotions.c.run_id == run_id, t.promotions.c.state == "decided",
+            ).values(version=version, state="registered", updated_at=_now()))
+
+    def complete_promotion(self, run_id: str) -> PromotionRecord:
+        """Act on a recorded decision, once, in one transaction; returns how it ended.
+
+        promote: the alias moves to the challenger only if it still points at the champion the
+        decision was taken against (else ``superseded``: the newer move stands); keep: the
+        champion stays; approve: it waits for ``approve_promotion``. A challenger that was never
+        registered ends ``abandoned``; one whose stored package fails the checks every load makes
+        (checksums, signature) is kept out. Completing a finished promotion changes nothing.
+        """
+        self._refuse_unverified(run_id)
+        with self._write() as conn:
+            row = conn.execute(select(t.promotions).where(t.promotions.c.run_id == run_id)
+                               .with_for_update()).mappings().first()
+            if row is None:
+                raise NotFoundError(f"run '{run_id}' has no recorded promotion decision.")
+            record = _promotion_record(row)
+            if record.finished or record.state == "awaiting_approval":
+                return record
+            version = record.version if record.version is not None else conn.execute(
+                select(t.model_versions.c.version).where(
+                    t.model_versions.c.name == record.model, t.model_versions.c.run_id == run_id,
+                    t.model_versions.c.state == t.READY)).scalar()
+            ref = f"{record.model}:{version}"
+            if version is None:
+                state, outcome = "abandoned", "its challenger was never registered (the run was interrupted first)"
+            elif record.decision == "keep":
+                state, outcome = "kept", f"not promoted: {record.message}"
+            elif record.decision == "approve":
+                state, outcome = "awaiting_approval", f"waits for a person: podium models approve {ref}"
+            else:
+                current = self._alias_version(conn, record.model, record.alias)
+                if current == record.champion:
+                    self._move_alias(conn, record.model, record.alias, int(version), run_id=run_id,
+                                     expected=record.champion)
+                    state, outcome = "promoted", f"{ref} is now {record.model}@{record.alias}"
+                elif current == version:
+                    state, outcome = "promoted", f"{ref} is now {record.model}@{record.alias}"
+                else:
+                    state, outcome = "superseded", (
+                        f"not promoted: {record.model}@{record.alias} moved to version {current} after the "
+                        f"decision (taken against version {record.champion}); the newer move stands")
+            conn.execute(update(t.promotions).where(t.promotions.c.run_id == run_id).values(
+                version=version, state=state, outcome=outcome, updated_at=_now()))
+            self._record(conn, "promotion_completed", {"state": state, "outcome": outcome, "alias": record.alias},
+                         run_id=run_id, model=record.model, version=version)
+            return self._promotion_row(conn, run_id)
+
+    def _refuse_unverified(self, run_id: str) -> None:
+        """A challenger to be promoted whose registered package does not verify becomes 'keep'."""
+        record = self.promotion(run_id)
+        if record is None or record.finished or record.decision == "keep" or record.state == "awaiting_approval":
+            return
+        with self._read() as conn:
+            version = conn.execute(select(t.model_versions.c.version).where(
+                t.model_versions.c.name == record.model, t.model_versions.c.run_id == run_id,
+                t.model_versions.c.state == t.READY)).scalar()
+        if version is None:
+            return
+        try:
+            self.verify(f"{record.model}:{version}")
+        except IntegrityError as err:
+            with self._write() as conn:
+                conn.execute(update(t.promotions).where(
+                    t.promotions.c.run_id == run_id, t.promotions.c.state.in_(("decided", "registered")),
+                ).values(decision="keep", message=f"the registered package was refused: {err.message}",
+                         updated_at=_now()))
+
+    def approve_promotion(self, model: str, version: int) -> PromotionRecord:
+        """A person approves the challenger ``model:version`` that waits: the alias moves to it,
+        if it still points at the champion the challenger was compared with."""
+        ref = f"{model}:{version}"
+        with self._write() as conn:
+            rows = conn.execute(select(t.promotions).where(
+                t.promotions.c.model == model, t.promotions.c.version == version)
+                .order_by(t.promotions.c.created_at.desc()).with_for_update()).mappings().all()
+            waiting = next((r for r in rows if r["state"] == "awaiting_approval"), None)
+            if waiting is None:
+                if rows:
+                    raise UserError(f"{ref} is not waiting for approval: its promotion is {rows[0]['state']} "
+                                    f"({rows[0]['outcome'] or rows[0]['message']}).",
+                                    hint=f"to move the alias anyway: podium models promote {ref}")
+                self._version_row(conn, model, version)  # an unknown version is its own message
+                raise NotFoundError(f"{ref} has no promotion waiting for approval.",
+                                    hint=f"list them: podium models pending · promote by hand: podium models promote {ref}")
+            record = _promotion_record(waiting)
+            try:
+                self._move_alias(conn, model, record.alias, version, run_id=record.run_id, expected=record.champion)
+            except ConflictError:
+                current = self._alias_version(conn, model, record.alias)
+                raise ConflictError(
+                    f"{model}@{record.alias} moved to version {current} since {ref} was compared with version "
+                    f"{record.champion}: the comparison no longer holds, so it is not approved.",
+                    hint=f"to move the alias anyway: podium models promote {ref}") from None
+            conn.execute(update(t.promotions).where(t.promotions.c.run_id == record.run_id).values(
+                state="promoted", outcome=f"approved: {ref} is now {model}@{record.alias}", updated_at=_now()))
+            self._record(conn, "promotion_approved", {"alias": record.alias, "from": record.champion, "to": version},
+                         run_id=record.run_id, model=model, version=version)
+            return self._promotion_row(conn, record.run_id)
+
+    def promotion_notified(self, run_id: str) -> None:
+        """The promotion's outcome was sent to the notifiers (recovery does not send it again)."""
+        with self._write() as conn:
+            conn.execute(update(t.promotions).where(t.promotions.c.run_id == run_id).values(
+                notified_at=_now(), updated_at=_now()))
+
+    def _promotion_row(self, conn: Connection, run_id: str) -> PromotionRecord:
+        row = conn.execute(select(t.promotions).where(t.promotions.c.run_id == run_id)).mappings().one()
+        return _promotion_record(row)
 
     # -- models: reading ----------------------------------------------------------------------
     def resolve(self, ref: str) -> ModelVersionInfo:
@@ -671,6 +868,14 @@ def _run_info(row: Mapping[str, Any]) -> RunInfo:
                    task=row["task"], metric=row["metric"], dataset_fingerprint=row["dataset_fingerprint"],
                    source=row["source"], started_at=row["started_at"], finished_at=row["finished_at"],
                    summary=row["summary"], error=row["error"])
+
+
+def _promotion_record(row: RowMapping) -> PromotionRecord:
+    return PromotionRecord(run_id=row["run_id"], model=row["model"], alias=row["alias"], dataset=row["dataset"],
+                           champion=row["champion"], decision=row["decision"], message=row["message"],
+                           figures=row["figures"] or {}, version=row["version"], state=row["state"],
+                           outcome=row["outcome"], notified_at=row["notified_at"], created_at=row["created_at"],
+                           updated_at=row["updated_at"])
 
 
 def _version_info(row: Mapping[str, Any], pointing: list[str]) -> ModelVersionInfo:

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from podium.registry.store import Registry
 
 __all__ = ["metadata", "registry_metadata", "runs", "trials", "models", "model_versions", "aliases", "api_keys", "events",
-           "JSONText", "UTCDateTime", "READY", "PENDING"]
+           "promotions", "JSONText", "UTCDateTime", "READY", "PENDING"]
 
 READY = "ready"
 PENDING = "pending"
@@ -177,6 +177,29 @@ events = Table(
     Column("payload", JSONText),
     Index("ix_events_model", "model", "version"),
     Index("ix_events_kind", "kind"),
+)
+
+promotions = Table(
+    "promotions",
+    metadata,
+    # one per run that cleared the gate, written *before* its version is registered, so that
+    # recovery can finish what a crash interrupted
+    Column("run_id", String(32), primary_key=True),
+    Column("model", String(_NAME), nullable=False),
+    Column("alias", String(_NAME), nullable=False),
+    Column("dataset", String(_NAME + 20)),  # the dataset version the challenger learned from
+    Column("champion", Integer),  # where the alias pointed when decided: the move's expected version
+    Column("decision", String(10), nullable=False),  # promote | keep | approve (a person decides)
+    Column("message", Text, nullable=False),
+    Column("figures", JSONText),
+    Column("version", Integer),  # the challenger, once registered
+    Column("state", String(20), nullable=False),  # see records.PROMOTION_STATES
+    Column("outcome", Text),
+    Column("notified_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_promotions_model", "model", "version"),
+    Index("ix_promotions_state", "state"),
 )
 
 

@@ -238,3 +238,19 @@ def test_the_watcher_outlives_a_database_outage(watcher, monkeypatch):
         thread.join(30)
     assert sum("connection refused" in s and "trying again" in s for s in said) == 3
     assert [v.version for v in watcher.registry.list_versions("churn")] == [1]
+
+
+def test_a_failing_scheduled_snapshot_does_not_block_other_pipelines(watcher, tmp_path):
+    watcher.step()  # sales:1 ran
+    _write(tmp_path / "nightly.csv", n=130, seed=7)
+    watcher.datasets.add("nightly", str(tmp_path / "nightly.csv"))
+    watcher.pipelines.bind("nightly", {**SPEC, "name": "nightly"}, dataset="nightly", schedule="* * * * *")
+    with watcher.pipelines._write() as conn:  # bound two minutes ago: a fire is due
+        from podium.registry.pipelines import bindings_table
+        conn.execute(update(bindings_table).where(bindings_table.c.pipeline == "nightly").values(
+            bound_at=datetime.now(timezone.utc) - timedelta(minutes=2)))
+    (tmp_path / "nightly.csv").write_text("not,a\n\"broken")  # its snapshot fails
+    _write(tmp_path / "data.csv", n=150, seed=1)  # while sales has news
+    log = watcher.step()
+    assert any(e.startswith("schedule of nightly:") for e in log.errors)
+    assert log.versions == ["sales:2"] and log.ran and log.ran[0][1] in ("registered", "not_promoted")

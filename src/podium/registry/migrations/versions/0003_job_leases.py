@@ -1,9 +1,10 @@
-"""Jobs with leases; the dataset in a job's trigger key.
+"""Jobs with leases; the dataset in a job's trigger key; promotions recorded before registering.
 
 A job is claimed by one watcher (``owner``) and held with a lease it renews
 (``lease_until``); ``attempts`` counts its claims. The trigger key gains the dataset, so
 re-binding a pipeline to another dataset queues that dataset's versions too. Existing jobs
-take the dataset their pipeline is bound to now.
+take the dataset their pipeline is bound to now. ``promotions`` keeps each champion/challenger
+decision from before its challenger is registered until it is completed.
 
 Revision ID: 0003
 Revises: 0002
@@ -34,9 +35,31 @@ def upgrade() -> None:
         batch.alter_column("dataset", existing_type=sa.String(200), nullable=False)
         batch.drop_constraint("uq_job_trigger", type_="unique")
         batch.create_unique_constraint("uq_job_dataset_trigger", ["pipeline", "dataset", "trigger"])
+    op.create_table(
+        "promotions",
+        sa.Column("run_id", sa.String(32), primary_key=True),
+        sa.Column("model", sa.String(200), nullable=False),
+        sa.Column("alias", sa.String(200), nullable=False),
+        sa.Column("dataset", sa.String(220)),
+        sa.Column("champion", sa.Integer()),
+        sa.Column("decision", sa.String(10), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("figures", sa.Text()),
+        sa.Column("version", sa.Integer()),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("outcome", sa.Text()),
+        sa.Column("notified_at", sa.DateTime(timezone=True)),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_promotions_model", "promotions", ["model", "version"])
+    op.create_index("ix_promotions_state", "promotions", ["state"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_promotions_state", table_name="promotions")
+    op.drop_index("ix_promotions_model", table_name="promotions")
+    op.drop_table("promotions")
     with op.batch_alter_table("pipeline_jobs") as batch:
         batch.drop_constraint("uq_job_dataset_trigger", type_="unique")
     # two datasets may have queued the same trigger: keep the first job of each
