@@ -153,6 +153,9 @@ def decide_promotion(
         ref = _compare(champion, score_on(challenger, reference.X, reference.y, metric), reference, metric,
                        policy.tolerance)
         figures["reference"] = ref
+    else:
+        figures["reference"] = {"rows": None, "note": "no reference holdout: the champion was not trained on a "
+                                                      "dataset version; set promotion.reference to freeze one"}
     if new["champion"] is not None and not new["not_worse"]:
         return PromotionDecision(False, f"challenger {metric.name} {challenger_value:.4g} is worse than the "
                                         f"champion's {new['champion']:.4g} ({figures['basis']}; tolerance "
