@@ -202,7 +202,6 @@ class OutputSchema(BaseModel):
 
 
 # -- typing values ------------------------------------------------------------------------------
-_NUMBER_KINDS = (ColumnType.NUMERIC,)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 

@@ -9,7 +9,6 @@ single reference assignment, so a request that has started keeps the version it 
 
 from __future__ import annotations
 
-import logging
 import math
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -31,7 +30,6 @@ from podium.serving.schema_models import (
 
 __all__ = ["ServedModel", "ModelSlot", "ServeLimits", "load_served", "follows_alias", "check_rows"]
 
-logger = logging.getLogger("podium.serving")
 
 UNSEEN = "__podium_unseen_category__"
 INLINE_BELOW_S = 0.0005
