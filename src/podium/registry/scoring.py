@@ -50,7 +50,7 @@ class EngineInfo:
 class Scores:
     """One scoring call's answer: ``values`` (regression) or ``labels`` with ``proba``."""
 
-    values: np.ndarray  # labels (object array) for classes, float64 values for regression
+    values: np.ndarray  # labels (numbers/booleans, else objects) for classes, float64 values for regression
     proba: np.ndarray | None  # (N, classes) float64, columns in ``classes`` order
 
 
@@ -62,7 +62,12 @@ class Engine(Protocol):
 
 
 def _labels(classes: Sequence[Any], proba: np.ndarray) -> np.ndarray:
-    labels: np.ndarray = np.array(list(classes), dtype=object)[proba.argmax(axis=1)]
+    """The most probable class of each row, as numbers or booleans where every class is one
+    (so they compare equal to the target column), else as objects."""
+    typed = np.asarray(list(classes))
+    if typed.dtype.kind not in "biuf":
+        typed = np.array(list(classes), dtype=object)
+    labels: np.ndarray = typed[proba.argmax(axis=1)]
     return labels
 
 

@@ -104,6 +104,7 @@ def test_predict_frame_keeps_integer_labels(frame: pd.DataFrame, classifier_pack
                            classifier_package.output_schema.model_copy(update={"classes": [0, 1]}), "accuracy")
     scored, _ = package.predict_frame(X.head(3))
     assert [type(v) for v in scored["prediction"].tolist()] == [int] * 3
+    assert scored["prediction"].dtype.kind == "i"  # compares equal to an integer target column
     assert {"proba_0", "proba_1"} <= set(scored.columns)
 
 
