@@ -103,7 +103,15 @@ def deploy(
     target: str = typer.Option(..., "--target", help="docker | kubernetes"),
     out_dir: Path = typer.Option(..., "--out", help="folder to write (created; must be empty)"),
     replicas: int = typer.Option(2, "--replicas", help="kubernetes: pods (at least 2)"),
-    image: str | None = typer.Option(None, "--image", help="kubernetes: image name (default podium-NAME:VERSION)"),
+    image: str | None = typer.Option(None, "--image", help="kubernetes: the pushed image, pinned by digest: "
+                                     "REGISTRY/NAME@sha256:… (default: a placeholder to replace)"),
+    keys_file: Path | None = typer.Option(None, "--keys-file", help="kubernetes: the API keys (one a line); "
+                                          "the Secret gets their sha256 only"),
+    prediction_log_secret: str | None = typer.Option(None, "--prediction-log-secret",
+                                                     help="kubernetes: a Secret whose 'url' names a remote "
+                                                     "prediction log (default: off)"),
+    namespace: str = typer.Option("podium", "--namespace", help="kubernetes: the namespace (its manifest "
+                                  "enforces the restricted Pod Security level)"),
     port: int = typer.Option(8000, "--port"),
     workers: int = typer.Option(2, "--workers", help="worker processes per container"),
 ) -> None:
@@ -114,8 +122,9 @@ def deploy(
     if target == "docker":
         result = write_docker(registry, ref, out_dir, port=port, workers=workers)
     elif target in ("kubernetes", "k8s"):
-        result = write_kubernetes(registry, ref, out_dir, replicas=replicas, image=image, port=port,
-                                  workers=workers)
+        result = write_kubernetes(registry, ref, out_dir, replicas=replicas, image=image, keys_file=keys_file,
+                                  prediction_log_secret=prediction_log_secret,
+                                  namespace=namespace, port=port, workers=workers)
     else:
         from podium.errors import SpecError
 

@@ -20,7 +20,6 @@ import io
 import os
 import pickle
 import re
-import secrets
 import shutil
 import sqlite3
 import textwrap
@@ -103,20 +102,41 @@ def write_docker(registry: Any, ref: str, out_dir: str | Path, *, port: int = 80
 
 
 def write_kubernetes(registry: Any, ref: str, out_dir: str | Path, *, replicas: int = 2,
-                     image: str | None = None, port: int = 8000, workers: int = 2) -> DeployResult:
-    """Write Deployment, Service, HorizontalPodAutoscaler and Secret manifests (and the image's context)."""
+                     image: str | None = None, keys_file: str | Path | None = None,
+                     prediction_log_secret: str | None = None, namespace: str = "podium",
+                     port: int = 8000, workers: int = 2) -> DeployResult:
+    """Write Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget, NetworkPolicy and
+    Secret manifests (and the image's context). ``image`` is pinned by digest
+    (``REGISTRY/NAME@sha256:…``; a placeholder to replace when absent); ``keys_file`` holds the
+    API keys, written to the Secret as their sha256 only (an empty Secret when absent); no key is
+    made, printed or written here. ``prediction_log_secret`` names a Secret whose ``url`` is a
+    remote prediction log (off otherwise: a pod's own disk dies with it). Everything goes in
+    ``namespace``, whose manifest enforces the "restricted" Pod Security level."""
+    if not _DNS_LABEL.fullmatch(namespace):
+        raise SpecError(f"--namespace {namespace!r} is not a Kubernetes namespace name.",
+                        hint="lower-case letters, digits and '-', at most 63")
     if replicas < 2:
         raise SpecError(f"--replicas {replicas}: a service needs at least 2 replicas to stay up "
                         "while one restarts.", hint="use --replicas 2 or more")
+    if image is not None and not _DIGEST.search(image):
+        raise SpecError(f"--image {image} is not pinned by digest: a tag can point at another build "
+                        "tomorrow, and pods would then run different models.",
+                        hint="push the image, then pass REGISTRY/NAME@sha256:… "
+                             "(docker inspect --format '{{index .RepoDigests 0}}' IMAGE prints it)")
+    keys = _hashed_keys(Path(keys_file)) if keys_file is not None else ""
     out = _fresh_dir(out_dir)
     info = registry.resolve(ref)
     name, version = str(info.name), int(info.version)
-    image = image or default_image(name, version)
+    local = default_image(name, version)
+    placeholder = f"REGISTRY/{local.split(':', 1)[0]}@sha256:DIGEST"
     built = write_docker(registry, ref, out / "image", port=port, workers=workers)
     app = re.sub(r"[^a-z0-9-]+", "-", f"podium-{name}".lower()).strip("-")[:63]
-    key = "pdm_" + secrets.token_urlsafe(32)
-    manifests = _manifests(app, name, version, image=image, replicas=replicas, port=port,
-                           key_digest="sha256:" + hashlib.sha256(key.encode()).hexdigest())
+    manifests = _manifests(app, name, version, image=image or placeholder, replicas=replicas, port=port,
+                           keys=keys, prediction_log_secret=prediction_log_secret)
+    manifests = {"namespace": _namespace(namespace), **manifests}
+    for document in list(manifests.values())[1:]:
+        document["metadata"] = {"name": document["metadata"]["name"], "namespace": namespace,
+                                **document["metadata"]}
     files = []
     for kind, document in manifests.items():
         path = out / f"{kind}.yaml"
@@ -126,11 +146,58 @@ def write_kubernetes(registry: Any, ref: str, out_dir: str | Path, *, replicas: 
                      "resources": [p.name for p in files]}
     (out / "kustomization.yaml").write_text(yaml.safe_dump(kustomization, sort_keys=False))
     files.append(out / "kustomization.yaml")
-    return DeployResult(out, files + built.files, [
-        f"build and push the image: docker build -t {image} {out / 'image'} && docker push {image}",
-        f"apply: kubectl apply -k {out}",
-        f"the API key in secret.yaml (shown once, keep it safe; only its hash is stored): {key}",
-    ])
+    steps = [f"build and push the image: docker build -t REGISTRY/{local} {out / 'image'} "
+             f"&& docker push REGISTRY/{local}"]
+    if image is None:
+        steps.append(f"set the image: replace {placeholder} in {out / 'deployment.yaml'} with the pushed "
+                     "image's digest (docker inspect --format '{{index .RepoDigests 0}}' REGISTRY/"
+                     f"{local}), or deploy again with --image REGISTRY/NAME@sha256:…")
+    if not keys:
+        steps.append(f"the Secret holds no API key yet (every request gets 401): make one with "
+                     f"podium keys create --name NAME > NAME.key, give it to the client, and deploy "
+                     f"again with --keys-file NAME.key (only its sha256 is written), or add its "
+                     f"sha256:HEX line to {out / 'secret.yaml'}")
+    steps.append(f"apply: kubectl apply -k {out}  (into namespace {namespace}; a changed Secret, applied "
+                 "again, rolls the pods)")
+    return DeployResult(out, files + built.files, steps)
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def _namespace(name: str) -> dict[str, Any]:
+    """The namespace, refusing pods below the "restricted" Pod Security level."""
+    levels = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {**levels, "app.kubernetes.io/part-of": "podium"}}}
+
+
+#: an image reference pinned by content: NAME@sha256:64 hex digits
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def _hashed_keys(path: Path) -> str:
+    """A keys file's lines with each plain key replaced by its ``sha256:HEX`` (rights kept):
+    what the Secret holds, so no key is written in the clear."""
+    from podium.serving.auth import hash_key, parse_key_file
+
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SpecError(f"--keys-file {path} cannot be read: {exc.strerror or exc}.",
+                        hint="podium keys create --name NAME > NAME.key makes one") from None
+    if not parse_key_file(text, source=f"--keys-file {path}"):
+        raise SpecError(f"--keys-file {path} holds no key.",
+                        hint="podium keys create --name NAME > NAME.key makes one")
+    lines = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        secret, *rights = line.split()
+        digest = secret.lower() if secret.lower().startswith("sha256:") else hash_key(secret)
+        lines.append(" ".join([digest, *rights]))
+    return "\n".join(lines) + "\n"
 
 
 class _PlainDumper(yaml.SafeDumper):
@@ -418,37 +485,51 @@ def _readme(name: str, version: int, engine: str, image: str, port: int, run: st
 
 
 def _manifests(app: str, name: str, version: int, *, image: str, replicas: int, port: int,
-               key_digest: str) -> dict[str, dict[str, Any]]:
+               keys: str, prediction_log_secret: str | None) -> dict[str, dict[str, Any]]:
     labels = {"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "podium",
               "podium/model": name, "podium/version": str(version)}
     selector = {"app.kubernetes.io/name": app}
     secret = f"{app}-keys"
+    secret_text = f"# API keys accepted by {app}, one a line: sha256:HEX, then optional rights\n{keys}"
     probe = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 3,
              "failureThreshold": 3}
+    prediction_log: dict[str, Any] = {"name": "PODIUM_PREDICTION_LOG", "value": "off"}
+    if prediction_log_secret:
+        prediction_log = {"name": "PODIUM_PREDICTION_LOG",
+                          "valueFrom": {"secretKeyRef": {"name": prediction_log_secret, "key": "url"}}}
+    spread = [{"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
+               "labelSelector": {"matchLabels": selector}, "matchLabelKeys": ["pod-template-hash"]}
+              for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")]
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": app, "labels": labels},
+        # no replicas: the HorizontalPodAutoscaler owns the count, and one here would reset it on every apply
         "spec": {
-            "replicas": replicas,
             "selector": {"matchLabels": selector},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {
-                "metadata": {"labels": labels, "annotations": {"prometheus.io/scrape": "true",
-                                                               "prometheus.io/port": str(port),
-                                                               "prometheus.io/path": "/metrics"}},
+                "metadata": {"labels": labels, "annotations": {
+                    "prometheus.io/scrape": "true", "prometheus.io/port": str(port),
+                    "prometheus.io/path": "/metrics",
+                    # a changed Secret changes the template, so applying it rolls the pods
+                    "checksum/api-keys": hashlib.sha256(secret_text.encode()).hexdigest()}},
                 "spec": {
                     "terminationGracePeriodSeconds": 30,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": USER_ID, "fsGroup": USER_ID},
+                    "automountServiceAccountToken": False,  # the service never calls the Kubernetes API
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": USER_ID, "runAsGroup": USER_ID,
+                                        "fsGroup": USER_ID, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "topologySpreadConstraints": spread,
                     "containers": [{
                         "name": "model",
                         "image": image,
+                        # pinned by digest: what is cached is what was asked for
                         "imagePullPolicy": "IfNotPresent",
                         "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
                         "env": [{"name": "OMP_NUM_THREADS", "value": "1"},
                                 {"name": "ORT_DISABLE_TELEMETRY", "value": "1"},
                                 {"name": "PODIUM_KEYS_FILE", "value": KEYS_FILE},
-                                {"name": "PODIUM_PREDICTION_LOG", "value": "off"}],
+                                prediction_log],
                         "resources": {"requests": {"cpu": "500m", "memory": "512Mi"},
                                       "limits": {"cpu": "2", "memory": "1Gi"}},
                         "readinessProbe": {**probe, "httpGet": {"path": "/readyz", "port": "http"},
@@ -458,6 +539,8 @@ def _manifests(app: str, name: str, version: int, *, image: str, replicas: int, 
                         # let the endpoints drop this pod before it stops taking connections
                         "lifecycle": {"preStop": {"exec": {"command": ["sleep", "5"]}}},
                         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                            "runAsNonRoot": True, "privileged": False,
+                                            "seccompProfile": {"type": "RuntimeDefault"},
                                             "capabilities": {"drop": ["ALL"]}},
                         # the Secret as a file (re-read when it changes: no subPath), and a scratch /tmp
                         "volumeMounts": [{"name": "api-keys", "mountPath": KEYS_DIR, "readOnly": True},
@@ -489,11 +572,27 @@ def _manifests(app: str, name: str, version: int, *, image: str, replicas: int, 
                 "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}],
         },
     }
+    budget = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": app, "labels": labels},
+        # a node drain takes one pod at a time: the others keep serving
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+    }
+    network = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": app, "labels": labels},
+        # in: the service port only, from anywhere in the cluster (narrow "from" to your clients)
+        "spec": {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"],
+                 "ingress": [{"ports": [{"port": port, "protocol": "TCP"}]}]},
+    }
     secret_doc = {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": secret, "labels": labels},
         "type": "Opaque",
-        "stringData": {"keys": f"# API keys accepted by {app}, one a line (plain or sha256:HEX)\n{key_digest}\n"},
+        "stringData": {"keys": secret_text},
     }
-    return {"deployment": deployment, "service": service, "hpa": hpa, "secret": secret_doc}
+    return {"deployment": deployment, "service": service, "hpa": hpa, "pdb": budget,
+            "networkpolicy": network, "secret": secret_doc}

@@ -156,7 +156,12 @@ def test_deploy_kubernetes(cli_project, tmp_path):
                     project=cli_project)
     assert result.returncode == 0, result.stderr
     kinds = {yaml.safe_load(p.read_text())["kind"] for p in out.glob("*.yaml")}
-    assert kinds == {"Deployment", "Service", "HorizontalPodAutoscaler", "Secret", "Kustomization"}
-    assert "pdm_" in result.stderr and "kubectl apply -k" in result.stderr
+    assert kinds == {"Namespace", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+                     "NetworkPolicy", "Secret", "Kustomization"}
+    assert "pdm_" not in result.stderr and "kubectl apply -k" in result.stderr  # no key printed
+    assert "--keys-file" in result.stderr and "--image" in result.stderr
+    unpinned = podium("deploy", "titanic", "--target", "kubernetes", "--out", str(tmp_path / "y"),
+                      "--image", "reg.example/titanic:1", project=cli_project)
+    assert unpinned.returncode == 2 and "not pinned by digest" in unpinned.stderr
     wrong = podium("deploy", "titanic", "--target", "nomad", "--out", str(tmp_path / "x"), project=cli_project)
     assert wrong.returncode == 2 and "docker or --target kubernetes" in wrong.stderr

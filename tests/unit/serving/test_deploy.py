@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -194,46 +195,133 @@ def test_the_dockerfile_passes_hadolint(registry, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+DIGEST = "sha256:" + "ab" * 32
+
+
+def _documents(out: Path) -> dict[str, dict]:
+    return {p.stem: yaml.safe_load(p.read_text()) for p in out.glob("*.yaml")}
+
+
 def test_kubernetes_manifests(registry, tmp_path):
-    result = write_kubernetes(registry, "churn@champion", tmp_path / "k8s", replicas=3, image="reg.example/churn:2")
-    docs = {p.stem: yaml.safe_load(p.read_text()) for p in result.out_dir.glob("*.yaml")}
-    assert {"deployment", "service", "hpa", "secret", "kustomization"} <= set(docs)
+    keys = tmp_path / "billing.key"
+    keys.write_text("pdm_plain_key_for_billing models=churn\n")
+    result = write_kubernetes(registry, "churn@champion", tmp_path / "k8s", replicas=3,
+                              image=f"reg.example/churn@{DIGEST}", keys_file=keys, namespace="models")
+    docs = _documents(result.out_dir)
+    assert {"namespace", "deployment", "service", "hpa", "pdb", "networkpolicy", "secret", "kustomization"} <= set(docs)
     deployment = docs["deployment"]
-    assert deployment["spec"]["replicas"] == 3
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    assert container["image"] == "reg.example/churn:2"
+    assert "replicas" not in deployment["spec"]  # the HPA owns the count: an apply must not reset it
+    assert docs["hpa"]["spec"]["minReplicas"] == 3
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["image"] == f"reg.example/churn@{DIGEST}"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["resources"]["requests"] == {"cpu": "500m", "memory": "512Mi"}
-    assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    env = {e["name"]: e["value"] for e in container["env"]}
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert {c["topologyKey"] for c in pod["topologySpreadConstraints"]} == {"kubernetes.io/hostname",
+                                                                            "topology.kubernetes.io/zone"}
+    env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["PODIUM_KEYS_FILE"] == "/run/secrets/podium/keys" and env["PODIUM_PREDICTION_LOG"] == "off"
     mounts = {m["name"]: m for m in container["volumeMounts"]}
-    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
     assert mounts["api-keys"]["mountPath"] == "/run/secrets/podium" and "subPath" not in mounts["api-keys"]
     assert volumes["api-keys"]["secret"]["items"] == [{"key": "keys", "path": "keys"}]
     assert mounts["tmp"]["mountPath"] == "/tmp" and "emptyDir" in volumes["tmp"]
-    assert docs["hpa"]["spec"]["minReplicas"] == 3
-    assert docs["service"]["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
-    key = [s for s in result.next_steps if "API key" in s][0].rsplit(" ", 1)[1]
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert docs["service"]["spec"]["selector"] == selector
+    assert docs["pdb"]["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": selector}}
+    policy = docs["networkpolicy"]["spec"]
+    assert policy["podSelector"]["matchLabels"] == selector and policy["policyTypes"] == ["Ingress"]
+    assert policy["ingress"] == [{"ports": [{"port": 8000, "protocol": "TCP"}]}]
+    assert docs["namespace"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert {d["metadata"].get("namespace") for k, d in docs.items() if k not in ("namespace", "kustomization")} \
+        == {"models"}
+    # the Secret holds the key's hash and its rights, never the key; the pods roll when it changes
     stored = docs["secret"]["stringData"]["keys"]
-    assert key not in stored and "sha256:" in stored
+    assert "pdm_plain_key_for_billing" not in stored and "sha256:" in stored and "models=churn" in stored
+    written = [p for p in result.out_dir.rglob("*") if p.is_file()]
+    assert not [p for p in written if b"pdm_plain_key_for_billing" in p.read_bytes()]
+    assert not [s for s in result.next_steps if "pdm_" in s]
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["checksum/api-keys"] == hashlib.sha256(stored.encode()).hexdigest()
     from podium.serving.auth import KeyFile
 
     keys_file = tmp_path / "keys"
     keys_file.write_text(stored)
-    found = KeyFile(keys_file).lookup(key)
-    assert found is not None and found.allows("predict", "churn") and not found.allows("upload", "churn")
+    found = KeyFile(keys_file).lookup("pdm_plain_key_for_billing")
+    assert found is not None and found.allows("predict", "churn") and not found.allows("predict", "fraud")
     assert (result.out_dir / "image" / "Dockerfile").exists()
+
+    keys.write_text("pdm_plain_key_for_billing models=churn\npdm_another_key\n")
+    again = write_kubernetes(registry, "churn@champion", tmp_path / "k8s2", replicas=3,
+                             image=f"reg.example/churn@{DIGEST}", keys_file=keys)
+    rolled = _documents(again.out_dir)["deployment"]["spec"]["template"]["metadata"]["annotations"]
+    assert rolled["checksum/api-keys"] != annotations["checksum/api-keys"]
+
+
+def test_without_image_or_keys_the_manifests_say_what_to_set(registry, tmp_path):
+    result = write_kubernetes(registry, "churn", tmp_path / "k8s")
+    docs = _documents(result.out_dir)
+    container = docs["deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "REGISTRY/podium-churn@sha256:DIGEST"
+    assert any("REGISTRY/podium-churn@sha256:DIGEST" in s and "--image" in s for s in result.next_steps)
+    assert [line for line in docs["secret"]["stringData"]["keys"].splitlines() if not line.startswith("#")] == []
+    assert any("--keys-file" in s and "podium keys create" in s for s in result.next_steps)
+    assert docs["deployment"]["metadata"]["namespace"] == "podium"
+    secret = tmp_path / "prediction-log"
+    logged = write_kubernetes(registry, "churn", secret, prediction_log_secret="churn-log")
+    env = _documents(logged.out_dir)["deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "PODIUM_PREDICTION_LOG",
+            "valueFrom": {"secretKeyRef": {"name": "churn-log", "key": "url"}}} in env
+
+
+def test_kubernetes_refuses_an_unpinned_image_and_a_bad_keys_file(registry, tmp_path):
+    with pytest.raises(SpecError, match="not pinned by digest"):
+        write_kubernetes(registry, "churn", tmp_path / "a", image="reg.example/churn:2")
+    empty = tmp_path / "empty.key"
+    empty.write_text("# nothing\n")
+    with pytest.raises(SpecError, match="holds no key"):
+        write_kubernetes(registry, "churn", tmp_path / "b", keys_file=empty)
+    with pytest.raises(SpecError, match="cannot be read"):
+        write_kubernetes(registry, "churn", tmp_path / "c", keys_file=tmp_path / "missing.key")
+    with pytest.raises(SpecError, match="namespace"):
+        write_kubernetes(registry, "churn", tmp_path / "d", namespace="Models_1")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
 def test_manifests_are_valid_kubernetes_objects(registry, tmp_path):
     kubernetes_validate = pytest.importorskip("kubernetes_validate")
-    out = write_kubernetes(registry, "churn", tmp_path / "k8s").out_dir
-    for kind in ("deployment", "service", "hpa", "secret"):
+    out = write_kubernetes(registry, "churn", tmp_path / "k8s", image=f"reg.example/churn@{DIGEST}").out_dir
+    kinds = ("namespace", "deployment", "service", "hpa", "pdb", "networkpolicy", "secret")
+    for kind in kinds:
         document = yaml.safe_load((out / f"{kind}.yaml").read_text())
         kubernetes_validate.validate(document, "1.30", strict=True)  # raises on a violation
+    assert sorted(yaml.safe_load((out / "kustomization.yaml").read_text())["resources"]) \
+        == sorted(f"{k}.yaml" for k in kinds)
+
+
+def test_manifests_pass_checkov(registry, tmp_path):
+    """checkov's Kubernetes checks, all passing. checkov's pins clash with the project's (it would
+    downgrade packaging), so it is not a test dependency: install it in a venv of its own and
+    point PODIUM_TEST_CHECKOV at it (docs/serving.md), or put it on PATH."""
+    checkov = os.environ.get("PODIUM_TEST_CHECKOV") or shutil.which("checkov")
+    if not checkov:
+        pytest.skip("checkov is not installed (python -m venv /tmp/checkov && /tmp/checkov/bin/pip install "
+                    "checkov; PODIUM_TEST_CHECKOV=/tmp/checkov/bin/checkov)")
+    out = write_kubernetes(registry, "churn", tmp_path / "k8s").out_dir
+    shutil.rmtree(out / "image")
+    result = subprocess.run([checkov, "--directory", str(out), "--framework", "kubernetes", "--output", "json",
+                             "--skip-download", "--quiet"], capture_output=True, text=True, timeout=300)
+    report = json.loads(result.stdout)
+    summary = report["summary"]
+    failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
+    assert failed == [] and summary["failed"] == 0 and summary["passed"] >= 80, failed
+    assert summary["skipped"] == 0  # no check is skipped, with or without a reason
 
 
 def test_deploy_refuses_a_full_folder_and_one_replica(registry, tmp_path):
