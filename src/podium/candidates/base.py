@@ -3,7 +3,7 @@
 The trainer filters candidates on their tags (never on ``isinstance``) and asks each for
 configurations: its presets first (a few strong settings), then random draws from its
 search space. A PyTorch sequence model or a user's own family plugs in the same way,
-registered under the entry-point group ``podium.candidates``.
+registered under the entry-point group ``podium.candidates`` (see docs/plugins.md).
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
+from pydantic import BaseModel, ValidationError
+
 from podium._internal.named import Named
-from podium.errors import NotFoundError
+from podium.errors import NotFoundError, SpecError
 
 __all__ = [
     "Candidate",
@@ -96,6 +98,9 @@ class Candidate:
     space: Mapping[str, Distribution] = field(default_factory=dict)
     tags: Tags = Tags()
     summary: str = ""
+    #: the family's parameters as a pydantic model: when given, every configuration is
+    #: validated by it and ``build`` gets the full validated set (defaults filled in)
+    params: type[BaseModel] | None = None
 
     def supports(self, task: str) -> bool:
         return task in self.tasks
@@ -109,8 +114,20 @@ class Candidate:
         while True:
             yield {name: dist.sample(rng) for name, dist in self.space.items()}
 
+    def validate(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The parameters as ``build`` gets them: checked by ``self.params`` when the family has one."""
+        given = dict(params or {})
+        if self.params is None:
+            return given
+        try:
+            return self.params.model_validate(given).model_dump()
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise SpecError(f"{self.name}: {where}: {first['msg']} (got {given!r}).") from None
+
     def estimator(self, task: str, params: Mapping[str, Any] | None = None, seed: int = 0) -> Any:
-        return self.build(task, dict(params or {}), seed)
+        return self.build(task, self.validate(params), seed)
 
 
 candidate_registry: Named[Candidate] = Named("candidate", "podium.candidates", error=NotFoundError)

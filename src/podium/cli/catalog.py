@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import typer
+from rich.markup import escape
 
 from podium.cli.context import out
 
@@ -28,12 +30,21 @@ def steps(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @app.command("candidates")
-def candidates() -> None:
-    """Model families with their tasks and tags."""
+def candidates(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Model families with their tasks (tags, search space and parameter schema with --json);
+    plugins' families included."""
     from podium.candidates import candidate_registry
 
-    for name, c in candidate_registry.items():
-        out.print(f"[bold]{name}[/] [{', '.join(sorted(c.tasks))}] — {c.summary}")
+    items = candidate_registry.items()
+    if as_json:
+        print(json.dumps({n: {"tasks": sorted(c.tasks), "summary": c.summary, "tags": asdict(c.tags),
+                              "space": {k: repr(v) for k, v in c.space.items()},
+                              "params": None if c.params is None else c.params.model_json_schema()}
+                          for n, c in items}))
+        return
+    for name, c in items:
+        tasks = escape("[" + ", ".join(sorted(c.tasks)) + "]")
+        out.print(f"[bold]{name}[/] {tasks} — {escape(c.summary)}")
 
 
 @app.command("metrics")

@@ -3,7 +3,7 @@
 ::
 
     from podium.testing.checks import check_candidate, check_source, check_transform_step, typed_sample
-    check_candidate(my_family)                     # fits, predicts labels/probabilities, pickles
+    check_candidate(my_family)                     # declares, fits, predicts labels/probabilities, pickles
     check_source(lambda: MySource("…"))            # writes a frame, reads the same values back
     check_transform_step(my_step, *typed_sample()) # sklearn contract, and ONNX = transform
 
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from podium.candidates import Candidate
+from podium.candidates import TASKS, Candidate
 from podium.data.source import Source
 from podium.data.types import ColumnType
 from podium.steps.checks import check_transform_step
@@ -72,12 +72,28 @@ def _numeric(frame: pd.DataFrame) -> np.ndarray:
 
 
 def check_candidate(candidate: Candidate) -> None:
-    """Every task the family declares: it builds from its default and a search draw, fits,
-    predicts the training labels' type, gives one probability per class, and pickles."""
+    """What the family declares holds together (a name, known tasks, a default preset, a search
+    space and presets its parameter model accepts), and for every task it declares: it builds
+    from its default and a search draw, fits, predicts the training labels' type, gives one
+    probability per class, and pickles."""
     frame = sample_frame()
     X = _numeric(frame)
+    assert isinstance(candidate, Candidate), f"{candidate!r} is not a podium.candidates.Candidate"
+    assert candidate.name.isidentifier() and candidate.name == candidate.name.lower(), \
+        f"{candidate.name!r}: a name is a lowercase identifier (it is written in specs)"
     assert candidate.tasks, f"{candidate.name}: declares no task"
+    unknown = sorted(set(candidate.tasks) - set(TASKS))
+    assert not unknown, f"{candidate.name}: unknown tasks {unknown} (podium knows {', '.join(TASKS)})"
     assert candidate.presets, f"{candidate.name}: needs at least one preset (the default)"
+    if candidate.params is not None:
+        fields = set(candidate.params.model_fields)
+        outside = sorted(set(candidate.space) - fields)
+        assert not outside, f"{candidate.name}: search space names {outside}, not in its parameter model"
+        for preset in candidate.presets:
+            try:
+                candidate.validate(preset)
+            except Exception as exc:
+                raise AssertionError(f"{candidate.name}: preset {dict(preset)} is refused: {exc}") from exc
     draws = candidate.configurations(random.Random(0))
     configs = [next(draws)]
     if candidate.space:  # skip the other presets: the first random draw

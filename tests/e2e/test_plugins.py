@@ -1,0 +1,93 @@
+"""A plugin installed with pip competes without any change to podium (docs/plugins.md).
+
+The example package ``examples/plugins/naive_bayes`` is pip-installed into a throwaway
+folder (``--target``, no dependencies, no build isolation: offline and quick) that the
+``podium`` processes get on their PYTHONPATH, so the shared environment is left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "plugins" / "naive_bayes"
+PODIUM = str(Path(sys.executable).parent / "podium")
+
+
+def pip_install(package: Path, target: Path, work: Path) -> None:
+    """Install a copy of ``package`` (setuptools builds in the source folder) into ``target``."""
+    copy = work / package.name
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                           "--no-index", "--target", str(target), str(copy)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def environment(*paths: Path, home: Path) -> dict[str, str]:
+    extra = os.pathsep.join(str(p) for p in paths)
+    python_path = os.pathsep.join(p for p in (extra, os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": python_path, "PODIUM_HOME": str(home), "OMP_NUM_THREADS": "1",
+            "COLUMNS": "200"}
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example plugin, pip-installed into a folder of its own."""
+    work = tmp_path_factory.mktemp("plugin")
+    target = work / "site"
+    pip_install(EXAMPLE, target, work)
+    return target
+
+
+def test_the_example_plugin_is_listed_and_competes(installed: Path, tmp_path: Path) -> None:
+    env = environment(installed, home=tmp_path)
+    listed = subprocess.run([PODIUM, "catalog", "candidates"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert "naive_bayes [binary, multiclass]" in listed.stdout
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=240)
+    pd.DataFrame({"x": x, "noise": rng.normal(size=240), "color": rng.choice(["red", "blue"], 240),
+                  "label": np.where(x + rng.normal(0, 0.5, 240) > 0, "yes", "no")}).to_csv(
+        tmp_path / "table.csv", index=False)
+    (tmp_path / "pipeline.yaml").write_text(
+        "name: plugged\nsource: table.csv\ntarget: label\n"
+        "candidates: [naive_bayes, logistic_regression]\nbudget: {trials: 2}\nseed: 1\n")
+    ran = subprocess.run([PODIUM, "run", "pipeline.yaml", "--json"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=180)
+    assert ran.returncode == 0, ran.stderr
+    result = json.loads(ran.stdout)
+    rows = {row["candidate"]: row for row in result["leaderboard"]}
+    assert {"naive_bayes", "logistic_regression"} <= set(rows)
+    assert rows["naive_bayes"]["status"] == "ok", rows["naive_bayes"]
+    assert rows["naive_bayes"]["score"] > 0.7  # x separates the classes: naive Bayes learns it
+
+
+def test_without_the_plugin_its_name_is_unknown(tmp_path: Path) -> None:
+    (tmp_path / "table.csv").write_text("x,label\n" + "".join(f"{i % 7},{'ab'[i % 2]}\n" for i in range(40)))
+    ran = subprocess.run([PODIUM, "run", "--data", "table.csv", "--target", "label", "--trials", "1",
+                          "--candidates", "naive_bayes"], cwd=tmp_path, env=environment(home=tmp_path),
+                         capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 2
+    (line,) = ran.stderr.strip().splitlines()
+    assert line.startswith("error: 'naive_bayes' is not a candidate."), ran.stderr
+
+
+def test_the_example_plugins_own_tests_pass(installed: Path, tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLE / "tests", tmp_path / "tests")
+    ran = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+                         cwd=tmp_path, env=environment(installed, home=tmp_path),
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "2 passed" in ran.stdout
