@@ -102,6 +102,7 @@ def champion(data: Dataset, projects: Path, budget: float, reuse: bool) -> Path:
     project = projects / data.name
     done = project / "bench-trained.json"
     if reuse and done.exists():
+        podium(project, "db", "upgrade")  # a cache an older podium wrote: its registry brought up to date
         return project
     shutil.rmtree(project, ignore_errors=True)
     project.mkdir(parents=True)
