@@ -149,6 +149,7 @@ class PipelineSpec(_Strict):
         if not isinstance(data, dict):
             return data
         data = dict(data)
+        data.pop("layout", None)  # the console's node positions: nothing the runner uses
         if "time_budget" in data:  # `time_budget: 120` is `budget: {seconds: 120}`
             data.setdefault("budget", {})
             if isinstance(data["budget"], dict):

@@ -1,0 +1,468 @@
+"""The console's HTTP app: the admin API under ``/api`` and the built single-page app at ``/``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel
+
+from podium.config import Settings
+from podium.console.auth import COOKIE, CSRF_HEADER, Session, SessionSigner, load_secret
+from podium.console.jobs import END, JobStore, read_events
+from podium.errors import ConflictError, NotFoundError, PodiumError, UserError
+from podium.registry import Registry
+
+__all__ = ["ConsoleOptions", "create_app", "serve"]
+
+STATIC = Path(__file__).parent / "static"
+#: the largest dataset upload accepted, in bytes
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+_NO_APP = """<!doctype html><html><head><meta charset="utf-8"><title>podium console</title></head>
+<body style="font-family:sans-serif;max-width:40em;margin:3em auto">
+<h1>podium console</h1><p>The API runs (<a href="/api/openapi.json">/api/openapi.json</a>), but the web app
+is not built into this installation.</p><p>Build it from a clone of podium with <code>make demo</code>
+(it builds <code>web/</code> into <code>src/podium/console/static/</code>), then restart
+<code>podium console</code>.</p></body></html>"""
+
+
+class ConsoleOptions(BaseModel):
+    """How the console runs: with sign-in (default) or without (``--no-auth``, a laptop)."""
+
+    auth: bool = True
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+    #: seconds between two looks at a run's event file while streaming it
+    poll_seconds: float = 0.2
+
+
+class ApiError(Exception):
+    """An HTTP answer with a one-line message."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers
+
+
+class SignIn(BaseModel):
+    """An admin API key to sign in with."""
+
+    key: str
+
+
+class Promote(BaseModel):
+    """The version the alias moves to."""
+
+    version: int
+    alias: str = "champion"
+
+
+class Rollback(BaseModel):
+    """The alias to move back."""
+
+    alias: str = "champion"
+
+
+def _status(exc: PodiumError) -> int:
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, ConflictError):
+        return 409
+    if isinstance(exc, UserError):
+        return 400
+    return 500
+
+
+def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
+               registry: Registry | None = None, jobs: JobStore | None = None) -> FastAPI:
+    """The console over one project: its registry, its runs and its datasets."""
+    from podium.serving.auth import KeyChecker, key_from_headers
+
+    options = options or ConsoleOptions()
+    registry = registry or Registry.from_settings(settings)
+    jobs = jobs or JobStore(settings.project_dir)
+    signer = SessionSigner(load_secret(settings.state_dir))
+    checker = KeyChecker(registry.find_key)
+
+    app = FastAPI(title="podium console", openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
+    app.state.registry, app.state.jobs = registry, jobs
+
+    @app.on_event("shutdown")
+    def _close() -> None:
+        jobs.close()
+        checker.close()
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(PodiumError)
+    async def _podium_error(_request: Request, exc: PodiumError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=_status(exc))
+
+    def _key_refusal(plaintext: str) -> tuple[str, str]:
+        """(key id, key name) of an admin key, or an ApiError saying why not."""
+        found = checker.lookup(plaintext)
+        refusal = found.refusal("admin")
+        if refusal is not None:
+            raise ApiError(refusal[0], refusal[1])
+        assert found.key is not None
+        return found.key.id, found.key.name
+
+    def _session_key(session: Session) -> str:
+        for key in registry.list_keys():
+            if key.id == session.key_id:
+                if not key.active:
+                    raise ApiError(401, "The API key of this session has been revoked. Sign in again.")
+                if not key.allows("admin"):
+                    raise ApiError(403, key.refusal("admin") or "This key may not administer.")
+                return key.name
+        raise ApiError(401, "The API key of this session no longer exists. Sign in again.")
+
+    def require_admin(request: Request) -> str:
+        """The name of who is asking; 401 without a session or key, 403 for a key without the admin right."""
+        if not options.auth:
+            return "local"
+        plaintext = key_from_headers(request.headers)
+        if plaintext is not None:
+            return _key_refusal(plaintext)[1]  # a key in a header: no CSRF (a browser never adds one)
+        cookie = request.cookies.get(COOKIE)
+        session = signer.read(cookie) if cookie else None
+        if session is None:
+            raise ApiError(401, "Sign in first: POST /api/session with an admin API key, or send "
+                                "'Authorization: Bearer KEY' (podium keys create --name NAME --admin).",
+                           headers={"WWW-Authenticate": "Bearer"})
+        name = _session_key(session)
+        if request.method not in _SAFE_METHODS and not signer.csrf_ok(session, request.headers.get(CSRF_HEADER)):
+            raise ApiError(403, f"Missing or wrong CSRF token: send the token the sign-in returned in {CSRF_HEADER}.")
+        return name
+
+    public = APIRouter(prefix="/api")
+    api = APIRouter(prefix="/api", dependencies=[Depends(require_admin)])
+
+    # -- session -------------------------------------------------------------------------------
+    @public.post("/session")
+    def sign_in(body: SignIn, request: Request) -> JSONResponse:
+        """Sign in with an admin API key: sets the session cookie, returns the CSRF token."""
+        if not options.auth:
+            return JSONResponse({"key": "local", "csrf": "", "auth": False})
+        key_id, name = _key_refusal(body.key)
+        cookie, csrf = signer.issue(key_id)
+        response = JSONResponse({"key": name, "csrf": csrf, "auth": True})
+        response.set_cookie(COOKIE, cookie, httponly=True, samesite="strict", path="/",
+                            secure=request.url.scheme == "https", max_age=12 * 3600)
+        return response
+
+    @api.get("/session")
+    def whoami(request: Request, who: str = Depends(require_admin)) -> dict[str, Any]:
+        """Who is signed in, and the CSRF token of the session (for a reloaded page)."""
+        cookie = request.cookies.get(COOKIE)
+        session = signer.read(cookie) if cookie else None
+        return {"key": who, "csrf": signer.csrf(session) if session else "", "auth": options.auth}
+
+    @api.delete("/session")
+    def sign_out() -> Response:
+        response = Response(status_code=204)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    # -- catalog and specs ------------------------------------------------------------------------
+    @api.get("/catalog")
+    def get_catalog() -> dict[str, Any]:
+        """Every step, candidate, metric, source kind and notifier a spec can name."""
+        from podium.console.catalog import catalog
+
+        return catalog()
+
+    @api.post("/specs/graph")
+    def spec_graph(body: dict[str, Any]) -> dict[str, Any]:
+        """A spec's YAML (``{"yaml"}``) as the designer's graph: nodes, edges, layout."""
+        from podium.console.graph import yaml_to_graph
+
+        return yaml_to_graph(_yaml(body))
+
+    @api.post("/specs/yaml")
+    def spec_yaml(body: dict[str, Any]) -> dict[str, Any]:
+        """The designer's graph as the spec YAML ``podium run`` takes (checked as a spec)."""
+        from podium.console.graph import graph_to_data, graph_to_yaml
+        from podium.spec import parse_spec
+
+        parse_spec(graph_to_data(body), origin="graph")
+        return {"yaml": graph_to_yaml(body)}
+
+    @api.post("/specs/validate")
+    def spec_validate(body: dict[str, Any]) -> dict[str, Any]:
+        """``{"ok", "errors": [{"node", "message"}]}``, the messages those of ``podium run``."""
+        from podium.console.specs import validate
+
+        return validate(body)
+
+    @api.post("/specs/preflight")
+    def spec_preflight(body: dict[str, Any]) -> dict[str, Any]:
+        """A dry run on a sample of the data: each step's shape and the warnings worth reading first."""
+        raise ApiError(501, "The pre-flight plan is not available yet.")
+
+    # -- runs ---------------------------------------------------------------------------------------
+    @api.post("/runs", status_code=202)
+    def start_run(body: dict[str, Any]) -> dict[str, Any]:
+        """Start a run of ``{"yaml"}`` or of a saved pipeline ``{"pipeline": NAME}`` in a worker process."""
+        import yaml
+
+        from podium.console.specs import check_names, spec_from_request
+        from podium.spec import parse_spec
+
+        dataset: str | None = None
+        if isinstance(body.get("pipeline"), str):  # a bound pipeline: on its dataset's latest version
+            from podium.registry.datasets import DatasetStore
+            from podium.registry.pipelines import PipelineStore
+
+            binding = PipelineStore(registry).binding(body["pipeline"])
+            dataset = DatasetStore(registry).get(binding.dataset).ref
+            text, origin = yaml.safe_dump(binding.spec, sort_keys=False), f"pipeline {binding.pipeline}"
+        else:
+            data, _graph = spec_from_request(body)
+            text, origin = yaml.safe_dump(data, sort_keys=False), "console"
+        spec = parse_spec({k: v for k, v in yaml.safe_load(text).items() if k != "layout"}, origin=origin)
+        problems = check_names(spec)
+        if problems:
+            raise ApiError(400, problems[0][1])
+        job = jobs.start(text, origin=origin, dataset=dataset)
+        return {"run_id": job.id}
+
+    @api.get("/runs")
+    def list_runs(limit: int = 50) -> list[dict[str, Any]]:
+        """The console's runs (running ones first-class) and the registry's, newest first."""
+        listed: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for job in jobs.list()[:limit]:
+            status = job.status()
+            if status.get("registry_run_id"):
+                seen.add(status["registry_run_id"])
+            listed.append({"id": job.id, "registry_run_id": status.get("registry_run_id"),
+                           "status": status.get("status"), "source": "console"})
+        for run in registry.list_runs(limit=limit):
+            if run.id not in seen:
+                listed.append({"id": run.id, "registry_run_id": run.id, "name": run.name, "status": run.status,
+                               "task": run.task, "metric": run.metric, "started_at": run.started_at,
+                               "finished_at": run.finished_at, "source": "registry"})
+        return listed[:limit]
+
+    @api.get("/runs/{run_id}")
+    def get_run(run_id: str) -> dict[str, Any]:
+        """A run: status, leaderboard, gate, promotion, model (a console job id or a registry run id)."""
+        try:
+            status = jobs.get(run_id).status()
+        except NotFoundError:
+            status = {"run_id": run_id, "registry_run_id": run_id}
+        registry_id = status.get("registry_run_id")
+        if registry_id:
+            try:
+                run = registry.get_run(registry_id)
+            except NotFoundError:
+                if "status" not in status:
+                    raise
+            else:
+                summary = run.summary or {}
+                status.setdefault("status", run.status)
+                if status["status"] == "running" and run.status != "running":
+                    status["status"] = run.status
+                for key in ("gate", "promotion", "model", "task", "metric", "notes"):
+                    status.setdefault(key, summary.get(key))
+                status.update(name=run.name, spec=run.spec, started_at=run.started_at, finished_at=run.finished_at,
+                              error=run.error, leaderboard=registry.get_trials(run.id))
+        return status
+
+    @api.get("/runs/{run_id}/events")
+    async def run_events(run_id: str, request: Request, last_event_id: int | None = None) -> StreamingResponse:
+        """The run's events as Server-Sent Events; ``Last-Event-ID`` resumes after that event."""
+        job = jobs.get(run_id)
+        header = request.headers.get("last-event-id")
+        after = int(header) if header and header.isdigit() else (last_event_id or 0)
+
+        async def stream() -> AsyncIterator[bytes]:
+            sent = after
+            while True:
+                ended = False
+                for event in read_events(job.events_path, sent):
+                    sent = event["id"]
+                    yield f"id: {sent}\ndata: {json.dumps(event, default=str)}\n\n".encode()
+                    ended = ended or event["type"] == END
+                if ended or (sent > 0 and _ended(job.events_path, sent)):
+                    return
+                if await request.is_disconnected():
+                    return
+                await asyncio.sleep(options.poll_seconds)
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    # -- models -------------------------------------------------------------------------------------
+    @api.get("/models")
+    def list_models() -> list[dict[str, Any]]:
+        """Every registered model with its versions and aliases."""
+        return [{**asdict(m), "versions_list": [asdict(v) for v in registry.list_versions(m.name)]}
+                for m in registry.list_models()]
+
+    @api.get("/models/{name}/versions/{version}")
+    def model_version(name: str, version: int) -> dict[str, Any]:
+        """One version: metrics, input schema, lineage, leaderboard (``podium models show``)."""
+        info = registry.resolve(f"{name}:{version}")
+        return {**registry.load(f"{name}:{version}").describe(), "version": version, "aliases": info.aliases}
+
+    @api.post("/models/{name}/promote")
+    def promote_model(name: str, body: Promote) -> dict[str, Any]:
+        """Move the alias to a version (verified first); a running service follows."""
+        from podium.automation.promote import promote
+
+        previous, version = promote(registry, f"{name}:{body.version}", alias=body.alias)
+        return {"model": name, "alias": body.alias, "previous": previous, "version": version}
+
+    @api.post("/models/{name}/rollback")
+    def rollback_model(name: str, body: Rollback | None = None) -> dict[str, Any]:
+        """Move the alias back to the version it pointed at before its last move."""
+        from podium.automation.promote import rollback
+
+        alias = body.alias if body is not None else "champion"
+        current, previous = rollback(registry, name, alias=alias)
+        return {"model": name, "alias": alias, "previous": current, "version": previous}
+
+    @api.get("/models/{name}/diff")
+    def model_diff(name: str, a: int, b: int) -> dict[str, Any]:
+        """Why the champion changed: spec, data, leaderboard and gate of versions A and B."""
+        from podium.console.diff import model_diff as diff
+
+        described = [registry.load(f"{name}:{v}").describe() for v in (a, b)]
+        datasets = None
+        sources = [str((d.get("lineage") or {}).get("source") or "") for d in described]
+        if all(s.startswith("dataset ") for s in sources):
+            from podium.registry.datasets import DatasetStore
+
+            try:
+                datasets = DatasetStore(registry).diff(sources[0].split(" ", 1)[1], sources[1].split(" ", 1)[1])
+            except PodiumError as exc:
+                datasets = {"error": str(exc)}
+        gates: list[dict[str, Any]] = []
+        for d in described:
+            run_id = (d.get("lineage") or {}).get("run_id")
+            try:
+                gates.append(dict((registry.get_run(run_id).summary or {}).get("gate") or {}) if run_id else {})
+            except NotFoundError:
+                gates.append({})
+        return {"model": name, "a": a, "b": b, **diff(described[0], described[1], datasets=datasets,
+                                                          gates=(gates[0], gates[1]))}
+
+    # -- datasets, endpoints, events ------------------------------------------------------------------
+    @api.get("/datasets")
+    def list_datasets() -> list[dict[str, Any]]:
+        """Every dataset with its versions (rows, fingerprint, drifted columns)."""
+        from podium.registry.datasets import DatasetStore
+
+        store = DatasetStore(registry)
+        return [{**asdict(d), "versions_list": [{**asdict(v), "drifted_columns": v.drifted_columns}
+                                                for v in store.versions(d.name)]}
+                for d in store.list_datasets()]
+
+    @api.post("/datasets/{name}/versions", status_code=201)
+    async def upload_version(name: str, request: Request, format: str | None = None) -> JSONResponse:
+        """A CSV or Parquet body as a new version of NAME (created if new); 200 when the content is unchanged."""
+        from podium.registry.datasets import DatasetStore
+
+        kind = format or _format_of(request.headers.get("content-type", ""))
+        if kind not in ("csv", "parquet"):
+            raise ApiError(415, "Send a CSV (Content-Type: text/csv) or Parquet "
+                                "(application/vnd.apache.parquet) body, or say ?format=csv|parquet.")
+        with tempfile.TemporaryDirectory(prefix="podium-upload-") as folder:
+            path = Path(folder) / f"upload.{kind}"
+            size = 0
+            with path.open("wb") as handle:
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > options.max_upload_bytes:
+                        raise ApiError(413, f"The upload is over the limit of {options.max_upload_bytes:,} bytes.")
+                    handle.write(chunk)
+            if size == 0:
+                raise ApiError(400, "The upload is empty: send the file as the request body.")
+            store = DatasetStore(registry)
+            version = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: store.upload(name, str(path), creator="console"))
+        if version is None:
+            return JSONResponse({"unchanged": True, "version": asdict(store.get(name))}, status_code=200,
+                                headers={})
+        return JSONResponse(json.loads(json.dumps({"unchanged": False, "version": asdict(version),
+                                                   "drifted_columns": version.drifted_columns}, default=str)),
+                            status_code=201)
+
+    @api.get("/endpoints")
+    def list_endpoints() -> list[dict[str, Any]]:
+        """Running model services. The registry keeps no record of services yet, so this is empty."""
+        return []
+
+    @api.get("/events")
+    def list_events(limit: int = 100, kind: str | None = None, model: str | None = None) -> list[dict[str, Any]]:
+        """Gate failures, promotions, drift flags and notifications, newest first."""
+        return [asdict(e) for e in registry.list_events(kind=kind, model=model, limit=limit)]
+
+    @api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False)
+    def no_such_path(rest: str) -> None:
+        raise ApiError(404, f"No API path /api/{rest}. See /api/openapi.json.")
+
+    app.include_router(public)
+    app.include_router(api)
+    _mount_web(app)
+    return app
+
+
+def serve(settings: Settings, *, host: str, port: int, options: ConsoleOptions | None = None) -> None:
+    """Run the console with uvicorn until interrupted; runs still going end with it."""
+    import uvicorn
+
+    uvicorn.run(create_app(settings, options), host=host, port=port, log_level="warning")
+
+
+def _yaml(body: dict[str, Any]) -> str:
+    text = body.get("yaml")
+    if not isinstance(text, str):
+        raise ApiError(400, 'Send {"yaml": "..."}: the spec as YAML text.')
+    return text
+
+
+def _ended(path: Path, last: int) -> bool:
+    events = read_events(path, last - 1)
+    return bool(events) and events[-1]["type"] == END
+
+
+def _format_of(content_type: str) -> str | None:
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind in ("text/csv", "application/csv"):
+        return "csv"
+    if kind in ("application/vnd.apache.parquet", "application/x-parquet", "application/parquet"):
+        return "parquet"
+    return None
+
+
+def _mount_web(app: FastAPI) -> None:
+    """The built single-page app at ``/`` (index.html for client routes), or a page saying how to build it."""
+    index = STATIC / "index.html"
+
+    def page(path: str = "") -> Response:
+        if not index.is_file():
+            return HTMLResponse(_NO_APP)
+        candidate = (STATIC / path).resolve()
+        if path and candidate.is_file() and STATIC.resolve() in candidate.parents:
+            return FileResponse(candidate)
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+    app.add_api_route("/", page, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/{path:path}", page, methods=["GET"], include_in_schema=False)
+
+
