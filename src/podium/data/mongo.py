@@ -5,6 +5,11 @@
 projection: [...]}``. Nested documents become dotted columns (``address.city``) and go
 back nested on write; ``_id`` is dropped unless ``keep_id`` is true. ``pymongo`` is
 imported only when used.
+
+``fingerprint()`` (what a watcher polls) reads no document in full: the collection's count
+(estimated from its metadata when there is no filter) and the largest value of one field —
+``_id`` by default (new ObjectIds grow: inserts show), ``fingerprint: updated_at`` to see
+documents changed in place, ``fingerprint: full`` to read and hash everything.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 import numpy as np
 import pandas as pd
 
+from podium._internal.fingerprint import json_fingerprint
 from podium._internal.lazy import require
 from podium._internal.suggest import did_you_mean
 from podium.data.source import Source, WriteMode, redact_url, register_source
@@ -26,7 +32,7 @@ from podium.errors import DataError, SourceError
 
 __all__ = ["MongoSource"]
 
-_PODIUM_PARAMS = ("database", "collection", "filter", "projection", "keep_id")
+_PODIUM_PARAMS = ("database", "collection", "filter", "projection", "keep_id", "fingerprint")
 _TIMEOUT_MS = 3000
 
 
@@ -44,6 +50,7 @@ class MongoSource(Source):
         filter: Mapping[str, Any] | str | None = None,
         projection: Mapping[str, Any] | list[str] | str | None = None,
         keep_id: bool | str = False,
+        fingerprint: str | None = None,
     ) -> None:
         parts = urlsplit(url)
         query = parse_qsl(parts.query, keep_blank_values=True)
@@ -55,6 +62,8 @@ class MongoSource(Source):
         self.filter: dict[str, Any] = _document("filter", filter or params.get("filter")) or {}
         self.projection = _projection(projection or params.get("projection"))
         self.keep_id = _truthy(keep_id or params.get("keep_id", False))
+        #: the field whose largest value marks a change, or "full"
+        self.fingerprint_field = str(fingerprint or params.get("fingerprint") or "_id")
         # the database stays in the path: there it is also the default auth database
         path = f"/{self.database}" if self.database else "/"
         self.url = urlunsplit(parts._replace(path=path, query=urlencode(rest)))
@@ -96,6 +105,26 @@ class MongoSource(Source):
             else:
                 frame = frame.drop(columns="_id")
         return frame
+
+    def fingerprint(self) -> str:
+        """The count and the largest ``fingerprint_field`` (see the module's docstring)."""
+        if self.fingerprint_field == "full":
+            return super().fingerprint()
+        pymongo = self._pymongo
+        field = self.fingerprint_field
+        client = self._client()
+        try:
+            collection = client[self.database][self.collection]
+            count = (collection.count_documents(self.filter) if self.filter
+                     else collection.estimated_document_count())
+            latest = collection.find_one(self.filter, {field: 1},
+                                         sort=[(field, pymongo.DESCENDING)]) or {}
+        except pymongo.errors.PyMongoError as exc:
+            raise self._failure(exc, "fingerprint") from None
+        finally:
+            client.close()
+        value = latest.get(field) if "." not in field else pd.json_normalize(latest).get(field, [None])[0]
+        return json_fingerprint({"source": self.describe(), "count": count, field: str(value)})
 
     def _check_collection(self, client: Any) -> None:
         names = client[self.database].list_collection_names()

@@ -5,6 +5,11 @@ the key after the pattern's fixed prefix goes in the ``key_column`` (default ``k
 Hash fields arrive as strings, so columns whose every value parses as a number become
 numbers, and true/false columns become booleans. Named ``redis_source`` so that it
 does not shadow the ``redis`` package; ``redis`` itself is imported only when used.
+
+``fingerprint()`` (what a watcher polls) reads no value: the names of the keys under the
+pattern (keys added or removed show), and with ``fingerprint: KEY`` the value of a key the
+writer changes with every write (``INCR customers:version``), which shows values changed in
+place; ``fingerprint: full`` reads and hashes everything.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pandas as pd
 
+from podium._internal.fingerprint import json_fingerprint
 from podium._internal.lazy import require
 from podium._internal.suggest import did_you_mean
 from podium.data.source import Source, WriteMode, redact_url, register_source
@@ -24,7 +30,7 @@ from podium.errors import DataError, SourceError
 
 __all__ = ["RedisSource"]
 
-_PODIUM_PARAMS = ("pattern", "type", "key_column")
+_PODIUM_PARAMS = ("pattern", "type", "key_column", "fingerprint")
 _TYPES = ("hash", "json")
 _GLOB = re.compile(r"[*?\[\\]")
 _BATCH = 1000
@@ -46,6 +52,7 @@ class RedisSource(Source):
         pattern: str | None = None,
         type: str | None = None,
         key_column: str | None = None,
+        fingerprint: str | None = None,
     ) -> None:
         parts = urlsplit(url)
         query = parse_qsl(parts.query, keep_blank_values=True)
@@ -55,6 +62,8 @@ class RedisSource(Source):
         self.pattern = pattern or params.get("pattern") or "*"
         self.type = type or params.get("type") or None
         self.key_column = key_column or params.get("key_column") or "key"
+        #: a key whose value changes with every write, or "full"
+        self.fingerprint_key = fingerprint or params.get("fingerprint") or None
         if self.type is not None and self.type not in _TYPES:
             raise SourceError(
                 f"'{self.type}' is not a Redis value type podium reads. "
@@ -91,6 +100,20 @@ class RedisSource(Source):
             mask = every if column == self.key_column else from_hash
             frame[column] = _typed(frame[column], mask)
         return frame
+
+    def fingerprint(self) -> str:
+        """The keys' names, and the value of ``fingerprint_key`` (see the module's docstring)."""
+        if self.fingerprint_key == "full":
+            return super().fingerprint()
+        client = self._client()
+        try:
+            keys = sorted(self._scan(client, self.pattern))
+            marker = client.get(self.fingerprint_key) if self.fingerprint_key else None
+        except self._redis.RedisError as exc:
+            raise self._failure(exc, "fingerprint") from None
+        finally:
+            client.close()
+        return json_fingerprint({"source": self.describe(), "count": len(keys), "keys": keys, "marker": marker})
 
     def _rows(self, client: Any, keys: list[str]) -> Iterable[tuple[dict[str, Any], bool]]:
         for batch in _batches(keys):

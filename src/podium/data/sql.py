@@ -2,8 +2,14 @@
 
 ``postgresql://user@host:5432/crm?table=customers``, ``sqlite:///data/x.db?query=select …``
 or a mapping ``{url: …, table: …, schema: …}`` / ``{url: …, query: …}``. ``table``,
-``query`` and ``schema`` are podium's and never reach the driver; a bare
+``query``, ``schema`` and ``fingerprint`` are podium's and never reach the driver; a bare
 ``postgresql://`` uses psycopg 3. SQLAlchemy is imported here and nowhere else in ``data``.
+
+``fingerprint()`` (what a watcher polls) does not read the table: by default it asks for
+``count(*)`` and, when the table has an updated-at column (``updated_at``, ``modified_at``…),
+its ``max``; ``fingerprint: SELECT …`` names the query to ask instead, and
+``fingerprint: full`` reads and hashes everything. A query source is read in full unless
+it names a fingerprint query.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import pandas as pd
 
+from podium._internal.fingerprint import json_fingerprint
 from podium._internal.suggest import did_you_mean
 from podium.data.source import Source, WriteMode, redact_url, register_source
 from podium.errors import DataError, SourceError
@@ -27,7 +34,12 @@ __all__ = ["SqlSource"]
 
 T = TypeVar("T")
 
-_PODIUM_PARAMS = ("table", "query", "schema")
+_PODIUM_PARAMS = ("table", "query", "schema", "fingerprint")
+#: columns whose max marks a changed row, in order of preference (matched without case)
+UPDATED_COLUMNS = ("updated_at", "modified_at", "last_modified", "last_updated", "updated", "modified",
+                   "changed_at", "update_time", "mtime")
+#: ``fingerprint: full``: read and hash the whole table, as sources without a cheaper way do
+FULL = "full"
 _DRIVER_PACKAGES = {  # module SQLAlchemy imports → what pip installs
     "psycopg": "podium[postgres]",
     "psycopg2": "psycopg2-binary",
@@ -52,6 +64,7 @@ class SqlSource(Source):
         query: str | None = None,
         schema: str | None = None,
         chunksize: int | None = None,
+        fingerprint: str | None = None,
     ) -> None:
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
@@ -68,6 +81,7 @@ class SqlSource(Source):
         self.table = table if table is not None else _single(params.get("table"))
         self.query = query if query is not None else _single(params.get("query"))
         self.schema = schema if schema is not None else _single(params.get("schema"))
+        self.fingerprint_query = fingerprint if fingerprint is not None else _single(params.get("fingerprint"))
         self.chunksize = chunksize
         self._shown = _shown(url)
         self.url: URL = _with_default_driver(parsed)
@@ -109,6 +123,44 @@ class SqlSource(Source):
             what = f"Table '{self.table}'" if self.table else "The query"
             raise DataError(f"{what} in {self._shown} has no rows.")
         return frame
+
+    def fingerprint(self) -> str:
+        """What changes when the data does, without reading it (see the module's docstring)."""
+        plan = self.fingerprint_plan()
+        if plan == FULL:
+            return super().fingerprint()
+        self._check_sqlite_file()
+        engine = self._engine()
+        try:
+            with self._connect(engine) as conn:
+                if self.table:
+                    self._check_table(conn)
+                statement = self._fingerprint_statement(conn) if self.fingerprint_query is None else None
+                plain = conn.execution_options(no_parameters=True)
+                rows = self._run(lambda: (conn.execute(statement) if statement is not None
+                                          else plain.exec_driver_sql(self.fingerprint_query or "")).all(),
+                                 doing="fingerprint")
+        finally:
+            engine.dispose()
+        return json_fingerprint({"source": self.describe(), "plan": plan, "rows": [list(r) for r in rows]})
+
+    def fingerprint_plan(self) -> str:
+        """How ``fingerprint()`` finds out: ``full``, ``query`` (the one given) or ``count`` (a table's
+        count and updated-at column)."""
+        given = (self.fingerprint_query or "").strip()
+        if given.lower() == FULL or (not given and not self.table):
+            return FULL
+        return "query" if given else "count"
+
+    def _fingerprint_statement(self, conn: Connection) -> Any:
+        """``SELECT count(*), max(updated_at) FROM table`` (the max when there is such a column)."""
+        from sqlalchemy import column, func, inspect, select, table
+
+        names = {str(c["name"]).lower(): str(c["name"])
+                 for c in inspect(conn).get_columns(self.table or "", schema=self.schema)}
+        updated = next((names[n] for n in UPDATED_COLUMNS if n in names), None)
+        measures: list[Any] = [func.count()] + ([func.max(column(updated))] if updated else [])
+        return select(*measures).select_from(table(self.table or "", schema=self.schema))
 
     # writing -----------------------------------------------------------------------
 

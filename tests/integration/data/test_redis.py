@@ -173,5 +173,11 @@ def test_fingerprint_follows_the_keys(redis_url: str, client: Any) -> None:
     source.write(FRAME)
     first = source.fingerprint()
     assert source.fingerprint() == first
-    client.hset("fp:1", "age", "37")
+    client.hset("fp:1", "age", "37")  # in place: the keys' names, all the default looks at, stay
+    assert source.fingerprint() == first
+    client.hset("fp:11", "age", "37")
     assert source.fingerprint() != first
+    full = RedisSource(redis_url, pattern="fp:*", fingerprint="full")
+    whole = full.fingerprint()
+    client.hset("fp:1", "age", "38")
+    assert full.fingerprint() != whole
