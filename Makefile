@@ -35,6 +35,7 @@ demo: install
 
 test: install-test system-deps
 	$(BIN)/lint-imports
+	$(BIN)/mypy src/podium
 	$(BIN)/pytest -q
 
 bench: install

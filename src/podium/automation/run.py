@@ -148,7 +148,7 @@ def run_pipeline(
         decision = check_gate(best.value if best else None, problem.metric, spec.gate.min_score)
         result = RunResult(run_id, "gate_failed", problem.task, problem.metric.name, rows, decision,
                            notes=notes, columns={c: t.value for c, t in prepared.source_types.items()})
-        if not decision.passed or best is None:
+        if not decision.passed or best is None or best.value is None:  # a pass has a value
             result.deliveries = notify_all(notifiers, _with_data(gate_failed_event(
                 model=spec.model_name, run_id=run_id, metric=problem.metric.name,
                 threshold=spec.gate.min_score, best_score=best.value if best else None, rows=rows,

@@ -23,7 +23,7 @@ _MAX_TREES = 5000
 _PATIENCE = 50
 
 
-class EarlyStoppedBooster(BaseEstimator):
+class EarlyStoppedBooster(BaseEstimator):  # type: ignore[misc]
     """Fit a LightGBM/XGBoost sklearn estimator with early stopping on an inner holdout."""
 
     def __init__(self, booster: Any = None, *, validation_fraction: float = 0.1,
@@ -90,22 +90,22 @@ class EarlyStoppedBooster(BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         pred = self.model_.predict(_matrix(X))
         if self._is_classifier:
-            return self.label_encoder_.inverse_transform(np.asarray(pred).astype(int))
-        return pred
+            return np.asarray(self.label_encoder_.inverse_transform(np.asarray(pred).astype(int)))
+        return np.asarray(pred)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        return self.model_.predict_proba(_matrix(X))
+        return np.asarray(self.model_.predict_proba(_matrix(X)))
 
 
 def _matrix(X: Any) -> np.ndarray:
     return np.asarray(X, dtype=np.float64)
 
 
-class BoostedClassifier(ClassifierMixin, EarlyStoppedBooster):
+class BoostedClassifier(ClassifierMixin, EarlyStoppedBooster):  # type: ignore[misc]
     pass
 
 
-class BoostedRegressor(RegressorMixin, EarlyStoppedBooster):
+class BoostedRegressor(RegressorMixin, EarlyStoppedBooster):  # type: ignore[misc]
     pass
 
 
@@ -119,9 +119,10 @@ class _XGBoostDeadline:
     """An xgboost TrainingCallback (built lazily so xgboost is imported only when used)."""
 
     def __new__(cls) -> Any:
-        xgb = require("xgboost")
+        require("xgboost")
+        from xgboost.callback import TrainingCallback
 
-        class Deadline(xgb.callback.TrainingCallback):
+        class Deadline(TrainingCallback):
             def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
                 return past_deadline()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from podium.candidates.base import Candidate, Choice, Float, Int, Tags, register_candidate
+from podium.candidates.base import Candidate, Choice, Distribution, Float, Int, Tags, register_candidate
 
 
 def _sk(classifier: str, regressor: str, *, jobs: bool) -> Any:
@@ -19,7 +19,7 @@ def _sk(classifier: str, regressor: str, *, jobs: bool) -> Any:
 
 
 _TREE_TAGS = Tags(handles_missing=True, encoding="ordinal")
-_FOREST_SPACE = {
+_FOREST_SPACE: dict[str, Distribution] = {
     "n_estimators": Int(100, 500),
     "max_features": Choice(("sqrt", 0.5, 0.8, 1.0)),
     "min_samples_leaf": Int(1, 10, log=True),

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 
 from podium.cli.context import err, out, state
 from podium.errors import SpecError
+
+if TYPE_CHECKING:
+    from podium.automation.monitor import DriftInputs
+    from podium.data.drift import DriftReport
 
 
 def drift(ref: str = typer.Argument(..., help="the model: name, name@alias or name:version"),
@@ -37,7 +42,7 @@ def drift(ref: str = typer.Argument(..., help="the model: name, name@alias or na
         out.print(f"report written to {escape(str(out_path))}")
 
 
-def _print_table(ref: str, report) -> None:
+def _print_table(ref: str, report: DriftReport) -> None:
     from rich.table import Table
 
     table = Table(title=f"{ref}: {report.current_rows:,} logged rows against "
@@ -56,7 +61,7 @@ def _print_table(ref: str, report) -> None:
     out.print(f"[{colour}]{escape(report.message)}[/]")
 
 
-def _write_html(path: Path, ref: str, inputs, report) -> None:
+def _write_html(path: Path, ref: str, inputs: DriftInputs, report: DriftReport) -> None:
     from podium._internal.atomic import atomic_write_text
     from podium.data.profile import profile_frame
     from podium.data.report import render_report

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
+from typing import Any
 
 import typer
 
@@ -52,7 +54,7 @@ def show(run_id: str = typer.Argument(..., help="a run id (a unique prefix is en
                                     limit=10_000 if show_all else 15, per_family=not show_all))
 
 
-def _row(trial: dict) -> dict:
+def _row(trial: Mapping[str, Any]) -> dict[str, Any]:
     return {"rank": trial.get("rank"), "candidate": trial.get("candidate"), "score": trial.get("score"),
             "fit_seconds": trial.get("fit_seconds"), "predict_ms_per_1000": trial.get("predict_ms_per_1000"),
             "size_bytes": trial.get("size_bytes"), "status": trial.get("status"), "error": trial.get("error")}

@@ -43,7 +43,23 @@ _EXPORTS = {
     "MemorySource": "podium.data.memory",
 }
 
-__all__ = ["ColumnType", *_EXPORTS]
+# Spelled out (not built from _EXPORTS) so type checkers see what the package exports.
+__all__ = [
+    "ColumnType",
+    "Source",
+    "WriteMode",
+    "resolve_source",
+    "register_source",
+    "source_kinds",
+    "infer_column_types",
+    "infer_column_type",
+    "FileSource",
+    "FolderSource",
+    "SqlSource",
+    "RedisSource",
+    "MongoSource",
+    "MemorySource",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -22,8 +22,9 @@ import pandas as pd
 
 from podium._internal.atomic import atomic_write_bytes
 from podium._internal.fingerprint import file_fingerprint, json_fingerprint
+from podium._internal.redact import redact_url
 from podium._internal.suggest import did_you_mean
-from podium.data.source import BatchWriter, Source, WriteMode, redact_url, register_source
+from podium.data.source import BatchWriter, Source, WriteMode, register_source
 from podium.errors import DataError, PodiumError, SchemaError, SourceError
 
 __all__ = ["FILE_SCHEMES", "FILE_KINDS", "FileSource", "suffix_kind"]

@@ -26,8 +26,9 @@ import pandas as pd
 
 from podium._internal.fingerprint import json_fingerprint
 from podium._internal.lazy import require
+from podium._internal.redact import redact_url
 from podium._internal.suggest import did_you_mean
-from podium.data.source import Source, WriteMode, redact_url, register_source
+from podium.data.source import Source, WriteMode, register_source
 from podium.errors import DataError, SourceError
 
 __all__ = ["MongoSource"]

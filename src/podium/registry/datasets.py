@@ -42,6 +42,7 @@ from sqlalchemy import (
     Connection,
     ForeignKey,
     Integer,
+    RowMapping,
     String,
     Table,
     Text,
@@ -54,10 +55,11 @@ from sqlalchemy import (
 )
 
 from podium._internal.fingerprint import file_fingerprint, frame_fingerprint
+from podium._internal.redact import redact_url
 from podium._internal.suggest import did_you_mean
 from podium.data.drift import P_THRESHOLD, PSI_THRESHOLD, DriftReport, drift_report
 from podium.data.profile import profile_frame
-from podium.data.source import Source, redact_url, resolve_source
+from podium.data.source import Source, resolve_source
 from podium.errors import DataError, IntegrityError, NotFoundError, PodiumError, SpecError, UserError
 from podium.registry._json import dumps, to_jsonable
 from podium.registry.artifacts import MANIFEST, ArtifactExists
@@ -506,7 +508,7 @@ class DatasetStore(RegistryTables):
                                 hint="add one: podium datasets add NAME SOURCE")
         return row
 
-    def _dataset_info(self, conn: Connection, row: Mapping[str, Any]) -> DatasetInfo:
+    def _dataset_info(self, conn: Connection, row: RowMapping) -> DatasetInfo:
         t = dataset_versions_table
         count, latest, latest_at = conn.execute(
             select(func.count(), func.max(t.c.version), func.max(t.c.created_at))
@@ -522,7 +524,7 @@ def _artifact_key(name: str, version: int) -> str:
     return f"datasets/{name}/{version}"
 
 
-def _version_info(row: Mapping[str, Any]) -> DatasetVersionInfo:
+def _version_info(row: RowMapping) -> DatasetVersionInfo:
     return DatasetVersionInfo(
         name=row["name"], version=int(row["version"]), fingerprint=row["fingerprint"], rows=int(row["rows"]),
         schema=list(row["schema"] or []), profile=row["profile"] or {}, drift=row["drift"],

@@ -243,12 +243,12 @@ class Registry:
             out.append(record)
         return out
 
-    def _run_row(self, conn: Connection, run_id: str) -> Mapping[str, Any]:
+    def _run_row(self, conn: Connection, run_id: str) -> RowMapping:
         row = conn.execute(select(t.runs).where(t.runs.c.id == run_id)).mappings().first()
         if row is not None:
             return row
         prefix = run_id.strip().lower()
-        matches = []
+        matches: Sequence[RowMapping] = ()
         if prefix and all(c in "0123456789abcdef" for c in prefix):
             matches = conn.execute(select(t.runs).where(t.runs.c.id.startswith(prefix))
                                    .order_by(t.runs.c.started_at.desc()).limit(6)).mappings().all()
@@ -641,7 +641,7 @@ class Registry:
             versions = conn.execute(select(t.model_versions).where(t.model_versions.c.state == t.READY)
                                     .order_by(t.model_versions.c.name, t.model_versions.c.version)).mappings().all()
             pointers = conn.execute(select(t.aliases).order_by(t.aliases.c.alias)).mappings().all()
-        by_model: dict[str, list[Mapping[str, Any]]] = {}
+        by_model: dict[str, list[RowMapping]] = {}
         for v in versions:
             by_model.setdefault(v["name"], []).append(v)
         out = []
@@ -718,9 +718,10 @@ class Registry:
 
     def _record(self, conn: Connection, kind: str, payload: Mapping[str, Any], *, run_id: str | None = None,
                 model: str | None = None, version: int | None = None) -> int:
-        result = conn.execute(insert(t.events).values(time=_now(), kind=kind, run_id=run_id, model=model,
-                                                      version=version, payload=dict(payload)))
-        return int(result.inserted_primary_key[0])
+        key = conn.execute(insert(t.events).values(time=_now(), kind=kind, run_id=run_id, model=model,
+                                                   version=version, payload=dict(payload))).inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
     # -- API keys -----------------------------------------------------------------------------
     def create_key(self, name: str, models: Sequence[str] = ("*",), *, uploads: Sequence[str] = (),
@@ -802,7 +803,7 @@ class Registry:
         return "ok" if key.allows("predict", model) else "forbidden"
 
     @staticmethod
-    def _key_row(conn: Connection, name_or_id: str) -> Mapping[str, Any]:
+    def _key_row(conn: Connection, name_or_id: str) -> RowMapping:
         """The key named so (the active one first), or the key with this id."""
         rows = conn.execute(select(t.api_keys).where(
             (t.api_keys.c.id == name_or_id) | (t.api_keys.c.name == name_or_id))
@@ -850,20 +851,24 @@ def _upsert(conn: Connection, table: Table, values: dict[str, Any], *, keys: tup
     """Insert a row or update it in place, in one statement where the database allows."""
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
+        # Two spellings of one statement: the dialects' Insert classes share no typed base.
         if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+            lite = sqlite_insert(table).values(**values)
+            conn.execute(lite.on_conflict_do_update(index_elements=list(keys),
+                                                    set_={c: lite.excluded[c] for c in changes}))
         else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        stmt = dialect_insert(table).values(**values)
-        conn.execute(stmt.on_conflict_do_update(index_elements=list(keys),
-                                                set_={c: stmt.excluded[c] for c in changes}))
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+            pg = pg_insert(table).values(**values)
+            conn.execute(pg.on_conflict_do_update(index_elements=list(keys),
+                                                  set_={c: pg.excluded[c] for c in changes}))
         return
     where = and_(*(table.c[k] == values[k] for k in keys))
     if conn.execute(update(table).where(where).values({c: values[c] for c in changes})).rowcount == 0:
         conn.execute(insert(table).values(**values))
 
 
-def _run_info(row: Mapping[str, Any]) -> RunInfo:
+def _run_info(row: RowMapping) -> RunInfo:
     return RunInfo(id=row["id"], name=row["name"], status=row["status"], spec=row["spec"] or {},
                    task=row["task"], metric=row["metric"], dataset_fingerprint=row["dataset_fingerprint"],
                    source=row["source"], started_at=row["started_at"], finished_at=row["finished_at"],
@@ -878,13 +883,13 @@ def _promotion_record(row: RowMapping) -> PromotionRecord:
                            updated_at=row["updated_at"])
 
 
-def _version_info(row: Mapping[str, Any], pointing: list[str]) -> ModelVersionInfo:
+def _version_info(row: RowMapping, pointing: list[str]) -> ModelVersionInfo:
     return ModelVersionInfo(name=row["name"], version=int(row["version"]), run_id=row["run_id"],
                             artifact_key=row["artifact_key"], checksum=row["checksum"], metric=row["metric"],
                             score=row["score"], created_at=row["created_at"], aliases=pointing)
 
 
-def _key_info(row: Mapping[str, Any]) -> ApiKeyInfo:
+def _key_info(row: RowMapping) -> ApiKeyInfo:
     return ApiKeyInfo(id=row["id"], name=row["name"], prefix=row["prefix"], models=list(row["models"]),
                       created_at=row["created_at"], revoked_at=row["revoked_at"],
                       uploads=list(row["uploads"] or []), admin=bool(row["admin"]))
@@ -902,13 +907,10 @@ def _key_names(names: Sequence[str], what: str) -> list[str]:
 
 def _spans(numbers: Sequence[int]) -> str:
     """[1, 2, 3, 5] → "1-3, 5"."""
-    parts: list[str] = []
-    start = prev = None
-    for n in list(numbers) + [None]:  # type: ignore[list-item]
-        if start is not None and (n is None or n != prev + 1):  # type: ignore[operator]
-            parts.append(str(start) if start == prev else f"{start}-{prev}")
-            start = None
-        if n is not None and start is None:
-            start = n
-        prev = n
-    return ", ".join(parts)
+    runs: list[list[int]] = []  # [first, last] of each run of consecutive numbers
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(str(first) if first == last else f"{first}-{last}" for first, last in runs)

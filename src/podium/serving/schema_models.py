@@ -113,7 +113,7 @@ def build_request_models(name: str, input_schema: Any, *, max_batch: int, max_st
         f"{title}Batch",
         __config__=ConfigDict(extra="forbid", title=f"{title}Batch"),
         __doc__=f"Several records to score with model '{name}' (at most {max_batch}).",
-        records=(list[record], Field(min_length=1, max_length=max_batch,  # type: ignore[valid-type]
+        records=(list[record], Field(min_length=1, max_length=max_batch,
                                      description=f"the records, at most {max_batch}")),
     )
     getter = operator.attrgetter(*attrs) if attrs else (lambda _m: ())
@@ -153,7 +153,7 @@ def build_response_models(name: str, output_schema: Any) -> ResponseModels:
                        **common, **item_fields)
     many = create_model(f"{title}BatchPrediction",
                         __config__=ConfigDict(title=f"{title}BatchPrediction"),
-                        **common, predictions=(list[item], Field(description="one per record, in order")))  # type: ignore[valid-type]
+                        **common, predictions=(list[item], Field(description="one per record, in order")))
     return ResponseModels(one, many)
 
 

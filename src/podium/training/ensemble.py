@@ -38,7 +38,7 @@ def select_ensemble(problem: Problem, results: list[TrialResult], next_id: int, 
         return None
     oof = bool(problem.cv_folds) and all(_output(r, problem, oof=True) is not None for r in pool)
     y_select = (problem.y_train if oof else problem.y_test).to_numpy()
-    outputs = [_output(r, problem, oof=oof) for r in pool]
+    outputs = [_pooled_output(r, problem, oof=oof) for r in pool]
     metric = problem.metric
 
     def value_of(mean: np.ndarray, y: np.ndarray) -> float:
@@ -65,7 +65,8 @@ def select_ensemble(problem: Problem, results: list[TrialResult], next_id: int, 
     weights = [counts[i] for i in sorted(counts)]
 
     def blend(use_oof: bool) -> np.ndarray:
-        return sum(w * _output(m, problem, oof=use_oof) for w, m in zip(weights, members)) / sum(weights)
+        weighted = sum(w * _pooled_output(m, problem, oof=use_oof) for w, m in zip(weights, members))
+        return np.asarray(weighted) / sum(weights)
 
     value = value_of(blend(False), problem.y_test.to_numpy())
     selection = value_of(blend(True), y_select) if oof else value
@@ -107,3 +108,10 @@ def _output(result: TrialResult, problem: Problem, *, oof: bool) -> np.ndarray |
     if problem.task == "regression":
         return result.oof_predictions if oof else result.predictions
     return result.oof_proba if oof else result.proba
+
+
+def _pooled_output(result: TrialResult, problem: Problem, *, oof: bool) -> np.ndarray:
+    """The output of a pooled trial: the pool holds only trials that have it."""
+    output = _output(result, problem, oof=oof)
+    assert output is not None, f"trial {result.trial.id} has no {'out-of-fold ' if oof else ''}output"
+    return output

@@ -117,7 +117,8 @@ class RayExecutor(Executor):
     def submit(self, trial: Trial, deadline: float | None) -> Future[TrialResult]:
         ref = self._remote.remote(self._problem_ref, trial, deadline)
         self._refs.append(ref)
-        return ref.future()
+        future: Future[TrialResult] = ref.future()
+        return future
 
     def close(self, *, kill: bool = False) -> None:
         if kill:

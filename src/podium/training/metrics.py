@@ -44,12 +44,12 @@ class Metric:
 
 def _roc_auc(y_true: Any, proba: np.ndarray, classes: Sequence[Any]) -> float:
     if proba.shape[1] == 2:
-        return skm.roc_auc_score(np.asarray(y_true) == classes[1], proba[:, 1])
-    return skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=list(classes))
+        return float(skm.roc_auc_score(np.asarray(y_true) == classes[1], proba[:, 1]))
+    return float(skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=list(classes)))
 
 
 def _log_loss(y_true: Any, proba: np.ndarray, classes: Sequence[Any]) -> float:
-    return skm.log_loss(y_true, proba, labels=list(classes))
+    return float(skm.log_loss(y_true, proba, labels=list(classes)))
 
 
 _CLASS = frozenset({"binary", "multiclass"})

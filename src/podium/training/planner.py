@@ -54,11 +54,11 @@ class Planner:
             name = self._rng.choices(families, weights)[0]
         else:
             name = families[self._next_id % len(families)]
-        params = next(self._streams[name], None)
-        if params is None:
+        drawn = next(self._streams[name], None)
+        if drawn is None:
             self._exhausted.add(name)
             return self.next(results)
-        return self._make(name, params)
+        return self._make(name, drawn)
 
     def _make(self, name: str, params: dict[str, Any]) -> Trial:
         trial = Trial(self._next_id, name, params, self._seed)

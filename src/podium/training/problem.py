@@ -11,6 +11,7 @@ from sklearn.pipeline import Pipeline
 
 from podium.candidates import Candidate
 from podium.data.types import ColumnType
+from podium.registry.schema import Task
 from podium.steps import compose_steps, default_transforms
 from podium.training.metrics import Metric
 
@@ -23,7 +24,7 @@ class Problem:
     y_train: pd.Series
     X_test: pd.DataFrame
     y_test: pd.Series
-    task: str
+    task: Task
     metric: Metric
     column_types: dict[str, ColumnType]
     #: the spec's transform steps (name, ColumnStep or a plugin's transformer); None means per-family defaults

@@ -7,6 +7,7 @@ from pandas.api import types as ptypes
 
 from podium._internal.suggest import did_you_mean
 from podium.errors import DataError, SchemaError
+from podium.registry.schema import Task
 
 __all__ = ["infer_task", "check_target"]
 
@@ -24,12 +25,13 @@ def check_target(frame: pd.DataFrame, target: str) -> None:
         raise DataError(f"Target column '{target}' has no values (all {len(frame)} are missing).")
 
 
-def infer_task(target: pd.Series, requested: str = "auto") -> str:
+def infer_task(target: pd.Series, requested: str = "auto") -> Task:
     """binary, multiclass or regression, from the target's values (or as requested, checked)."""
     values = target.dropna()
     distinct = values.nunique()
     numeric = ptypes.is_numeric_dtype(values) and not ptypes.is_bool_dtype(values)
     name = target.name
+    task: Task
     if requested == "regression":
         if not numeric:
             bad = values[pd.to_numeric(values, errors="coerce").isna()].iloc[0]
@@ -39,7 +41,7 @@ def infer_task(target: pd.Series, requested: str = "auto") -> str:
             )
         task = "regression"
     elif requested in ("binary", "multiclass"):
-        task = requested
+        task = "binary" if requested == "binary" else "multiclass"
     elif not numeric:
         task = "binary" if distinct == 2 else "multiclass"
     elif ptypes.is_integer_dtype(values) or (values == values.round()).all():

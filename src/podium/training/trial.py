@@ -36,7 +36,8 @@ def predict(problem: Problem, pipeline: Any, X: Any) -> tuple[np.ndarray, np.nda
 
 
 def _labels(problem: Problem, proba: np.ndarray) -> np.ndarray:
-    return np.asarray(problem.classes)[proba.argmax(axis=1)]
+    labels: np.ndarray = np.asarray(problem.classes)[proba.argmax(axis=1)]
+    return labels
 
 
 def metric_values(problem: Problem, y: Any, pred: np.ndarray, proba: np.ndarray | None) -> dict[str, float]:
@@ -97,7 +98,7 @@ def _cross_validated(problem: Problem, trial: Trial, pipeline: Any) -> TrialResu
         start = time.perf_counter()
         pred, proba = predict(problem, fold, problem.X_test)
         predict_seconds += time.perf_counter() - start
-        holdout += proba if n_classes else pred
+        holdout += pred if proba is None else proba
     k = len(problem.cv_folds)
     holdout /= k
     if n_classes:
