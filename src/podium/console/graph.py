@@ -59,7 +59,8 @@ def spec_to_graph(data: dict[str, Any], *, origin: str = "spec") -> dict[str, An
     fields = {k: v for k, v in data.items() if k != "layout"}
     spec = parse_spec(fields, origin=origin)
     written = spec.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    layout = data.get("layout") if isinstance(data.get("layout"), dict) else {}
+    raw_layout = data.get("layout")
+    layout: dict[str, Any] = raw_layout if isinstance(raw_layout, dict) else {}
     nodes: list[dict[str, Any]] = []
     edges: list[dict[str, Any]] = []
 
@@ -85,7 +86,7 @@ def spec_to_graph(data: dict[str, Any], *, origin: str = "spec") -> dict[str, An
             add(node_id, "candidate", {"name": name}, ["split"])
     add("competition", "competition", {k: written[k] for k in _COMPETITION_KEYS if k in written}, candidate_ids)
     add("gate", "gate", dict(written.get("gate", {})), ["competition"])
-    register = {k: written[k] for k in ("register", "promotion") if k in written}
+    register: dict[str, Any] = {k: written[k] for k in ("register", "promotion") if k in written}
     add("register", "register", register, ["gate"])
     if spec.notify is not None:
         add("notify", "notify", {"notifiers": written["notify"]}, ["gate"])
