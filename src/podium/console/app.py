@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
@@ -273,9 +274,10 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
                     raise
             else:
                 summary = run.summary or {}
-                status.setdefault("status", run.status)
-                if status["status"] == "running" and run.status != "running":
-                    status["status"] = run.status
+                outcome = summary.get("status") or run.status  # registered, gate_failed... over succeeded
+                if status.get("status") in (None, "running") and run.status != "running":
+                    status["status"] = outcome
+                status.setdefault("status", outcome)
                 for key in ("gate", "promotion", "model", "task", "metric", "notes"):
                     status.setdefault(key, summary.get(key))
                 status.update(name=run.name, spec=run.spec, started_at=run.started_at, finished_at=run.finished_at,
@@ -396,11 +398,9 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
             version = await asyncio.get_running_loop().run_in_executor(
                 None, lambda: store.upload(name, str(path), creator="console"))
         if version is None:
-            return JSONResponse({"unchanged": True, "version": asdict(store.get(name))}, status_code=200,
-                                headers={})
-        return JSONResponse(json.loads(json.dumps({"unchanged": False, "version": asdict(version),
-                                                   "drifted_columns": version.drifted_columns}, default=str)),
-                            status_code=201)
+            return JSONResponse(jsonable_encoder({"unchanged": True, "version": asdict(store.get(name))}))
+        return JSONResponse(jsonable_encoder({"unchanged": False, "version": asdict(version),
+                                              "drifted_columns": version.drifted_columns}), status_code=201)
 
     @api.get("/endpoints")
     def list_endpoints() -> list[dict[str, Any]]:
