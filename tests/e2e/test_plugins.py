@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "plugins" / "naive_bayes"
 PODIUM = str(Path(sys.executable).parent / "podium")
@@ -91,3 +92,68 @@ def test_the_example_plugins_own_tests_pass(installed: Path, tmp_path: Path) -> 
                          capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "2 passed" in ran.stdout
+
+
+@pytest.fixture(scope="module")
+def scaffolds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """`podium new candidate my_family` and `podium new step my_step`, pip-installed: (folder, site)."""
+    work = tmp_path_factory.mktemp("scaffolds")
+    for kind, name in (("candidate", "my_family"), ("step", "my_step")):
+        made = subprocess.run([PODIUM, "new", kind, name], cwd=work, env=environment(home=work),
+                              capture_output=True, text=True, timeout=60)
+        assert made.returncode == 0, made.stderr
+        assert f"wrote the {kind} plugin '{name}' to ./{name}" in made.stdout
+        pip_install(work / name, work / "site", work / "copies")
+    return work, work / "site"
+
+
+def test_podium_new_writes_packages_whose_conformance_tests_pass(scaffolds: tuple[Path, Path]) -> None:
+    work, site = scaffolds
+    assert sorted(p.name for p in (work / "my_step").iterdir()) == [
+        "README.md", "podium_my_step.py", "pyproject.toml", "tests"]
+    ran = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "my_family/tests", "my_step/tests"],
+                         cwd=work, env=environment(site, home=work), capture_output=True, text=True, timeout=180)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "4 passed" in ran.stdout
+
+
+def test_scaffolded_plugins_compete_and_the_steps_converter_compiles_the_champion(
+        scaffolds: tuple[Path, Path], tmp_path: Path) -> None:
+    _, site = scaffolds
+    rng = np.random.default_rng(0)
+    x = rng.lognormal(size=240)
+    pd.DataFrame({"x": x, "noise": rng.normal(size=240), "color": rng.choice(["red", "blue"], 240),
+                  "label": np.where(np.log(x) + rng.normal(0, 0.5, 240) > 0, "yes", "no")}).to_csv(
+        tmp_path / "table.csv", index=False)
+    (tmp_path / "pipeline.yaml").write_text(
+        "name: scaffolded\nsource: table.csv\ntarget: label\n"
+        "steps:\n  - impute: {}\n  - my_step: {}\n  - one_hot: {}\n"
+        "candidates: [my_family]\nbudget: {trials: 2}\nseed: 1\n")
+    ran = subprocess.run([PODIUM, "run", "pipeline.yaml", "--json"], cwd=tmp_path,
+                         env=environment(site, home=tmp_path), capture_output=True, text=True, timeout=180)
+    assert ran.returncode == 0, ran.stderr
+    result = json.loads(ran.stdout)
+    champion = result["leaderboard"][0]
+    assert champion["candidate"] == "my_family" and champion["status"] == "ok"
+    # the step's converter, registered by the plugin, puts the whole pipeline in one ONNX graph
+    assert champion["compiled"] is True and champion["engine"] == "onnx", champion
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["new", "candidate", "My-Family"], "error: 'My-Family' cannot name a plugin: use lowercase letters"),
+    (["new", "step", "class"], "error: 'class' cannot name a plugin"),
+    (["new", "candidate", "ridge"], "error: 'ridge' is already a candidate (podium catalog candidates)"),
+    (["new", "step", "scale"], "error: 'scale' is already a step"),
+    (["new", "candidate", "taken"], "error: ./taken already exists; podium new writes a new folder and never"),
+])
+def test_podium_new_refuses_bad_names_and_existing_folders(args: list[str], expected: str, tmp_path: Path) -> None:
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "keep.txt").write_text("mine")
+    ran = subprocess.run([PODIUM, *args], cwd=tmp_path, env=environment(home=tmp_path),
+                         capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 2
+    (line,) = ran.stderr.strip().splitlines()
+    assert line.startswith(expected), ran.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]  # nothing written
+    assert (tmp_path / "taken" / "keep.txt").read_text() == "mine"

@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from podium._internal.lazy import MissingDependency
 from podium._internal.redact import redact_url
-from podium.cli import catalog, console, datasets, db, models, monitor, pipelines, runs, serve, signing
+from podium.cli import catalog, console, datasets, db, models, monitor, new, pipelines, runs, serve, signing
 from podium.cli.context import err, out, state
 from podium.errors import PodiumError, SpecError
 
@@ -189,6 +189,7 @@ app.add_typer(datasets.app, name="datasets")
 app.add_typer(pipelines.app, name="pipelines")
 app.command("watch")(pipelines.watch)
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(new.app, name="new")
 app.add_typer(db.app, name="db")
 app.command("console")(console.console)
 
