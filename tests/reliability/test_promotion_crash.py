@@ -184,3 +184,22 @@ def test_manual_approval_waits_for_a_person_and_notifies_the_admin(tmp_path: Pat
     assert approved.returncode == 0 and "churn@champion: version 1 → 2 (approved)" in approved.stdout
     assert registry.resolve("churn@champion").version == 2
     assert any(e["event"] == "promoted" and e["payload"]["version"] == 2 for e in received)
+
+
+def test_a_killed_podium_run_is_settled_by_the_next_watcher(tmp_path: Path, webhook) -> None:
+    hook, received = webhook
+    registry = _project(tmp_path, None, hook, {"smoke_test": False, "tolerance": 0.5})
+    (tmp_path / "by_hand.yaml").write_text(json.dumps(
+        {**SPEC, "notify": [{"webhook": hook}], "promotion": {"smoke_test": False, "tolerance": 0.5}}))
+    killed = subprocess.run([PODIUM, "run", "by_hand.yaml"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120, env=env(tmp_path, PODIUM_TEST_KILL_AT="run.registered"))
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    hand_run = next(r for r in registry.list_runs() if r.status == "running")
+    assert hand_run.owner is not None and registry.resolve("churn@champion").version == 1
+    recovered = _watch_once(tmp_path)
+    assert recovered.returncode == 0, recovered.stderr
+    assert f"run {hand_run.id[:12]}: completed its promotion: promoted" in recovered.stderr
+    assert registry.get_run(hand_run.id).status == "succeeded"
+    assert registry.resolve("churn@champion").version == 2
+    assert all(r.status != "running" for r in registry.list_runs())
+    assert [e["payload"]["version"] for e in received if e["event"] == "promoted"] == [1, 2]  # churn:1, then 2

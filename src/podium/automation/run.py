@@ -29,6 +29,7 @@ from podium.errors import NotFoundError, PodiumError
 from podium.registry import ModelPackage, ModelVersionInfo, OutputSchema, Registry
 from podium.registry.artifacts import MANIFEST
 from podium.registry.datasets import DatasetStore
+from podium.registry.pipelines import new_owner
 from podium.spec import PipelineSpec
 from podium.training.compile import Compiled, compile_model
 from podium.training import (
@@ -103,6 +104,7 @@ def run_pipeline(
     data_note: str | None = None,
     fence: Callable[[], None] | None = None,
     dataset: str | None = None,
+    owner: str | None = None,
 ) -> RunResult:
     """Run the whole pipeline of ``spec``; returns the result (gate failures included).
 
@@ -110,7 +112,8 @@ def run_pipeline(
     ``frame`` with ``origin`` (e.g. "dataset sales:3") trains on rows already read;
     ``data_note`` (what changed in the data) goes into the messages sent when the new model
     is not promoted. ``fence``, called before anything is registered, raises to stop a run
-    that may no longer register (a watcher that lost its job's lease). ``dataset`` names the
+    that may no longer register (a watcher that lost its job's lease); ``owner`` names the
+    process running it (default this one), for recovery to tell a killed run. ``dataset`` names the
     dataset version the rows are (``sales:3``): a later challenger is also compared with this
     run's model on that version's holdout.
     """
@@ -133,7 +136,7 @@ def run_pipeline(
     run_id = registry.start_run(
         spec.name, spec=spec.recorded(), task=problem.task,
         metric=problem.metric.name, dataset_fingerprint=fingerprint,
-        source=origin)
+        source=origin, owner=owner or new_owner())
     if on_run_started is not None:
         on_run_started(run_id)
     failpoints.reach("run.started")

@@ -36,7 +36,7 @@ from podium.config import Settings
 from podium.errors import PodiumError
 from podium.registry import Registry
 from podium.registry.datasets import DatasetStore
-from podium.registry.pipelines import Binding, Job, PipelineStore, new_owner
+from podium.registry.pipelines import Binding, Job, PipelineStore, new_owner, owner_alive
 from podium.spec import parse_spec
 
 __all__ = ["Watcher", "WatchLog", "Backoff", "LeaseLost"]
@@ -231,14 +231,21 @@ class Watcher:
         self.say(f"job {job.id}: interrupted (its watcher stopped); queued again")
 
     def _finish_orphaned_promotions(self) -> None:
-        """Complete promotions whose run ended without completing them (an error after the decision)."""
+        """Settle what no job's lease covers: promotions whose run ended without completing them
+        (an error after the decision), and runs whose process is gone (a killed ``podium run``)."""
+        in_jobs = {j.run_id for j in self.pipelines.jobs(state="running", limit=10_000)}
         for record in self.registry.list_promotions(state="registered") + self.registry.list_promotions(state="decided"):
-            if self.registry.get_run(record.run_id).status == "running":
-                continue  # in progress (or its job's lease will settle it)
-            pipeline = self.registry.get_run(record.run_id).name
+            run = self.registry.get_run(record.run_id)
+            if run.status == "running" and (run.id in in_jobs or run.owner is None or owner_alive(run.owner)):
+                continue  # in progress, or its job's lease will settle it
             done, _ = finish_promotion(self.registry, record.run_id,
-                                       notifiers=notifiers_for(self.registry, self.settings, pipeline))
+                                       notifiers=notifiers_for(self.registry, self.settings, run.name))
             self.say(f"run {record.run_id[:12]}: completed its promotion: {done.state} ({done.outcome})")
+        for run in self.registry.list_runs(limit=1000, status="running"):
+            if run.id not in in_jobs and run.owner is not None and not owner_alive(run.owner):
+                if self.registry.finish_run(run.id, "failed", summary={}, if_running=True,
+                                            error="interrupted: its process stopped during the run"):
+                    self.say(f"run {run.id[:12]}: its process stopped during the run; marked failed")
 
     def _notifiers(self, job: Job) -> list[Notifier[Any]]:
         return notifiers_for(self.registry, self.settings, job.pipeline)
@@ -346,7 +353,7 @@ class Watcher:
                 result: RunResult = run_pipeline(
                     spec, self.settings, registry=self.registry, frame=frame, origin=f"dataset {job.ref}",
                     on_run_started=lambda run_id: self._attach(job, run_id),
-                    data_note=self._data_note(job.ref), fence=lease.check, dataset=job.ref)
+                    data_note=self._data_note(job.ref), fence=lease.check, dataset=job.ref, owner=self.owner)
             except Exception as exc:  # the job fails; the watcher goes on
                 if not lease.lost.is_set():
                     self.pipelines.finish(job.id, owner=self.owner, error=f"{type(exc).__name__}: {exc}"[:1000])

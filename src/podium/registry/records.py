@@ -42,6 +42,7 @@ class RunInfo:
     finished_at: datetime | None
     summary: dict[str, Any] | None
     error: str | None
+    owner: str | None = None  # the process that runs (ran) it
 
 
 @dataclass(frozen=True)

@@ -177,13 +177,13 @@ class Registry:
 
     # -- runs ---------------------------------------------------------------------------------
     def start_run(self, name: str, *, spec: Mapping[str, Any], task: str | None, metric: str | None,
-                  dataset_fingerprint: str | None, source: str | None) -> str:
-        """Record a run that starts now; returns its id."""
+                  dataset_fingerprint: str | None, source: str | None, owner: str | None = None) -> str:
+        """Record a run that starts now (``owner``: the process running it); returns its id."""
         run_id = uuid.uuid4().hex
         with self._write() as conn:
             conn.execute(insert(t.runs).values(
                 id=run_id, name=name, status="running", spec=dict(spec), task=task, metric=metric,
-                dataset_fingerprint=dataset_fingerprint, source=source, started_at=_now()))
+                dataset_fingerprint=dataset_fingerprint, source=source, started_at=_now(), owner=owner))
         return run_id
 
     def record_trials(self, run_id: str, trials: Sequence[Mapping[str, Any]]) -> None:
@@ -222,11 +222,13 @@ class Registry:
         with self._read() as conn:
             return _run_info(self._run_row(conn, run_id))
 
-    def list_runs(self, limit: int = 50, name: str | None = None) -> list[RunInfo]:
+    def list_runs(self, limit: int = 50, name: str | None = None, status: str | None = None) -> list[RunInfo]:
         """The latest runs, newest first."""
         query = select(t.runs).order_by(t.runs.c.started_at.desc(), t.runs.c.id).limit(limit)
         if name is not None:
             query = query.where(t.runs.c.name == name)
+        if status is not None:
+            query = query.where(t.runs.c.status == status)
         with self._read() as conn:
             return [_run_info(r) for r in conn.execute(query).mappings()]
 
@@ -872,7 +874,7 @@ def _run_info(row: RowMapping) -> RunInfo:
     return RunInfo(id=row["id"], name=row["name"], status=row["status"], spec=row["spec"] or {},
                    task=row["task"], metric=row["metric"], dataset_fingerprint=row["dataset_fingerprint"],
                    source=row["source"], started_at=row["started_at"], finished_at=row["finished_at"],
-                   summary=row["summary"], error=row["error"])
+                   summary=row["summary"], error=row["error"], owner=row["owner"])
 
 
 def _promotion_record(row: RowMapping) -> PromotionRecord:

@@ -97,6 +97,7 @@ runs = Table(
     Column("finished_at", UTCDateTime),
     Column("summary", JSONText),
     Column("error", Text),
+    Column("owner", String(_NAME)),  # the process running it ("host:pid:token"), for recovery
 )
 
 trials = Table(
