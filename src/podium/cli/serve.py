@@ -102,7 +102,7 @@ def deploy(
     ref: str = typer.Argument(..., help="the model to package: name, name@alias or name:version"),
     target: str = typer.Option(..., "--target", help="docker | kubernetes"),
     out_dir: Path = typer.Option(..., "--out", help="folder to write (created; must be empty)"),
-    replicas: int = typer.Option(2, "--replicas", help="kubernetes: pods (at least 2)"),
+    replicas: int = typer.Option(2, "--replicas", help="kubernetes: the autoscaler's fewest pods (at least 2)"),
     image: str | None = typer.Option(None, "--image", help="kubernetes: the pushed image, pinned by digest: "
                                      "REGISTRY/NAME@sha256:… (default: a placeholder to replace)"),
     keys_file: Path | None = typer.Option(None, "--keys-file", help="kubernetes: the API keys (one a line); "

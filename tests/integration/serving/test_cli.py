@@ -163,5 +163,17 @@ def test_deploy_kubernetes(cli_project, tmp_path):
     unpinned = podium("deploy", "titanic", "--target", "kubernetes", "--out", str(tmp_path / "y"),
                       "--image", "reg.example/titanic:1", project=cli_project)
     assert unpinned.returncode == 2 and "not pinned by digest" in unpinned.stderr
+    keys = tmp_path / "billing.key"
+    keys.write_text("pdm_cli_billing_key models=titanic\n")
+    image = "reg.example/titanic@sha256:" + "0f" * 32
+    pinned = podium("deploy", "titanic", "--target", "kubernetes", "--out", str(tmp_path / "z"), "--image", image,
+                    "--keys-file", str(keys), "--namespace", "ml", project=cli_project)
+    assert pinned.returncode == 0, pinned.stderr
+    deployment = yaml.safe_load((tmp_path / "z" / "deployment.yaml").read_text())
+    assert deployment["metadata"]["namespace"] == "ml"
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == image
+    secret = (tmp_path / "z" / "secret.yaml").read_text()
+    assert "sha256:" in secret and "pdm_cli_billing_key" not in secret + pinned.stdout + pinned.stderr
+    assert "set the image" not in pinned.stderr and "holds no API key" not in pinned.stderr  # nothing left to do
     wrong = podium("deploy", "titanic", "--target", "nomad", "--out", str(tmp_path / "x"), project=cli_project)
     assert wrong.returncode == 2 and "docker or --target kubernetes" in wrong.stderr
