@@ -211,7 +211,12 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
     @api.post("/specs/preflight")
     def spec_preflight(body: dict[str, Any]) -> dict[str, Any]:
         """A dry run on a sample of the data: each step's shape and the warnings worth reading first."""
-        raise ApiError(501, "The pre-flight plan is not available yet.")
+        from podium.console.preflight import preflight
+        from podium.console.specs import spec_from_request
+        from podium.spec import parse_spec
+
+        data, _graph = spec_from_request(body)
+        return preflight(parse_spec({k: v for k, v in data.items() if k != "layout"}), settings, registry=registry)
 
     # -- runs ---------------------------------------------------------------------------------------
     @api.post("/runs", status_code=202)

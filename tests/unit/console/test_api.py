@@ -185,3 +185,33 @@ def test_the_web_app_is_served_with_client_routes_or_a_page_saying_how_to_build_
         assert web.get("/assets/app.js").text == "console.log(1)"
         assert web.get("/../../etc/passwd").text == "<html>console app</html>"
         assert web.get("/api/models").status_code == 401
+
+
+def test_the_preflight_plan_warns_before_training(client: TestClient, project: Path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    rows = 400
+    y = (rng.random(rows) < 0.03).astype(int)  # 3 % positives
+    pd.DataFrame({
+        "customer_id": [f"c{i}" for i in range(rows)],
+        "country": "FR",
+        "x": rng.normal(size=rows),
+        "refund_issued": y,  # known only after the outcome
+        "street": [f"street {i % 150}" for i in range(rows)],
+        "y": y,
+    }).to_csv(project / "leaky.csv", index=False)
+    text = "source: leaky.csv\ntarget: y\nsteps: [drop_duplicates]\n"
+    plan = client.post("/api/specs/preflight", json={"yaml": text})
+    assert plan.status_code == 200, plan.text
+    plan = plan.json()
+    assert plan["sample_rows"] == rows and plan["task"] == "binary"
+    assert plan["steps"][0] == {"step": "source", "rows": rows, "columns": 6, "notes": []}
+    assert [s["rows"] for s in plan["steps"][1:]][0] == rows
+    kinds = {(w["kind"], w["column"]) for w in plan["warnings"]}
+    assert ("leakage", "refund_issued") in kinds and ("leakage", "x") not in kinds
+    assert ("id_like", "customer_id") in kinds and ("constant", "country") in kinds
+    assert ("one_hot_explosion", "street") in kinds and ("class_imbalance", "y") in kinds
+    missing = client.post("/api/specs/preflight", json={"yaml": "source: nope.csv\ntarget: y\n"})
+    assert missing.status_code in (400, 404) and "nope.csv" in missing.json()["detail"]
