@@ -215,3 +215,22 @@ def test_the_preflight_plan_warns_before_training(client: TestClient, project: P
     assert ("one_hot_explosion", "street") in kinds and ("class_imbalance", "y") in kinds
     missing = client.post("/api/specs/preflight", json={"yaml": "source: nope.csv\ntarget: y\n"})
     assert missing.status_code in (400, 404) and "nope.csv" in missing.json()["detail"]
+
+
+def test_a_bound_pipeline_runs_on_its_datasets_latest_version(client: TestClient, project: Path,
+                                                               registry) -> None:  # type: ignore[no-untyped-def]
+    from podium.registry.pipelines import PipelineStore
+
+    table = write_table(project / "v1.csv", rows=100, seed=4)
+    assert client.post("/api/datasets/sales/versions", content=table.read_bytes(),
+                       headers={"Content-Type": "text/csv"}).status_code == 201
+    spec = yaml.safe_load(spec_yaml(project / "elsewhere.csv", model="sales_model"))
+    PipelineStore(registry).bind("sales_pipeline", spec, dataset="sales")
+    answer = client.post("/api/runs", json={"pipeline": "sales_pipeline"})
+    assert answer.status_code == 202, answer.text
+    events = _events(client, answer.json()["run_id"])
+    assert events[-1]["status"] == "registered", events
+    version = client.get("/api/models/sales_model/versions/1").json()
+    assert version["lineage"]["source"] == "dataset sales:1" and version["lineage"]["rows"] == 100
+    missing = client.post("/api/runs", json={"pipeline": "sales_pipelin"})
+    assert missing.status_code == 404 and "sales_pipeline" in missing.json()["detail"]
