@@ -111,6 +111,10 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
     async def _podium_error(_request: Request, exc: PodiumError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=_status(exc))
 
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:  # one line, never a stack trace
+        return JSONResponse({"detail": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
+
     def _key_refusal(plaintext: str) -> tuple[str, str]:
         """(key id, key name) of an admin key, or an ApiError saying why not."""
         found = checker.lookup(plaintext)
@@ -406,6 +410,38 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
             return JSONResponse(jsonable_encoder({"unchanged": True, "version": asdict(store.get(name))}))
         return JSONResponse(jsonable_encoder({"unchanged": False, "version": asdict(version),
                                               "drifted_columns": version.drifted_columns}), status_code=201)
+
+    @api.get("/datasets/{name}/versions/{version}")
+    def dataset_version(name: str, version: int) -> dict[str, Any]:
+        """One version: schema, profile (per column) and drift against the previous version."""
+        from podium.registry.datasets import DatasetStore
+
+        found = DatasetStore(registry).get(f"{name}:{version}")
+        return {**asdict(found), "drifted_columns": found.drifted_columns}
+
+    @api.get("/datasets/{name}/compare")
+    def dataset_compare(name: str, a: int, b: int) -> dict[str, Any]:
+        """Version B against version A: drift per column (B's rows scored against A's) and the row/schema diff."""
+        from podium.registry.datasets import DatasetStore
+
+        store = DatasetStore(registry)
+        drift = store.drift(f"{name}:{a}", store.load(f"{name}:{b}"))
+        return {"a": a, "b": b, "drift": drift.to_dict(), "drifted_columns": drift.drifted_columns,
+                "message": drift.message, "diff": store.diff(f"{name}:{a}", f"{name}:{b}")}
+
+    @api.get("/datasets/{name}/versions/{version}/report", response_class=HTMLResponse)
+    def dataset_report(name: str, version: int, against: int | None = None) -> HTMLResponse:
+        """The self-contained HTML report of ``podium datasets report``: profile and drift."""
+        from podium.data.report import render_report
+        from podium.registry.datasets import DatasetStore
+
+        store = DatasetStore(registry)
+        found = store.get(f"{name}:{version}")
+        drift: Any = found.drift
+        if against is not None:
+            drift = store.drift(f"{name}:{against}", store.load(found.ref))
+        subtitle = f"{found.rows:,} rows · fingerprint {found.fingerprint[:12]} · {found.created_at:%Y-%m-%d %H:%M} UTC"
+        return HTMLResponse(render_report(found.profile, drift, title=f"Dataset {found.ref}", subtitle=subtitle))
 
     @api.get("/endpoints")
     def list_endpoints() -> list[dict[str, Any]]:

@@ -147,6 +147,15 @@ def test_dataset_upload_versions_and_limits(client: TestClient, project: Path,
     assert answer.status_code == 201 and answer.json()["version"]["version"] == 2
     listed = {d["name"]: d for d in client.get("/api/datasets").json()}
     assert [v["version"] for v in listed["sales"]["versions_list"]] == [1, 2]
+    version = client.get("/api/datasets/sales/versions/2").json()
+    assert version["rows"] == 80 and {c["name"] for c in version["schema"]} == {"x1", "x2", "colour", "y"}
+    assert version["profile"] and version["drift"] is not None
+    compared = client.get("/api/datasets/sales/compare", params={"a": 1, "b": 2}).json()
+    assert compared["diff"]["rows"] == {"a": 120, "b": 80} and isinstance(compared["drifted_columns"], list)
+    report = client.get("/api/datasets/sales/versions/2/report", params={"against": 1})
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
+    assert "Dataset sales:2" in report.text
+    assert client.get("/api/datasets/sales/versions/9").status_code == 404
     refused = client.post("/api/datasets/sales/versions", content=first, headers={"Content-Type": "text/plain"})
     assert refused.status_code == 415
     assert client.post("/api/datasets/sales/versions", content=b"", headers={"Content-Type": "text/csv"}).status_code == 400
