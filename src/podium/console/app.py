@@ -389,20 +389,26 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
         from podium.registry.datasets import DatasetStore
 
         kind = format or _format_of(request.headers.get("content-type", ""))
-        if kind not in ("csv", "parquet"):
-            raise ApiError(415, "Send a CSV (Content-Type: text/csv) or Parquet "
-                                "(application/vnd.apache.parquet) body, or say ?format=csv|parquet.")
+        if format is not None and format not in ("csv", "parquet"):
+            raise ApiError(400, f"format '{format}' is not csv or parquet.")
         with tempfile.TemporaryDirectory(prefix="podium-upload-") as folder:
-            path = Path(folder) / f"upload.{kind}"
-            size = 0
+            path = Path(folder) / "upload"
+            size, head = 0, b""
             with path.open("wb") as handle:
                 async for chunk in request.stream():
                     size += len(chunk)
                     if size > options.max_upload_bytes:
                         raise ApiError(413, f"The upload is over the limit of {options.max_upload_bytes:,} bytes.")
+                    if len(head) < 4096:
+                        head += chunk[:4096 - len(head)]
                     handle.write(chunk)
             if size == 0:
                 raise ApiError(400, "The upload is empty: send the file as the request body.")
+            kind = kind or _sniff(head)  # browsers send no type, or a vague one, for these files
+            if kind is None:
+                raise ApiError(415, "The upload is neither CSV nor Parquet: send a .csv or .parquet file "
+                                    "(Content-Type: text/csv or application/vnd.apache.parquet).")
+            path = path.rename(path.with_suffix(f".{kind}"))
             store = DatasetStore(registry)
             version = await asyncio.get_running_loop().run_in_executor(
                 None, lambda: store.upload(name, str(path), creator="console"))
@@ -489,6 +495,19 @@ def _format_of(content_type: str) -> str | None:
     if kind in ("application/vnd.apache.parquet", "application/x-parquet", "application/parquet"):
         return "parquet"
     return None
+
+
+def _sniff(head: bytes) -> str | None:
+    """``parquet`` (its magic bytes), ``csv`` (text), or None."""
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a multi-byte character cut at the end of the head is still text
+        if exc.start < len(head) - 3:
+            return None
+        text = head[:exc.start].decode("utf-8")
+    return "csv" if text and "\x00" not in text else None
 
 
 def _mount_web(app: FastAPI) -> None:

@@ -143,7 +143,8 @@ def test_dataset_upload_versions_and_limits(client: TestClient, project: Path,
 
     parquet = project / "b.parquet"
     pd.read_csv(write_table(project / "b.csv", rows=80, seed=2)).to_parquet(parquet)
-    answer = client.post("/api/datasets/sales/versions?format=parquet", content=parquet.read_bytes())
+    answer = client.post("/api/datasets/sales/versions", content=parquet.read_bytes(),  # as a browser sends it
+                         headers={"Content-Type": "application/octet-stream"})
     assert answer.status_code == 201 and answer.json()["version"]["version"] == 2
     listed = {d["name"]: d for d in client.get("/api/datasets").json()}
     assert [v["version"] for v in listed["sales"]["versions_list"]] == [1, 2]
@@ -156,8 +157,9 @@ def test_dataset_upload_versions_and_limits(client: TestClient, project: Path,
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
     assert "Dataset sales:2" in report.text
     assert client.get("/api/datasets/sales/versions/9").status_code == 404
-    refused = client.post("/api/datasets/sales/versions", content=first, headers={"Content-Type": "text/plain"})
-    assert refused.status_code == 415
+    refused = client.post("/api/datasets/sales/versions", content=b"\x89PNG\r\n\x1a\n\x00\x00",
+                          headers={"Content-Type": "image/png"})
+    assert refused.status_code == 415 and "neither CSV nor Parquet" in refused.json()["detail"]
     assert client.post("/api/datasets/sales/versions", content=b"", headers={"Content-Type": "text/csv"}).status_code == 400
     from podium.config import load_settings
     from podium.console import ConsoleOptions, create_app
