@@ -92,6 +92,7 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
     options = options or ConsoleOptions()
     registry = registry or Registry.from_settings(settings)
     jobs = jobs or JobStore(settings.project_dir)
+    jobs.settle_orphans()  # runs a killed console left behind end, so their streams end too
     signer = SessionSigner(load_secret(settings.state_dir))
     checker = KeyChecker(registry.find_key)
 
@@ -310,6 +311,8 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
                     ended = ended or event["type"] == END
                 if ended or (sent > 0 and _ended(job.events_path, sent)):
                     return
+                if job.result() is None and not job.worker_alive():  # its worker was killed: say so, end
+                    job.settle("the run's worker process is gone")  # the next look reads its end
                 if await request.is_disconnected():
                     return
                 await asyncio.sleep(options.poll_seconds)

@@ -61,6 +61,37 @@ class Job:
         return {**base, **result, "run_id": self.id}
 
 
+    def worker_alive(self) -> bool:
+        """Whether the job's worker process still runs."""
+        try:
+            pid = int((self.folder / "pid").read_text())
+        except (FileNotFoundError, ValueError):
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # someone's process: not ours, so not this worker
+            return False
+        try:  # a recycled pid is another program
+            return b"podium.console.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return True  # no /proc: the pid answering is all there is to go on
+
+    def settle(self, why: str) -> bool:
+        """Record that the run ended without its worker saying how (once: False if it was settled)."""
+        if self.result() is not None:
+            return False
+        try:
+            os.close(os.open(self.folder / "settled", os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return False
+        append_event(self.events_path, {"type": "error", "message": why})
+        atomic_write_text(self.result_path, json.dumps({"status": "failed", "error": why}))
+        append_event(self.events_path, {"type": END, "status": "failed"})
+        return True
+
+
 def read_events(path: Path, after: int = 0) -> list[dict[str, Any]]:
     """The complete events of a job after event id ``after`` (a line being written is left out)."""
     try:
@@ -101,6 +132,7 @@ class JobStore:
             [sys.executable, "-m", "podium.console.worker", str(job.folder), str(self.project_dir), str(os.getpid())],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.project_dir)
         log.close()
+        (job.folder / "pid").write_text(str(process.pid))
         with self._lock:
             self._workers[job.id] = process
         threading.Thread(target=self._reap, args=(job, process), daemon=True, name=f"job-{job.id}").start()
@@ -110,11 +142,16 @@ class JobStore:
         code = process.wait()
         with self._lock:
             self._workers.pop(job.id, None)
-        if job.result() is None:  # the worker died before it could say how the run ended
-            append_event(job.events_path, {"type": "error", "message": f"the worker process ended (exit code {code})"})
-            atomic_write_text(job.result_path, json.dumps(
-                {"status": "failed", "error": f"the worker process ended (exit code {code})"}))
-            append_event(job.events_path, {"type": END, "status": "failed"})
+        job.settle(f"the worker process ended (exit code {code}) before the run did")
+
+    def settle_orphans(self) -> list[Job]:
+        """End the jobs whose worker is gone without a result (a console that was killed); returns them."""
+        settled = []
+        for job in self.list():
+            if job.result() is None and not job.worker_alive():
+                if job.settle("the console stopped while the run was going; start it again"):
+                    settled.append(job)
+        return settled
 
     def get(self, job_id: str) -> Job:
         """A job by id; NotFoundError when the console never started it."""
