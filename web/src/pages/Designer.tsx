@@ -1,0 +1,96 @@
+import { useCallback, useEffect, useState } from "react";
+import { ReactFlowProvider } from "@xyflow/react";
+import { errorText, post } from "../api";
+import { navigate } from "../router";
+import { useDesigner } from "../store";
+import { useApi } from "../useApi";
+import type { Catalog, Validation } from "../types";
+import { Canvas } from "../components/Canvas";
+import { ErrorLine } from "../components/ErrorLine";
+import { NodeForm } from "../components/NodeForm";
+import { Palette } from "../components/Palette";
+import { Toolbar } from "../components/Toolbar";
+import { YamlPanel } from "../components/YamlPanel";
+
+/** Messages by node id; those naming no node on the canvas go under "". */
+function byNode(v: Validation, ids: Set<string>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const e of v.errors) {
+    const key = e.node && ids.has(e.node) ? e.node : "";
+    out[key] = [...(out[key] ?? []), e.message];
+  }
+  return out;
+}
+
+/** The pipeline designer: palette, canvas, the selected node's form and the YAML twin. */
+export function Designer() {
+  const catalog = useApi<Catalog>("/api/catalog");
+  const setErrors = useDesigner((s) => s.setErrors);
+  const general = useDesigner((s) => s.errors[""]);
+  const [message, setMessage] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT")) return;
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z") {
+        e.preventDefault();
+        if (e.shiftKey) useDesigner.getState().redo();
+        else useDesigner.getState().undo();
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
+  const validate = useCallback(async (): Promise<boolean> => {
+    const s = useDesigner.getState();
+    const v = await post<Validation>("/api/specs/validate", s.graph());
+    setErrors(byNode(v, new Set(s.nodes.map((n) => n.id))));
+    setMessage(v.ok ? "The pipeline is valid." : "Fix the marked nodes before running.");
+    return v.ok;
+  }, [setErrors]);
+
+  const run = async () => {
+    setBusy(true);
+    try {
+      if (!(await validate())) return;
+      const { yaml } = await post<{ yaml: string }>("/api/specs/yaml", useDesigner.getState().graph());
+      const { run_id } = await post<{ run_id: string }>("/api/runs", { yaml });
+      navigate(`/runs/${encodeURIComponent(run_id)}`);
+    } catch (e) {
+      setMessage(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const onValidate = () => {
+    setBusy(true);
+    validate()
+      .catch((e: unknown) => setMessage(errorText(e)))
+      .finally(() => setBusy(false));
+  };
+
+  return (
+    <ReactFlowProvider>
+      <div className="designer">
+        {catalog.data ? <Palette catalog={catalog.data} /> : (
+          <aside className="palette">
+            {catalog.error ? <ErrorLine error={catalog.error} /> : <p className="empty">Loading the catalog…</p>}
+          </aside>
+        )}
+        <div className="center">
+          <Toolbar busy={busy} onValidate={onValidate} onRun={() => void run()} />
+          {message && <p className="status" role="status">{message}</p>}
+          {general?.map((m) => <ErrorLine key={m} error={m} />)}
+          <Canvas onRefused={setMessage} />
+        </div>
+        <div className="side">
+          {catalog.data && <NodeForm catalog={catalog.data} />}
+          <YamlPanel />
+        </div>
+      </div>
+    </ReactFlowProvider>
+  );
+}

@@ -1,0 +1,22 @@
+import { useRoute } from "../router";
+import { Designer } from "./Designer";
+import { RunPage } from "./RunPage";
+import { RunsPage } from "./RunsPage";
+import { ModelsPage } from "./ModelsPage";
+import { ModelVersionPage } from "./ModelVersionPage";
+import { DatasetsPage } from "./DatasetsPage";
+import { EventsPage } from "./EventsPage";
+
+/** The page the route names. */
+export function Page() {
+  const route = useRoute();
+  const parts = route.split("/").filter(Boolean).map(decodeURIComponent);
+  const [section, a, b, c] = parts;
+  if (section === "runs" && a) return <RunPage runId={a} />;
+  if (section === "runs") return <RunsPage />;
+  if (section === "models" && a && b === "versions" && c) return <ModelVersionPage name={a} version={c} />;
+  if (section === "models") return <ModelsPage />;
+  if (section === "datasets") return <DatasetsPage />;
+  if (section === "events") return <EventsPage />;
+  return <Designer />;
+}
