@@ -122,7 +122,10 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
 
 
 @pytest.fixture(scope="session")
-def shots() -> Path:
-    """docs/console/: the screenshots the docs show."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the tests save screenshots: docs/console/ (the docs show them) with
+    PODIUM_CONSOLE_SCREENSHOTS=1, else a temporary folder, so a test run leaves the checkout clean."""
+    if os.environ.get("PODIUM_CONSOLE_SCREENSHOTS") == "1":
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        return SHOTS
+    return tmp_path_factory.mktemp("screenshots")
