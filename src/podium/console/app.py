@@ -6,6 +6,7 @@ import asyncio
 import json
 import tempfile
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -96,13 +97,15 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
     signer = SessionSigner(load_secret(settings.state_dir))
     checker = KeyChecker(registry.find_key)
 
-    app = FastAPI(title="podium console", openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
-    app.state.registry, app.state.jobs = registry, jobs
-
-    @app.on_event("shutdown")
-    def _close() -> None:
-        jobs.close()
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        jobs.close()  # runs still going end with the console
         checker.close()
+
+    app = FastAPI(title="podium console", openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
+                  lifespan=lifespan)
+    app.state.registry, app.state.jobs = registry, jobs
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:

@@ -21,6 +21,8 @@ from podium.config import load_settings
 from podium.registry import Registry
 from podium.testing.servers import free_port, wait_for_port
 
+pytestmark = pytest.mark.integration
+
 SRC = Path(__file__).resolve().parents[3] / "src"
 
 
@@ -87,8 +89,9 @@ def test_sign_in_run_and_watch_it_finish(console: tuple[str, subprocess.Popen[by
         assert [m["name"] for m in client.get("/api/models").json()] == ["t"]
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
 def test_a_running_worker_ends_with_the_console(console: tuple[str, subprocess.Popen[bytes]], project: Path,
-                                                admin_key: str) -> None:
+                                                admin_key: str, sig: signal.Signals) -> None:
     url, process = console
     bearer = {"Authorization": f"Bearer {admin_key}"}
     spec = (f"name: long\nsource: {project / 't.csv'}\ntarget: y\ncandidates: [logistic_regression]\n"
@@ -100,8 +103,8 @@ def test_a_running_worker_ends_with_the_console(console: tuple[str, subprocess.P
                 break  # the worker is training
     workers = psutil.Process(process.pid).children(recursive=True)
     assert workers, "the run has a worker process"
-    process.send_signal(signal.SIGKILL)  # the console dies without any chance to clean up
-    process.wait(timeout=10)
+    process.send_signal(sig)  # SIGKILL: the console dies without any chance to clean up
+    process.wait(timeout=30)
     gone, alive = psutil.wait_procs(workers, timeout=30)
     assert not alive, f"worker processes outlived the console: {alive}"
 
