@@ -33,6 +33,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,6 +64,8 @@ logger = logging.getLogger("podium.serving")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _JSON = "application/json"
+IGNORED_HEADER = "X-Ignored-Fields"
+CLIENT_CLOSED = 499  # the status the metrics record for a client gone mid-request (nginx's)
 _INLINE_ROWS = 1000  # a bigger request goes to the scoring thread even when the model is quick
 
 
@@ -261,7 +264,7 @@ def _predict_one(state: ServiceState, slot: ModelSlot) -> Callable[[Request], Aw
         rid = request.scope["podium_request_id"]
         state.sampler.offer(served.name, served.version, rid, served.requests.columns, [row], results)
         payload = {"model": served.name, "version": served.version, "request_id": rid, **results[0]}
-        return Response(orjson.dumps(payload), media_type=_JSON)
+        return Response(orjson.dumps(payload), media_type=_JSON, headers=_ignored([record]))
 
     return predict
 
@@ -290,9 +293,23 @@ def _predict_batch(state: ServiceState, slot: ModelSlot) -> Callable[[Request], 
         state.sampler.offer(served.name, served.version, rid, served.requests.columns, rows, results)
         payload = {"model": served.name, "version": served.version, "request_id": rid,
                    "predictions": results}
-        return Response(orjson.dumps(payload), media_type=_JSON)
+        return Response(orjson.dumps(payload), media_type=_JSON,
+                        headers=_ignored(batch.records))  # type: ignore[attr-defined]
 
     return predict_batch
+
+
+def _ignored(records: Sequence[BaseModel]) -> dict[str, str] | None:
+    """``X-Ignored-Fields``: the fields of the request the model does not take, if any, as a
+    JSON list (escaped to ASCII: a name may hold anything)."""
+    names: dict[str, None] = {}
+    for record in records:
+        if record.__pydantic_extra__:
+            names.update(dict.fromkeys(record.__pydantic_extra__))
+    if not names:
+        return None
+    text = orjson.dumps(list(names)[:50]).decode().encode("ascii", "backslashreplace").decode()
+    return {IGNORED_HEADER: text}
 
 
 def _describe(state: ServiceState, slot: ModelSlot) -> Callable[[Request], Awaitable[Response]]:
@@ -516,6 +533,12 @@ def _add_error_handlers(app: FastAPI, state: ServiceState) -> None:
         fields = [{"field": _where(e.get("loc", ())), "message": str(e.get("msg", "")),
                    "type": str(e.get("type", ""))} for e in exc.errors()]
         return respond(request, 422, "Invalid request.", fields)
+
+    @app.exception_handler(ClientDisconnect)
+    async def disconnected(request: Request, exc: ClientDisconnect) -> Response:
+        # the client went away before its body arrived: nobody to answer, nothing wrong here
+        state.metrics.errors.labels(request.scope.get("podium", ("",))[0], "disconnected").inc()
+        return Response(status_code=CLIENT_CLOSED)
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Response:

@@ -104,7 +104,10 @@ def build_request_models(name: str, input_schema: Any, *, max_batch: int, max_st
             example[str(column.name)] = value
     record = create_model(
         f"{title}Input",
-        __config__=ConfigDict(extra="forbid", title=f"{title}Input",
+        # fields the model does not take are ignored, as `podium predict` ignores extra columns
+        # (a raw row holding the columns training dropped scores the same); the service names
+        # them in the X-Ignored-Fields header
+        __config__=ConfigDict(extra="allow", title=f"{title}Input",
                               json_schema_extra={"examples": [example]} if example else None),
         __doc__=f"One record to score with model '{name}': one field per feature.",
         **fields,

@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -82,11 +83,12 @@ def serve(options: ServeOptions) -> None:
         timeout_graceful_shutdown=int(options.graceful_timeout) or None, server_header=False,
         limit_concurrency=options.max_concurrency,
     )
-    sock = config.bind_socket()
+    per_worker = _worker_sockets(config, config.workers)
     try:
-        _supervisor(config, [sock]).run()
+        _supervisor(config, per_worker).run()
     finally:
-        sock.close()
+        for sock in {s for socks in per_worker for s in socks}:
+            sock.close()
         if own_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
@@ -132,21 +134,58 @@ def start_with_backoff(start: Callable[[], T], *, first: float = _BACKOFF_FIRST_
             delay = min(delay * 2, most)
 
 
-def _supervisor(config: Any, sockets: list[Any]) -> Any:
-    """uvicorn's supervisor (it replaces dead workers), plus two duties.
+def _worker_sockets(config: Any, workers: int) -> list[list[socket.socket]]:
+    """The listening socket(s) of each worker: one of its own, all bound to the same port with
+    ``SO_REUSEPORT``, so that the kernel spreads new connections evenly over the workers.
 
-    A dead worker's live Prometheus gauges are retired, and workers dying over and over (a
-    crash loop: a model that kills its process on load) stop the service instead of spinning.
+    With one shared socket, the worker that wakes first accepts every connection waiting (a
+    client opening 8 at once gets one worker and one core). The port is first bound the usual
+    way, alone, so that a port in use fails as it always did; where ``SO_REUSEPORT`` is missing
+    (or for a Unix socket) every worker shares that one socket.
+    """
+    first: socket.socket = config.bind_socket()
+    if workers < 2 or not hasattr(socket, "SO_REUSEPORT") or first.family not in (socket.AF_INET,
+                                                                                  socket.AF_INET6):
+        return [[first]] * max(workers, 1)
+    family, address = first.family, first.getsockname()
+    first.close()
+    per_worker = []
+    for _ in range(workers):
+        sock = socket.socket(family=family)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+        sock.set_inheritable(True)
+        per_worker.append([sock])
+    return per_worker
+
+
+def _supervisor(config: Any, per_worker: list[list[Any]]) -> Any:
+    """uvicorn's supervisor (it replaces dead workers), plus three duties.
+
+    Worker i always listens on ``per_worker[i]`` (its replacement too: connections the kernel
+    queued on a dead worker's socket wait there for the new one); a dead worker's live
+    Prometheus gauges are retired; and workers dying over and over (a crash loop: a model that
+    kills its process on load) stop the service instead of spinning.
     """
     from prometheus_client import multiprocess
     from uvicorn.supervisors import Multiprocess
+    from uvicorn.supervisors.multiprocess import Process
 
     class Supervisor(Multiprocess):
         deaths: list[float] = []
 
+        def init_processes(self) -> None:
+            for socks in per_worker:
+                process = Process(self.config, socks)
+                process.start()
+                self.processes.append(process)
+
         def keep_subprocess_alive(self) -> None:
             before = {p.pid for p in self.processes}
-            super().keep_subprocess_alive()
+            for idx, socks in enumerate(per_worker):  # uvicorn replaces a worker with self.sockets
+                self.sockets = socks
+                self._keep_alive(idx)
             for pid in before - {p.pid for p in self.processes}:
                 if pid is not None:
                     multiprocess.mark_process_dead(pid)
@@ -157,4 +196,23 @@ def _supervisor(config: Any, sockets: list[Any]) -> Any:
                                  len(self.deaths), _CRASH_WINDOW_S)
                     self.should_exit.set()
 
-    return Supervisor(config, sockets=sockets)
+        def _keep_alive(self, idx: int) -> None:
+            """uvicorn's check of one worker (``keep_subprocess_alive`` looks at every one)."""
+            processes, self.processes = self.processes, [self.processes[idx]]
+            try:
+                super().keep_subprocess_alive()
+            finally:
+                processes[idx] = self.processes[0]
+                self.processes = processes
+
+        def restart_all(self) -> None:  # SIGHUP: each worker replaced in turn, on its own socket
+            processes = self.processes
+            try:
+                for idx, socks in enumerate(per_worker):
+                    self.sockets, self.processes = socks, [processes[idx]]
+                    super().restart_all()
+                    processes[idx] = self.processes[0]
+            finally:
+                self.processes = processes
+
+    return Supervisor(config, sockets=[s for socks in per_worker for s in socks])

@@ -178,3 +178,38 @@ def test_serving_a_model_twice_or_nothing_is_refused(registry, options):
         create_app(registry, ["titanic", "titanic@champion"], options=options)
     with pytest.raises(SpecError, match="Nothing to serve"):
         create_app(registry, [], options=options)
+
+
+def test_fields_the_model_does_not_take_are_ignored_and_named(client):
+    plain = client.post("/v1/models/titanic/predict", json=RECORD)
+    extra = client.post("/v1/models/titanic/predict", json={**RECORD, "ticket": "A/5 21171", "näme": 1})
+    assert extra.status_code == 200
+    assert extra.json()["probabilities"] == pytest.approx(plain.json()["probabilities"])
+    assert "x-ignored-fields" not in plain.headers
+    assert extra.headers["x-ignored-fields"] == r'["ticket","n\xe4me"]'
+    batch = client.post("/v1/models/titanic/predict/batch", json={"records": [RECORD, {**RECORD, "cabin": "C85"}]})
+    assert batch.status_code == 200 and batch.headers["x-ignored-fields"] == '["cabin"]'
+
+
+def test_a_client_gone_mid_request_is_no_error_of_the_service(client, key, caplog):
+    import asyncio
+
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/v1/models/titanic/predict", "raw_path": b"/v1/models/titanic/predict",
+             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+             "headers": [(b"authorization", f"Bearer {key}".encode()), (b"content-type", b"application/json")]}
+    with caplog.at_level("ERROR", logger="podium.serving"):
+        asyncio.run(client.app(scope, receive, send))
+    assert sent[0]["status"] == 499
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    text = client.get("/metrics").text
+    assert 'podium_errors_total{kind="disconnected",model="titanic"} 1.0' in text
+    assert 'kind="internal"' not in text
