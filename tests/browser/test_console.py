@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -36,6 +37,26 @@ def open_yaml(page: Page, url: str, text: str) -> None:
     open_designer(page, url)
     page.get_by_label("YAML", exact=True).fill(text)
     page.get_by_role("button", name="Apply YAML").click()
+
+
+def run_to_the_end(page: Page, url: str, text: str) -> None:
+    """Run a spec from the designer and wait for its run page to say it registered a model."""
+    open_yaml(page, url, text)
+    expect(page.get_by_test_id("node-register")).to_be_visible()
+    page.get_by_role("button", name="Run").click()
+    expect(page).to_have_url(re.compile(r"#/runs/[^/]+$"))
+    expect(page.get_by_test_id("run-status")).to_have_text(re.compile(r"^(succeeded|registered|not_promoted)$"), timeout=60_000)
+
+
+def rewrite_csv(src: Path, dst: Path, change) -> None:  # noqa: ANN001  change(row) edits a row in place
+    with src.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        change(row)
+    with dst.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def test_a_hand_written_yaml_opens_as_its_graph(page: Page, console: str, shots: Path) -> None:
@@ -163,3 +184,45 @@ def test_a_page_without_a_session_shows_the_sign_in_form(page: Page, secured: tu
     expect(page.get_by_test_id("node-register")).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to podium")).to_be_visible()
+
+
+def test_the_pre_flight_plan_warns_about_a_leaking_column(page: Page, console: str, project: Path) -> None:
+    rewrite_csv(project / "customers.csv", project / "leaky.csv", lambda r: r.update(exit_reason=r["churned"] + "-x"))
+    open_yaml(page, console, QUICKSTART_YAML.replace("source: customers.csv", "source: leaky.csv"))
+    page.get_by_role("button", name="Pre-flight").click()
+    warnings = page.get_by_role("list", name="Pre-flight warnings")
+    expect(warnings).to_contain_text("exit_reason", timeout=30_000)
+    expect(warnings).to_contain_text("leakage")
+    expect(page.get_by_role("table", name="Pre-flight steps")).to_contain_text("1200")
+
+
+def test_the_champion_diff_shows_a_changed_parameter(page: Page, console: str, shots: Path) -> None:
+    first = QUICKSTART_YAML.replace("register: {model: churn,", "register: {model: churn_diff,")
+    run_to_the_end(page, console, first)
+    run_to_the_end(page, console, first.replace("split: {test_size: 0.25}", "split: {test_size: 0.3}"))
+    page.get_by_role("link", name="Models").click()
+    form = page.get_by_role("form", name="compare versions of churn_diff")
+    expect(form.get_by_label("from version")).to_have_value("1")
+    expect(form.get_by_label("to version")).to_have_value("2")
+    form.get_by_role("button", name="Compare").click()
+    spec = page.get_by_role("region", name="Spec (layout ignored)")
+    expect(spec).to_contain_text("test_size")
+    expect(spec).to_contain_text("0.3")
+    page.screenshot(path=shots / "diff.png", full_page=True)
+
+
+def test_an_uploaded_version_shows_its_drift(page: Page, console: str, project: Path, shots: Path) -> None:
+    def pricier(row: dict[str, str]) -> None:
+        if row["monthly_fee"]:  # some fees are missing
+            row["monthly_fee"] = str(float(row["monthly_fee"]) * 3 + 100)
+
+    rewrite_csv(project / "customers.csv", project / "customers_v2.csv", pricier)
+    page.goto(console + "/#/datasets")
+    for f in ("customers.csv", "customers_v2.csv"):
+        page.get_by_label("dataset name").fill("drifty")
+        page.get_by_label("CSV or Parquet file").set_input_files(project / f)
+        page.get_by_role("button", name="Upload").click()
+        expect(page.get_by_role("status")).to_have_text(f"{f} uploaded as a new version of drifty.")
+    page.get_by_role("link", name="drifty v2").click()
+    expect(page.get_by_role("region", name="Drift").get_by_role("status")).to_contain_text("monthly_fee")
+    page.screenshot(path=shots / "dataset-version.png")

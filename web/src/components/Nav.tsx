@@ -6,6 +6,7 @@ const LINKS: [string, string][] = [
   ["/runs", "Runs"],
   ["/models", "Models"],
   ["/datasets", "Datasets"],
+  ["/endpoints", "Endpoints"],
   ["/events", "Events"],
 ];
 

@@ -4,11 +4,12 @@ import { useDesigner } from "../store";
 interface Props {
   busy: boolean;
   onValidate: () => void;
+  onPreflight: () => void;
   onRun: () => void;
 }
 
-/** The designer's actions: tidy, undo, redo, fit, validate, run. */
-export function Toolbar({ busy, onValidate, onRun }: Props) {
+/** The designer's actions: tidy, undo, redo, fit, validate, pre-flight, run. */
+export function Toolbar({ busy, onValidate, onPreflight, onRun }: Props) {
   const { fitView } = useReactFlow();
   const tidy = useDesigner((s) => s.tidy);
   const undo = useDesigner((s) => s.undo);
@@ -33,6 +34,9 @@ export function Toolbar({ busy, onValidate, onRun }: Props) {
       <span className="spacer" />
       <button type="button" onClick={onValidate} disabled={empty || busy}>
         Validate
+      </button>
+      <button type="button" onClick={onPreflight} disabled={empty || busy} title="a dry run on a sample of the data">
+        Pre-flight
       </button>
       <button type="button" className="primary" onClick={onRun} disabled={empty || busy}>
         Run

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { errorText, request } from "../api";
 import { useApi } from "../useApi";
 import type { Json } from "../types";
-import { listOf } from "../listOf";
+import { listOf, versionsOf } from "../listOf";
 import { ErrorLine } from "../components/ErrorLine";
 import { Table } from "../components/Table";
 
@@ -39,7 +39,27 @@ export function DatasetsPage() {
       </form>
       {message && <p className="status" role="status">{message}</p>}
       <ErrorLine error={error ?? datasets.error} />
-      {datasets.data !== null && rows.length === 0 ? <p className="empty">No dataset yet: upload a CSV above.</p> : <Table rows={rows} label="Datasets" />}
+      {datasets.data !== null && rows.length === 0 ? (
+        <p className="empty">No dataset yet: upload a CSV above.</p>
+      ) : (
+        <Table
+          rows={rows.map((r) => ({ name: r.name ?? null, versions: versionsOf(r).length, latest: versionsOf(r).at(-1) ?? null }))}
+          label="Datasets"
+        />
+      )}
+      {rows.map((r) => {
+        const n = String(r.name ?? "");
+        return (
+          <p key={n}>
+            {n}:{" "}
+            {versionsOf(r).map((v) => (
+              <a key={v} className="chip" href={`#/datasets/${encodeURIComponent(n)}/versions/${encodeURIComponent(v)}`}>
+                {n} v{v}
+              </a>
+            ))}
+          </p>
+        );
+      })}
     </div>
   );
 }

@@ -4,11 +4,12 @@ import { errorText, post } from "../api";
 import { navigate } from "../router";
 import { useDesigner } from "../store";
 import { useApi } from "../useApi";
-import type { Catalog, Validation } from "../types";
+import type { Catalog, JsonObject, Validation } from "../types";
 import { Canvas } from "../components/Canvas";
 import { ErrorLine } from "../components/ErrorLine";
 import { NodeForm } from "../components/NodeForm";
 import { Palette } from "../components/Palette";
+import { PreflightPanel } from "../components/PreflightPanel";
 import { Toolbar } from "../components/Toolbar";
 import { YamlPanel } from "../components/YamlPanel";
 
@@ -29,6 +30,7 @@ export function Designer() {
   const general = useDesigner((s) => s.errors[""]);
   const [message, setMessage] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [plan, setPlan] = useState<JsonObject | null>(null);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -65,6 +67,13 @@ export function Designer() {
       setBusy(false);
     }
   };
+  const onPreflight = () => {
+    setBusy(true);
+    setMessage(null);
+    post<JsonObject>("/api/specs/preflight", useDesigner.getState().graph())
+      .then(setPlan, (e: unknown) => setMessage(errorText(e)))
+      .finally(() => setBusy(false));
+  };
   const onValidate = () => {
     setBusy(true);
     validate()
@@ -81,9 +90,10 @@ export function Designer() {
           </aside>
         )}
         <div className="center">
-          <Toolbar busy={busy} onValidate={onValidate} onRun={() => void run()} />
+          <Toolbar busy={busy} onValidate={onValidate} onPreflight={onPreflight} onRun={() => void run()} />
           {message && <p className="status" role="status">{message}</p>}
           {general?.map((m) => <ErrorLine key={m} error={m} />)}
+          {plan && <PreflightPanel plan={plan} onClose={() => setPlan(null)} />}
           <Canvas onRefused={setMessage} />
         </div>
         <div className="side">

@@ -3,6 +3,7 @@ import type { Json } from "../types";
 import { listOf, versionsOf } from "../listOf";
 import { DataView } from "../components/DataView";
 import { ErrorLine } from "../components/ErrorLine";
+import { CompareForm } from "../components/CompareForm";
 
 /** Every registered model with its versions and aliases. */
 export function ModelsPage() {
@@ -31,6 +32,7 @@ export function ModelsPage() {
                 </a>
               ))}
             </p>
+            <CompareForm name={name} versions={versionsOf(m)} />
           </section>
         );
       })}

@@ -6,17 +6,23 @@ import { ModelsPage } from "./ModelsPage";
 import { ModelVersionPage } from "./ModelVersionPage";
 import { DatasetsPage } from "./DatasetsPage";
 import { EventsPage } from "./EventsPage";
+import { DiffPage } from "./DiffPage";
+import { DatasetVersionPage } from "./DatasetVersionPage";
+import { EndpointsPage } from "./EndpointsPage";
 
 /** The page the route names. */
 export function Page() {
   const route = useRoute();
   const parts = route.split("/").filter(Boolean).map(decodeURIComponent);
-  const [section, a, b, c] = parts;
+  const [section, a, b, c, d] = parts;
   if (section === "runs" && a) return <RunPage runId={a} />;
   if (section === "runs") return <RunsPage />;
   if (section === "models" && a && b === "versions" && c) return <ModelVersionPage name={a} version={c} />;
+  if (section === "models" && a && b === "diff" && c && d) return <DiffPage name={a} a={c} b={d} />;
   if (section === "models") return <ModelsPage />;
+  if (section === "datasets" && a && b === "versions" && c) return <DatasetVersionPage name={a} version={c} />;
   if (section === "datasets") return <DatasetsPage />;
+  if (section === "endpoints") return <EndpointsPage />;
   if (section === "events") return <EventsPage />;
   return <Designer />;
 }
