@@ -226,3 +226,48 @@ def test_an_uploaded_version_shows_its_drift(page: Page, console: str, project: 
     page.get_by_role("link", name="drifty v2").click()
     expect(page.get_by_role("region", name="Drift").get_by_role("status")).to_contain_text("monthly_fee")
     page.screenshot(path=shots / "dataset-version.png")
+
+
+def test_build_the_quickstart_from_an_empty_canvas_and_run_it(page: Page, console: str, shots: Path) -> None:
+    open_designer(page, console)
+    canvas = page.get_by_test_id("canvas")
+    # A 3×3 grid of drops, clear of the zoom controls and the minimap.
+    drops = [("source-csv", 20, 40), ("step-impute", 260, 40), ("step-one_hot", 500, 40),
+             ("split-split", 20, 180), ("candidate-decision_tree", 260, 180), ("competition-competition", 500, 180),
+             ("gate-gate", 20, 320), ("register-register", 260, 320)]
+    for item, x, y in drops:
+        page.get_by_test_id(f"palette-{item}").drag_to(canvas, target_position={"x": x, "y": y})
+    ids = ["source", "step-0", "step-1", "split", "candidate-0", "competition", "gate", "register"]
+    for node_id in ids:
+        expect(page.get_by_test_id(f"node-{node_id}")).to_be_visible()
+
+    def node(node_id: str):  # noqa: ANN202
+        return page.get_by_test_id(f"node-{node_id}")
+
+    for n, (a, b) in enumerate(zip(ids, ids[1:]), start=1):
+        node(a).locator(".react-flow__handle.source").hover()
+        page.mouse.down()
+        node(b).locator(".react-flow__handle.target").hover()
+        page.mouse.up()
+        expect(page.locator(".react-flow__edge")).to_have_count(n)
+
+    def fill(node_id: str, field: str, value: str) -> None:
+        node(node_id).click()
+        box = page.get_by_label(field, exact=True)
+        box.fill(value)
+        box.press("Enter")
+
+    fill("source", "source", "customers.csv")
+    fill("source", "target", "churned")
+    fill("competition", "budget", '{"trials": 1}')
+    page.get_by_label("metric").select_option("accuracy")
+    fill("gate", "min_score", "0.5")
+    fill("register", "register", '{"model": "churn_canvas"}')
+    yaml = page.get_by_label("YAML", exact=True)
+    expect(yaml).to_have_value(re.compile(r"model: churn_canvas"))
+    expect(yaml).to_have_value(re.compile(r"- name: one_hot"))
+    page.screenshot(path=shots / "designer-built.png")
+    page.get_by_role("button", name="Run").click()
+    expect(page).to_have_url(re.compile(r"#/runs/[^/]+$"))
+    expect(page.get_by_test_id("run-status")).to_have_text(re.compile(r"^(succeeded|registered)$"), timeout=60_000)
+    expect(page.get_by_role("table", name="Leaderboard")).to_contain_text("decision_tree")

@@ -15,6 +15,8 @@ describe("schema fields", () => {
     expect(() => parse("abc", "number")).toThrow('"abc" is not a number');
     expect(() => parse("2.5", "integer")).toThrow("not a whole number");
     expect(parse('["a", "b"]', "json")).toEqual(["a", "b"]);
+    expect(parse('{"trials": 2}', "json")).toEqual({ trials: 2 });
+    expect(parse("customers.csv", "json")).toBe("customers.csv");
     expect(display(["a"], "json")).toBe('["a"]');
   });
 

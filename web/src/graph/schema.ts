@@ -47,7 +47,14 @@ export function parse(text: string, kind: FieldKind): Json | undefined {
     if (kind === "integer" && !Number.isInteger(n)) throw new Error(`"${t}" is not a whole number`);
     return n;
   }
-  if (kind === "json") return JSON.parse(t) as Json;
+  if (kind === "json") {
+    // A field of no fixed type: JSON when it reads as JSON, else the text itself (a file path).
+    try {
+      return JSON.parse(t) as Json;
+    } catch {
+      return t;
+    }
+  }
   return text;
 }
 
