@@ -95,7 +95,17 @@ def serve(
     base = f"http://{host}:{port}"
     err.print(f"serving {shown} at {base} with {options.resolved_workers} worker(s); "
               f"docs: {base}/docs" + ("" if options.auth else "  [yellow](no auth)[/]"))
-    run_service(options)
+    if _is_program():  # the `podium` command itself: hand over to a lean supervisor process
+        from podium.serving.supervisor import exec_serve
+
+        exec_serve(options)
+    run_service(options)  # called in-process (a test, a library user): serve here
+
+
+def _is_program() -> bool:
+    import sys
+
+    return Path(sys.argv[0]).name == "podium"
 
 
 def deploy(

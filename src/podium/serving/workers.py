@@ -82,6 +82,7 @@ def serve(options: ServeOptions) -> None:
         workers=options.resolved_workers, access_log=False, log_level="info", lifespan="on",
         timeout_graceful_shutdown=int(options.graceful_timeout) or None, server_header=False,
         limit_concurrency=options.max_concurrency,
+        ws="none",  # no WebSocket route: a worker need not import a WebSocket library
     )
     per_worker = _worker_sockets(config, config.workers)
     try:
