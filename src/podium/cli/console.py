@@ -32,4 +32,4 @@ def console(
               + (" [yellow](no sign-in)[/]" if no_auth else " (sign in with an admin API key)"))
     if no_auth:
         err.print("[yellow]note[/]: --no-auth: anyone who can reach this port administers the project.")
-    serve(settings, host=host, port=port, options=ConsoleOptions(auth=not no_auth))
+    serve(settings, host=host, port=port, options=ConsoleOptions(auth=not no_auth, local_only=not force_no_auth))

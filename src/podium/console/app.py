@@ -41,6 +41,8 @@ class ConsoleOptions(BaseModel):
     """How the console runs: with sign-in (default) or without (``--no-auth``, a laptop)."""
 
     auth: bool = True
+    #: without sign-in, answer only requests addressed to 127.0.0.1/localhost (off: --force-no-auth)
+    local_only: bool = True
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     #: seconds between two looks at a run's event file while streaming it
     poll_seconds: float = 0.2
@@ -141,6 +143,8 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
     def require_admin(request: Request) -> str:
         """The name of who is asking; 401 without a session or key, 403 for a key without the admin right."""
         if not options.auth:
+            if options.local_only:
+                _local_only(request)
             return "local"
         plaintext = key_from_headers(request.headers)
         if plaintext is not None:
@@ -306,18 +310,20 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
 
         async def stream() -> AsyncIterator[bytes]:
             sent = after
+            if after > 0:  # resuming after the end (the end is always the last event): nothing more will come
+                seen = read_events(job.events_path, after - 1)
+                if seen and seen[0]["id"] == after and seen[0]["type"] == END:
+                    return
             while True:
                 ended = False
                 for event in read_events(job.events_path, sent):
                     sent = event["id"]
                     yield f"id: {sent}\ndata: {json.dumps(event, default=str)}\n\n".encode()
                     ended = ended or event["type"] == END
-                if ended or (sent > 0 and _ended(job.events_path, sent)):
+                if ended:
                     return
                 if job.result() is None and not job.worker_alive():  # its worker was killed: say so, end
                     job.settle("the run's worker process is gone")  # the next look reads its end
-                if await request.is_disconnected():
-                    return
                 await asyncio.sleep(options.poll_seconds)
 
         return StreamingResponse(stream(), media_type="text/event-stream",
@@ -482,16 +488,26 @@ def serve(settings: Settings, *, host: str, port: int, options: ConsoleOptions |
     uvicorn.run(create_app(settings, options), host=host, port=port, log_level="warning")
 
 
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+
+
+def _local_only(request: Request) -> None:
+    """Without sign-in, refuse what a web page elsewhere could make a browser send here: a Host other
+    than this machine (DNS rebinding) and a change from another origin (cross-site requests)."""
+    host = request.headers.get("host", "")
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if name not in _LOCAL_HOSTS:
+        raise ApiError(403, f"Without sign-in (--no-auth) the console answers only on 127.0.0.1, not '{host}'.")
+    origin = request.headers.get("origin")
+    if request.method not in _SAFE_METHODS and origin is not None and origin != f"{request.url.scheme}://{host}":
+        raise ApiError(403, f"A request from another site ({origin}) may not change anything here.")
+
+
 def _yaml(body: dict[str, Any]) -> str:
     text = body.get("yaml")
     if not isinstance(text, str):
         raise ApiError(400, 'Send {"yaml": "..."}: the spec as YAML text.')
     return text
-
-
-def _ended(path: Path, last: int) -> bool:
-    events = read_events(path, last - 1)
-    return bool(events) and events[-1]["type"] == END
 
 
 def _format_of(content_type: str) -> str | None:
@@ -518,14 +534,19 @@ def _sniff(head: bytes) -> str | None:
 
 def _mount_web(app: FastAPI) -> None:
     """The built single-page app at ``/`` (index.html for client routes), or a page saying how to build it."""
-    index = STATIC / "index.html"
-
     def page(path: str = "") -> Response:
+        index = STATIC / "index.html"
         if not index.is_file():
             return HTMLResponse(_NO_APP)
-        candidate = (STATIC / path).resolve()
-        if path and candidate.is_file() and STATIC.resolve() in candidate.parents:
+        root = STATIC.resolve()
+        parts = path.split("/")
+        if "assets" in parts:  # a relative ./assets/ link seen from a client route (/runs/assets/x.js)
+            parts = parts[parts.index("assets"):]
+        candidate = root.joinpath(*parts).resolve()
+        if path and candidate.is_file() and root in candidate.parents:
             return FileResponse(candidate)
+        if parts[0] == "assets":  # a missing asset is a 404, not the app's page in its place
+            return Response(status_code=404)
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
     app.add_api_route("/", page, methods=["GET"], include_in_schema=False)

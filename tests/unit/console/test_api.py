@@ -74,6 +74,7 @@ def test_a_run_streams_its_trials_resumes_and_registers(client: TestClient, proj
     finished = next(e for e in events if e["type"] == "trial_finished")
     assert finished["candidate"] == "logistic_regression" and 0.5 <= finished["value"] <= 1.0
     assert _events(client, run_id, last=ids[-3]) == events[-2:]  # a reconnecting client gets what it missed
+    assert _events(client, run_id, last=ids[-1]) == []  # after the end: the stream closes at once
 
     run = client.get(f"/api/runs/{run_id}").json()
     assert run["status"] == "registered" and run["model"] == {"name": "toy", "version": 1, "alias": "champion"}
@@ -165,7 +166,7 @@ def test_dataset_upload_versions_and_limits(client: TestClient, project: Path,
     from podium.console import ConsoleOptions, create_app
 
     small = create_app(load_settings(project), ConsoleOptions(auth=False, max_upload_bytes=100))
-    with TestClient(small) as other:
+    with TestClient(small, base_url="http://127.0.0.1:8080") as other:
         answer = other.post("/api/datasets/big/versions", content=first, headers={"Content-Type": "text/csv"})
         assert answer.status_code == 413 and "limit of 100 bytes" in answer.json()["detail"]
 
@@ -181,19 +182,24 @@ def test_a_run_that_misses_the_gate_says_so(client: TestClient, project: Path) -
 
 def test_the_web_app_is_served_with_client_routes_or_a_page_saying_how_to_build_it(
         anonymous: TestClient, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    page = anonymous.get("/")
-    assert page.status_code == 200 and "make demo" in page.text
+    from podium.config import load_settings
+
+    monkeypatch.setattr(console_app, "STATIC", project / "not-built")
+    with TestClient(console_app.create_app(load_settings(project))) as bare:
+        page = bare.get("/runs/abc")
+        assert page.status_code == 200 and "make demo" in page.text
     static = project / "static"
     (static / "assets").mkdir(parents=True)
     (static / "index.html").write_text("<html>console app</html>")
     (static / "assets" / "app.js").write_text("console.log(1)")
     monkeypatch.setattr(console_app, "STATIC", static)
-    from podium.config import load_settings
 
     with TestClient(console_app.create_app(load_settings(project))) as web:
         assert web.get("/").text == "<html>console app</html>"
         assert web.get("/runs/abc").text == "<html>console app</html>"  # a client route
         assert web.get("/assets/app.js").text == "console.log(1)"
+        assert web.get("/runs/assets/app.js").text == "console.log(1)"  # ./assets/ seen from a client route
+        assert web.get("/assets/nope.js").status_code == 404
         assert web.get("/../../etc/passwd").text == "<html>console app</html>"
         assert web.get("/api/models").status_code == 401
 

@@ -76,3 +76,21 @@ def test_a_forged_or_expired_cookie_is_no_session() -> None:
     assert SessionSigner(b"t" * 32).read(cookie, now=1001.0) is None
     body, _, mac = cookie.partition(".")
     assert signer.read(body[:-2] + "AA." + mac, now=1001.0) is None
+
+
+def test_without_sign_in_only_this_machine_and_this_origin_are_served(project, registry) -> None:  # type: ignore[no-untyped-def]
+    from podium.config import load_settings
+    from podium.console import ConsoleOptions, create_app
+
+    app = create_app(load_settings(project), ConsoleOptions(auth=False), registry=registry)
+    with TestClient(app, base_url="http://127.0.0.1:8080") as local:
+        assert local.get("/api/models").json() == []
+        assert local.get("/api/session").json() == {"key": "local", "csrf": "", "auth": False}
+        body = {"yaml": "source: a.csv\ntarget: y\n"}
+        assert local.post("/api/specs/validate", json=body, headers={"Origin": "http://127.0.0.1:8080"}).status_code == 200
+        assert local.post("/api/specs/validate", json=body).status_code == 200  # no Origin: not a browser's cross-site request
+        cross = local.post("/api/specs/validate", json=body, headers={"Origin": "http://evil.example"})
+        assert cross.status_code == 403 and "another site" in cross.json()["detail"]
+    with TestClient(app, base_url="http://evil.example") as rebound:  # DNS rebinding: the page's host name
+        answer = rebound.get("/api/models")
+        assert answer.status_code == 403 and "only on 127.0.0.1" in answer.json()["detail"]
