@@ -41,12 +41,18 @@ class ServiceMetrics:
                                        ["model"], buckets=_ROW_BUCKETS, registry=r)
         self.version = Gauge("podium_model_version", "the model version being served", ["model"],
                              multiprocess_mode="livemostrecent", registry=r)
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.reloads = Counter("podium_model_reloads", "alias moves followed, by outcome",
                                ["model", "outcome"], registry=r)
 
     def observe_request(self, model: str, endpoint: str, status: int, seconds: float) -> None:
-        self.requests.labels(model, endpoint, str(status)).inc()
-        self.latency.labels(model, endpoint).observe(seconds)
+        children = self._children.get((model, endpoint, status))
+        if children is None:  # labels() per request costs more than the counting itself
+            children = (self.requests.labels(model, endpoint, str(status)), self.latency.labels(model, endpoint))
+            if len(self._children) < 10_000:
+                self._children[(model, endpoint, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def observe_predictions(self, model: str, results: Sequence[dict[str, Any]]) -> None:
         if not results:
