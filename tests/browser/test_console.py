@@ -142,6 +142,8 @@ def test_the_quickstart_runs_and_shows_its_leaderboard(page: Page, console: str,
     expect(board.locator("tbody tr")).to_have_count(2)
     expect(board).to_contain_text("logistic_regression")
     expect(page.get_by_role("list", name="Run events")).to_contain_text("end")
+    expect(page.get_by_role("region", name="Progress")).to_contain_text("best so far")
+    expect(page.get_by_role("img", name="accuracy against fit time").locator("circle")).to_have_count(2)
     page.screenshot(path=shots / "run.png", full_page=True)
 
     page.get_by_role("link", name="Models").click()

@@ -1,9 +1,11 @@
 import { useEffect, useState } from "react";
 import { useApi } from "../useApi";
 import type { Json, JsonObject } from "../types";
-import { DataView } from "../components/DataView";
+import { DataView, formatNumber } from "../components/DataView";
 import { ErrorLine } from "../components/ErrorLine";
 import { Table } from "../components/Table";
+import { ScoreChart } from "../components/ScoreChart";
+import { progressOf } from "../progress";
 
 export interface Run {
   run_id: string;
@@ -13,6 +15,7 @@ export interface Run {
   promotion?: Json;
   model?: Json;
   error?: string | null;
+  metric?: string | null;
 }
 
 interface RunEvent {
@@ -69,6 +72,8 @@ export function RunPage({ runId }: { runId: string }) {
   }, [runId, reload]);
 
   const r = run.data;
+  const progress = progressOf(events.map((e) => e.data));
+  const metric = r?.metric ?? "score";
   const status = ended && r?.status ? r.status : (r?.status ?? "…");
   return (
     <div className="page">
@@ -76,10 +81,34 @@ export function RunPage({ runId }: { runId: string }) {
         Run <code>{runId}</code> <span className={`badge status-${status}`} data-testid="run-status">{status}</span>
       </h1>
       <ErrorLine error={run.error ?? r?.error} />
+      {Object.keys(progress.families).length > 0 && (
+        <section aria-label="Progress">
+          <h2>Progress</h2>
+          <p>
+            {progress.trials} trial(s) finished
+            {progress.best && (
+              <>
+                {" "}
+                · best so far: <strong>{progress.best.candidate}</strong> {formatNumber(progress.best.value)}
+              </>
+            )}
+          </p>
+          <p>
+            {Object.entries(progress.families).map(([family, state]) => (
+              <span key={family} className={`chip badge status-${state}`}>
+                {family}: {state}
+              </span>
+            ))}
+          </p>
+        </section>
+      )}
       <section>
         <h2>Leaderboard</h2>
         {r?.leaderboard && r.leaderboard.length > 0 ? (
-          <Table rows={r.leaderboard} label="Leaderboard" columns={LEADERBOARD.filter((c) => r.leaderboard?.some((row) => c in row))} />
+          <>
+            <Table rows={r.leaderboard} label="Leaderboard" columns={LEADERBOARD.filter((c) => r.leaderboard?.some((row) => c in row))} />
+            <ScoreChart rows={r.leaderboard} metric={metric} />
+          </>
         ) : (
           <p className="empty">{ended ? "No trial finished." : "The leaderboard appears when the run ends."}</p>
         )}
