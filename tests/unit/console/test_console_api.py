@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import spec_yaml, write_table
+from console_support import spec_yaml, write_table
 from fastapi.testclient import TestClient
 
 from podium.console import app as console_app
