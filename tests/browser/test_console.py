@@ -273,3 +273,23 @@ def test_build_the_quickstart_from_an_empty_canvas_and_run_it(page: Page, consol
     expect(page).to_have_url(re.compile(r"#/runs/[^/]+$"))
     expect(page.get_by_test_id("run-status")).to_have_text(re.compile(r"^(succeeded|registered)$"), timeout=60_000)
     expect(page.get_by_role("table", name="Leaderboard")).to_contain_text("decision_tree")
+
+
+def test_nodes_are_added_and_connected_by_keyboard(page: Page, console: str) -> None:
+    open_designer(page, console)
+    page.get_by_test_id("palette-source-csv").focus()
+    page.keyboard.press("Enter")
+    page.get_by_label("Search the catalog").fill("impute")
+    page.get_by_test_id("palette-step-impute").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("node-step-0")).to_be_visible()
+    page.locator('.react-flow__node[data-id="source"]').focus()  # nodes take the focus (Tab)
+    page.keyboard.press("Enter")  # selects the node: its form opens
+    target = page.get_by_label("connect to")
+    expect(target).to_have_value("step-0")  # the only node that takes a table
+    target.focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator(".react-flow__edge")).to_have_count(1)
+    page.get_by_role("button", name="disconnect step-0").press("Enter")
+    expect(page.locator(".react-flow__edge")).to_have_count(0)

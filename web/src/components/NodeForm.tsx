@@ -3,6 +3,7 @@ import { useDesigner } from "../store";
 import { NODE_FIELDS } from "../graph/fields";
 import { inferSchema, withParam } from "../graph/schema";
 import { SchemaField } from "./SchemaField";
+import { ConnectForm } from "./ConnectForm";
 
 function entryOf(catalog: Catalog, kind: string, name: unknown): CatalogEntry | undefined {
   const group = kind === "step" ? catalog.steps : kind === "candidate" ? catalog.candidates : [];
@@ -37,6 +38,7 @@ export function NodeForm({ catalog }: { catalog: Catalog }) {
         {kind}: {typeof data.name === "string" && kind !== "source" ? data.name : node.id}
       </h3>
       {entry && <p className="description">{entry.description}</p>}
+      <ConnectForm id={node.id} />
       {keys.length === 0 && <p className="empty">No parameters.</p>}
       {keys.map((k) => (
         <SchemaField key={`${node.id}/${k}`} name={k} schema={properties[k] ?? {}} value={values[k]} onChange={(v) => change(k, v)} />
