@@ -6,6 +6,7 @@ import json
 import sys
 import time
 import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Optional
 
@@ -20,6 +21,8 @@ from podium.errors import PodiumError, SpecError
 
 #: rows per batch for `podium predict` on files: memory is bounded by this, not the file's size
 PREDICT_BATCH_ROWS = 65_536
+#: onnxruntime threads for `podium predict`: the graph on one core, the writer on another
+PREDICT_THREADS = 1
 
 app = typer.Typer(
     name="podium",
@@ -162,19 +165,26 @@ def predict(
         out.print(f"scored {len(scored)} rows with {ref} → {output}")
         return
     package = state.registry().load(ref)
-    package.scorer()  # start-up (loading the engine) is not part of the rate
+    package.scorer(threads=PREDICT_THREADS)  # start-up (loading the engine) is not part of the rate
     source, sink = resolve_source(input), resolve_source(output)
     rows, said = 0, set()
     started = time.perf_counter()
-    with sink.batch_writer() as writer:
+    # a batch is written on a thread while the next is scored (onnxruntime lets go of the GIL):
+    # at most one batch waits to be written, so memory stays bounded
+    with sink.batch_writer() as writer, ThreadPoolExecutor(1, thread_name_prefix="podium-write") as pool:
+        writing: Future[None] | None = None
         for frame in source.read_batches(PREDICT_BATCH_ROWS):
-            scored, notes = package.predict_frame(frame)
-            writer.write(scored)
+            scored, notes = package.predict_frame(frame, threads=PREDICT_THREADS)
+            if writing is not None:
+                writing.result()  # raises what writing the previous batch raised
+            writing = pool.submit(writer.write, scored)
             rows += len(frame)
             for note in notes:
                 if note not in said:
                     said.add(note)
                     err.print(f"[dim]note:[/] {escape(note)}")
+        if writing is not None:
+            writing.result()
     seconds = max(time.perf_counter() - started, 1e-9)
     out.print(f"scored {rows} rows with {ref} → {output} in {seconds:.2f} s "
               f"({rows / seconds:,.0f} rows/s, {package.engine.name} engine)")
