@@ -308,7 +308,8 @@ def _ignored(records: Sequence[BaseModel]) -> dict[str, str] | None:
             names.update(dict.fromkeys(record.__pydantic_extra__))
     if not names:
         return None
-    text = orjson.dumps(list(names)[:50]).decode().encode("ascii", "backslashreplace").decode()
+    # a header value may hold printable ASCII only: JSON's \u escapes for the rest (DEL included)
+    text = json.dumps(list(names)[:50], ensure_ascii=True, separators=(",", ":")).replace("\x7f", "\\u007f")
     return {IGNORED_HEADER: text}
 
 

@@ -42,13 +42,23 @@ def test_a_prediction_over_http(service):
     ({**RECORD, "class": "stowaway"}, 200, None),  # an unseen category: handled as training handles it
     ({**RECORD, "fare": "cheap"}, 422, "'fare'"),
     ({k: v for k, v in RECORD.items() if k != "age"}, 422, "'age': Field required"),
-    ({**RECORD, "surname": "Astor"}, 422, "'surname'"),
 ])
 def test_validation(service, body, status, says):
     response = service.client().post("/v1/models/titanic/predict", json=body)
     assert response.status_code == status, response.text
     if says:
         assert says in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("extra", "header"), [
+    ({"surname": "Astor"}, '["surname"]'),
+    ({"\u007f": None, "näme": 1}, r'["\u007f","n\u00e4me"]'),  # a header holds printable ASCII only
+])
+def test_fields_the_model_does_not_take_are_ignored_and_named(service, extra, header):
+    response = service.client().post("/v1/models/titanic/predict", json={**RECORD, **extra})
+    assert response.status_code == 200, response.text
+    assert response.headers["X-Ignored-Fields"] == header
+    assert json.loads(header) == list(extra)
 
 
 def test_malformed_json_is_400_and_an_oversized_batch_413(service):
