@@ -10,11 +10,17 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# PyTorch (the LSTM/GRU forecasters) first and alone, with pip: its CPU build where there is no
+# GPU (a resolver left to itself may fetch the CUDA build: gigabytes). TORCH=torch==X+cu124 for a GPU.
+TORCH ?= torch==2.13.0
+
 install: $(BIN)/python
-	$(BIN)/pip install -q -e ".[all]"
+	$(BIN)/pip install -q "$(TORCH)"
+	$(BIN)/pip install -q -e ".[all,torch]"
 
 install-test: $(BIN)/python
-	$(BIN)/pip install -q -e ".[all,test]"
+	$(BIN)/pip install -q "$(TORCH)"
+	$(BIN)/pip install -q -e ".[all,torch,test]"
 
 # Debian packages the integration tests start (PostgreSQL 15 ships with the machine);
 # podman, buildah, runc and debootstrap build and run the deploy image offline (tests/integration/serving/test_image.py).
