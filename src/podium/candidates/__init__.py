@@ -1,6 +1,6 @@
 """Model families that compete: each declares its tasks, tags, presets and search space."""
 
-from podium.candidates import boosting, linear, neighbors, neural, trees  # noqa: F401  (register)
+from podium.candidates import boosting, forecast, linear, neighbors, neural, trees  # noqa: F401  (register)
 from podium.candidates.base import (
     TASKS,
     Candidate,

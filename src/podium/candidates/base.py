@@ -31,7 +31,7 @@ __all__ = [
     "register_candidate",
 ]
 
-TASKS = ("binary", "multiclass", "regression")
+TASKS = ("binary", "multiclass", "regression", "forecast")
 
 
 @dataclass(frozen=True)

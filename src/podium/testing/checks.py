@@ -3,7 +3,8 @@
 ::
 
     from podium.testing.checks import check_candidate, check_source, check_transform_step, typed_sample
-    check_candidate(my_family)                     # declares, fits, predicts labels/probabilities, pickles
+    check_candidate(my_family)                     # declares, fits, predicts labels/probabilities
+                                                   # (or, for forecast, horizon rows per series), pickles
     check_source(lambda: MySource("…"))            # writes a frame, reads the same values back
     check_transform_step(my_step, *typed_sample()) # sklearn contract, and ONNX = transform
 
@@ -23,11 +24,13 @@ import pandas as pd
 from sklearn.base import clone
 
 from podium.candidates import TASKS, Candidate
+from podium.data.series import FORECAST, SERIES, TIME, VALUE, SeriesLayout
 from podium.data.source import Source
 from podium.data.types import ColumnType
 from podium.steps.checks import check_transform_step
 
-__all__ = ["check_candidate", "check_source", "check_transform_step", "sample_frame", "typed_sample"]
+__all__ = ["check_candidate", "check_source", "check_transform_step", "sample_frame", "sample_panel",
+           "typed_sample"]
 
 
 def sample_frame(n: int = 120, seed: int = 0) -> pd.DataFrame:
@@ -99,6 +102,10 @@ def check_candidate(candidate: Candidate) -> None:
     if candidate.space:  # skip the other presets: the first random draw
         configs.append(next(d for i, d in enumerate(draws) if i >= len(candidate.presets) - 1))
     for task in sorted(candidate.tasks):
+        if task == "forecast":
+            for params in configs:
+                _check_forecaster(candidate, params)
+            continue
         y = frame[task].to_numpy()
         for params in configs:
             try:
@@ -118,6 +125,51 @@ def check_candidate(candidate: Candidate) -> None:
             # like with like: the same rows in one batch (BLAS rounds differently per batch size)
             again = pickle.loads(pickle.dumps(fitted))
             _assert_same_predictions(again, X, pred, proba, task, f"{candidate.name}/{task}")
+
+
+def sample_panel(n_series: int = 3, length: int = 60, seed: int = 0) -> tuple[pd.DataFrame, SeriesLayout]:
+    """Monthly series with trend, a yearly season, noise and one known-future covariate, in the
+    long layout, with the layout that forecasts them 6 months ahead."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for i in range(n_series):
+        t = np.arange(length)
+        promo = (rng.random(length) < 0.2).astype(float)
+        y = 50 + 10 * i + 0.3 * t + 8 * np.sin(2 * np.pi * t / 12) + 5 * promo + rng.normal(0, 1, length)
+        parts.append(pd.DataFrame({SERIES: f"s{i}", TIME: pd.date_range("2018-01-01", periods=length, freq="MS"),
+                                   VALUE: y, "promo": promo}))
+    layout = SeriesLayout(time_column="month", target="sales", horizon=6, freq="MS", season_length=12,
+                          series_id="store", known_future=("promo",))
+    return pd.concat(parts, ignore_index=True), layout
+
+
+def _check_forecaster(candidate: Candidate, params: dict[str, Any]) -> None:
+    where = f"{candidate.name}/forecast"
+    panel, layout = sample_panel()
+    h = layout.horizon
+    cut = panel.groupby(SERIES).cumcount(ascending=False) >= h  # the last h points of each series held out
+    train, future = panel[cut].reset_index(drop=True), panel[~cut].reset_index(drop=True)
+    covariates = future[[SERIES, TIME, *layout.known_future]]
+    try:
+        fitted = candidate.estimator("forecast", params, seed=0).fit(train, layout)
+    except Exception as exc:
+        raise AssertionError(f"{where}: fitting {params} failed: {exc}") from exc
+    answer = fitted.predict(train, covariates)
+    assert list(answer.columns[:3]) == [SERIES, TIME, FORECAST], f"{where}: answers {SERIES}, {TIME}, {FORECAST}"
+    expected = layout.future_times(train)
+    assert len(answer) == len(expected), f"{where}: {h} rows per series"
+    assert (answer[SERIES].to_numpy() == expected[SERIES].to_numpy()).all(), f"{where}: series in the history's order"
+    assert (answer[TIME].to_numpy() == expected[TIME].to_numpy()).all(), f"{where}: the next {h} timestamps"
+    values = answer[FORECAST].to_numpy(dtype=float)
+    assert np.isfinite(values).all(), f"{where}: finite forecasts"
+    # a history it never saw (one series, shorter): a service's request
+    unseen = train[train[SERIES] == "s1"].iloc[-36:].assign(**{SERIES: "new"})
+    other = fitted.predict(unseen, covariates[covariates[SERIES] == "s1"].assign(**{SERIES: "new"}))
+    assert len(other) == h and (other[SERIES] == "new").all(), f"{where}: forecasts a series it never saw"
+    assert np.isfinite(other[FORECAST].to_numpy(dtype=float)).all(), f"{where}: finite forecasts for a new series"
+    again = pickle.loads(pickle.dumps(fitted)).predict(train, covariates)
+    assert np.allclose(again[FORECAST].to_numpy(dtype=float), values, rtol=1e-5, atol=1e-6), \
+        f"{where}: the same forecasts after pickling"
 
 
 def _assert_same_predictions(model: Any, X: np.ndarray, pred: Any, proba: Any, task: str, where: str) -> None:
