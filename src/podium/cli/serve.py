@@ -13,6 +13,9 @@ from podium.cli.context import err, out, state
 
 if TYPE_CHECKING:
     from podium.registry import ApiKeyInfo
+    from podium.serving.deploy import DeployResult
+    from podium.serving.options import ServeOptions
+    from podium.serving.rayserve import RayServeOptions
 
 __all__ = ["register"]
 
@@ -54,18 +57,46 @@ def serve(
     protect_docs: bool = typer.Option(False, "--protect-docs", help="/docs, /openapi.json and /metrics need a key"),
     real_examples: bool = typer.Option(False, "--real-examples",
                                        help="OpenAPI examples from training rows (default: synthetic, in range)"),
+    engine: str = typer.Option("uvicorn", "--engine",
+                               help="uvicorn: worker processes on this machine; ray: Ray Serve replicas, "
+                                    "autoscaled (pip install 'podium[ray]')"),
+    ray_address: str | None = typer.Option(None, "--ray-address",
+                                           help="ray: the cluster to join (default: a local Ray instance)"),
+    min_replicas: int | None = typer.Option(None, "--min-replicas", help="ray: fewest replicas (default 1)"),
+    max_replicas: int | None = typer.Option(None, "--max-replicas", help="ray: most replicas (default 4)"),
+    target_ongoing: float | None = typer.Option(None, "--target-ongoing-requests",
+                                                help="ray: requests in progress per replica the autoscaler "
+                                                     "aims at (default 2)"),
+    upscale_delay: float | None = typer.Option(None, "--upscale-delay",
+                                               help="ray: seconds of load before adding replicas (default 30)"),
+    downscale_delay: float | None = typer.Option(None, "--downscale-delay",
+                                                 help="ray: seconds of quiet before removing replicas (default 600)"),
+    replica_cpus: float | None = typer.Option(None, "--replica-cpus", help="ray: CPUs reserved per replica (default 1)"),
 ) -> None:
     """Serve registered models over HTTP: OpenAPI at /openapi.json, Swagger UI at /docs.
 
     Follows aliases: when churn@champion moves, the service switches without a restart.
+    With --engine ray the same service runs as Ray Serve replicas, autoscaled.
     """
+    from podium.errors import SpecError
     from podium.serving.options import ServeOptions
     from podium.serving.workers import check_refs
     from podium.serving.workers import serve as run_service
 
+    given: dict[str, float | int | None] = {
+        "min_replicas": min_replicas, "max_replicas": max_replicas, "target_ongoing_requests": target_ongoing,
+        "upscale_delay_s": upscale_delay, "downscale_delay_s": downscale_delay, "replica_cpus": replica_cpus}
+    scaling_flags = {k: v for k, v in given.items() if v is not None}
+    if engine not in ("uvicorn", "ray"):
+        raise SpecError(f"Unknown --engine '{engine}'.", hint="use --engine uvicorn (the default) or --engine ray")
+    if engine != "ray" and (scaling_flags or ray_address):
+        flag = "--ray-address" if ray_address else _flag(next(iter(scaling_flags)))
+        raise SpecError(f"{flag} applies to Ray Serve only.", hint="add --engine ray")
+    if engine == "ray" and workers:
+        raise SpecError("--workers applies to --engine uvicorn; Ray Serve scales replicas.",
+                        hint="use --min-replicas and --max-replicas")
+    scaling = _scaling(scaling_flags) if engine == "ray" else None
     if keys_file is not None and not keys_file.is_file():
-        from podium.errors import SpecError
-
         raise SpecError(f"No keys file at {keys_file}.",
                         hint="mount one (one API key a line, plain or sha256:HEX), or leave out --keys-file "
                              "and PODIUM_KEYS_FILE")
@@ -93,6 +124,9 @@ def serve(
     )
     shown = ", ".join(f"{name} v{version}" for name, version in resolved)
     base = f"http://{host}:{port}"
+    if scaling is not None:
+        _serve_on_ray(options, scaling, ray_address, shown, base)
+        return
     err.print(f"serving {shown} at {base} with {options.resolved_workers} worker(s); "
               f"docs: {base}/docs" + ("" if options.auth else "  [yellow](no auth)[/]"))
     if _is_program():  # the `podium` command itself: hand over to a lean supervisor process
@@ -100,6 +134,57 @@ def serve(
 
         exec_serve(options)
     run_service(options)  # called in-process (a test, a library user): serve here
+
+
+def _write_ray_serve(ref: str, out_dir: Path, port: int, flags: dict[str, float | int]) -> DeployResult:
+    from podium.serving.deploy import write_ray_serve
+    from podium.serving.options import ServeOptions
+
+    settings = state.settings()
+    registry = state.registry()
+    options = ServeOptions(refs=[ref], registry_url=settings.resolved_registry_url,
+                           artifacts_url=settings.resolved_artifacts_url, cache_dir=settings.cache_dir,
+                           require_signed=settings.require_signed,
+                           trusted_keys=[str(p) for p in settings.resolved_trusted_keys],
+                           prediction_log_policy=settings.prediction_log)
+    return write_ray_serve(registry, ref, out_dir, options=options, scaling=_scaling(flags), port=port)
+
+
+def _scaling(flags: dict[str, float | int]) -> RayServeOptions:
+    """``RayServeOptions`` from the command line's flags; a bad value is one clear line."""
+    from pydantic import ValidationError
+
+    from podium.errors import SpecError
+    from podium.serving.rayserve import RayServeOptions
+
+    try:
+        return RayServeOptions.model_validate(flags)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        shown = f"{_flag(str(problem['loc'][0]))}: {message}" if problem["loc"] else message
+        raise SpecError(f"{shown}.", hint="see --help") from None
+
+
+def _serve_on_ray(options: ServeOptions, scaling: RayServeOptions, address: str | None, shown: str,
+                  base: str) -> None:
+    from podium.serving.rayserve import serve_on_ray
+
+    where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+
+    def ready(name: str) -> None:
+        err.print(f"serving {shown} at {base} on Ray Serve (application '{name}', {where}), "
+                  f"{scaling.min_replicas}–{scaling.max_replicas} replicas, "
+                  f"{scaling.target_ongoing_requests:g} ongoing requests each; docs: {base}/docs"
+                  + ("" if options.auth else "  [yellow](no auth)[/]"))
+
+    err.print(f"starting Ray Serve on {where}…")
+    serve_on_ray(options, scaling, address=address, on_ready=ready)
+
+
+def _flag(field: str) -> str:
+    """The option of a ``RayServeOptions`` field: upscale_delay_s → --upscale-delay."""
+    return "--" + field.removesuffix("_s").replace("_", "-")
 
 
 def _is_program() -> bool:
@@ -110,7 +195,7 @@ def _is_program() -> bool:
 
 def deploy(
     ref: str = typer.Argument(..., help="the model to package: name, name@alias or name:version"),
-    target: str = typer.Option(..., "--target", help="docker | kubernetes"),
+    target: str = typer.Option(..., "--target", help="docker | kubernetes | ray-serve"),
     out_dir: Path = typer.Option(..., "--out", help="folder to write (created; must be empty)"),
     replicas: int = typer.Option(2, "--replicas", help="kubernetes: the autoscaler's fewest pods (at least 2)"),
     image: str | None = typer.Option(None, "--image", help="kubernetes: the pushed image, pinned by digest: "
@@ -124,12 +209,25 @@ def deploy(
                                   "enforces the restricted Pod Security level)"),
     port: int = typer.Option(8000, "--port"),
     workers: int = typer.Option(2, "--workers", help="worker processes per container"),
+    min_replicas: int = typer.Option(1, "--min-replicas", help="ray-serve: fewest replicas"),
+    max_replicas: int = typer.Option(4, "--max-replicas", help="ray-serve: most replicas"),
+    target_ongoing: float = typer.Option(2.0, "--target-ongoing-requests",
+                                         help="ray-serve: requests in progress per replica the autoscaler aims at"),
+    upscale_delay: float = typer.Option(30.0, "--upscale-delay", help="ray-serve: seconds of load before adding"),
+    downscale_delay: float = typer.Option(600.0, "--downscale-delay",
+                                          help="ray-serve: seconds of quiet before removing"),
+    replica_cpus: float = typer.Option(1.0, "--replica-cpus", help="ray-serve: CPUs reserved per replica"),
 ) -> None:
-    """Write a Docker build context, or Kubernetes manifests, that serve one model version."""
+    """Write a Docker build context or Kubernetes manifests that serve one model version, or a
+    Ray Serve application that serves the model and follows its alias."""
     from podium.serving.deploy import write_docker, write_kubernetes
 
     registry = state.registry()
-    if target == "docker":
+    if target in ("ray-serve", "ray"):
+        result = _write_ray_serve(ref, out_dir, port, {
+            "min_replicas": min_replicas, "max_replicas": max_replicas, "target_ongoing_requests": target_ongoing,
+            "upscale_delay_s": upscale_delay, "downscale_delay_s": downscale_delay, "replica_cpus": replica_cpus})
+    elif target == "docker":
         result = write_docker(registry, ref, out_dir, port=port, workers=workers)
     elif target in ("kubernetes", "k8s"):
         result = write_kubernetes(registry, ref, out_dir, replicas=replicas, image=image, keys_file=keys_file,
@@ -138,7 +236,8 @@ def deploy(
     else:
         from podium.errors import SpecError
 
-        raise SpecError(f"Unknown deploy target '{target}'. Use --target docker or --target kubernetes.")
+        raise SpecError(f"Unknown deploy target '{target}'.",
+                        hint="use --target docker, --target kubernetes or --target ray-serve")
     for path in result.files:
         out.print(str(path))
     for line in result.next_steps:

@@ -1,4 +1,5 @@
-"""Deploy targets: a Docker build context, or Kubernetes manifests, that serve one model version.
+"""Deploy targets: a Docker build context, or Kubernetes manifests, that serve one model version;
+or a Ray Serve application that serves a model from the registry, following its alias.
 
 The image holds a podium project of its own: the model version copied into a local registry
 that the service opens read-only (SQLite, immutable), served by the same ``podium serve`` as
@@ -33,8 +34,8 @@ import yaml
 
 from podium.errors import SpecError
 
-__all__ = ["DeployResult", "write_docker", "write_kubernetes", "pinned_requirements", "model_libraries",
-           "engine_of", "preload", "KEYS_FILE"]
+__all__ = ["DeployResult", "write_docker", "write_kubernetes", "write_ray_serve", "pinned_requirements",
+           "model_libraries", "engine_of", "preload", "KEYS_FILE"]
 
 APP_DIR = "/srv/podium"
 KEYS_DIR = "/run/secrets/podium"
@@ -163,6 +164,85 @@ def write_kubernetes(registry: Any, ref: str, out_dir: str | Path, *, replicas: 
 
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+#: Ray Serve's import path of podium's application builder (podium.serving.rayserve)
+RAY_SERVE_IMPORT_PATH = "podium.serving.rayserve:app_builder"
+
+
+def write_ray_serve(registry: Any, ref: str, out_dir: str | Path, *, options: Any, scaling: Any,
+                    port: int = 8000) -> DeployResult:
+    """Write ``serve_config.yaml`` (``serve run`` / ``serve deploy``) serving ``ref`` on Ray Serve.
+
+    Unlike the image targets, the application serves from the registry itself (``options``: a
+    ``ServeOptions`` with the registry's URLs), so it follows the alias when a version is
+    promoted; ``scaling`` (a ``RayServeOptions``) sets its replicas and autoscaling. A registry
+    URL holding a password is left out of the file: the replicas then read
+    ``PODIUM_REGISTRY_URL`` from their environment.
+    """
+    from urllib.parse import urlsplit
+
+    info = registry.resolve(ref)  # a ref that names nothing fails here, before any file is written
+    name, version = str(info.name), int(info.version)
+    out = _fresh_dir(out_dir)
+    app = scaling.app_name or re.sub(r"[^A-Za-z0-9_-]+", "-", f"podium-{name}").strip("-")
+    serve_options = options.model_dump(mode="json", exclude_defaults=True,
+                                        exclude={"host", "port", "workers", "metrics_dir"})
+    serve_options["refs"] = [ref]
+    steps = []
+    url = str(options.registry_url or "")
+    if urlsplit(url).password:
+        serve_options.pop("registry_url", None)
+        steps.append("the registry URL holds a password, so it is not in the file: set PODIUM_REGISTRY_URL "
+                     "in the environment of every Ray node (or in the application's runtime_env env_vars)")
+    local = [u for u in (url, str(options.artifacts_url or "")) if u.startswith(("sqlite", "/", "file:"))
+             or (u and "://" not in u)]
+    if local:
+        steps.append(f"the registry is on this machine ({', '.join(local)}): fine for a one-machine Ray; "
+                     "replicas on other nodes need a registry they can reach (PostgreSQL and an object store: "
+                     "registry_url and artifacts_url in podium.yaml)")
+    config = {
+        "proxy_location": "EveryNode",
+        "http_options": {"host": "0.0.0.0", "port": port},
+        "applications": [{
+            "name": app,
+            "route_prefix": "/",
+            "import_path": RAY_SERVE_IMPORT_PATH,
+            "args": {"serve": serve_options,
+                     "scaling": scaling.model_dump(mode="json", exclude={"app_name"}, exclude_none=True)},
+        }],
+    }
+    header = (f"# {name}@… on Ray Serve (version {version} now; the replicas follow {ref}).\n"
+              "# Every Ray node needs podium installed (pip install 'podium[ray]', the same version).\n"
+              "# args.serve: what `podium serve` takes (ServeOptions); args.scaling: replicas and autoscaling.\n")
+    path = out / "serve_config.yaml"
+    path.write_text(header + yaml.dump(config, Dumper=_PlainDumper, sort_keys=False))
+    readme = out / "README.md"
+    readme.write_text(_ray_readme(name, ref, app, port))
+    steps = [f"run here:   serve run {path}   (starts a local Ray instance; Ctrl-C stops it)",
+             f"on a cluster: serve deploy {path} --address http://HEAD:8265   (then: serve status)", *steps]
+    return DeployResult(out, [path, readme], steps)
+
+
+def _ray_readme(name: str, ref: str, app: str, port: int) -> str:
+    return textwrap.dedent(f"""\
+        # {ref}, served by podium on Ray Serve
+
+        `serve_config.yaml` is a Ray Serve config: one application, `{app}`, whose replicas run
+        podium's web service (the same routes, API keys, metrics and OpenAPI document as
+        `podium serve`) and follow `{ref}` when it is promoted.
+
+            serve run serve_config.yaml                                 # a local Ray instance
+            serve deploy serve_config.yaml --address http://HEAD:8265   # a running cluster
+            serve status
+            curl -H "Authorization: Bearer $MY_KEY" localhost:{port}/v1/models/{name}/predict -d @record.json
+
+        - Every node needs podium installed (`pip install 'podium[ray]'`, the version that wrote this).
+        - Keys are the registry's (`podium keys create`); replicas check them there.
+        - `args.scaling` sets the replicas: `min_replicas`, `max_replicas`, `target_ongoing_requests`,
+          `upscale_delay_s`, `downscale_delay_s`, `replica_cpus`. `podium serve {ref} --engine ray`
+          runs the same application without this file.
+        - Metrics: `/metrics` adds up the replicas of the node that answers.
+        """)
 
 
 def _namespace(name: str) -> dict[str, Any]:
