@@ -1,6 +1,15 @@
 """Model families that compete: each declares its tasks, tags, presets and search space."""
 
-from podium.candidates import boosting, forecast, linear, neighbors, neural, trees  # noqa: F401  (register)
+from podium.candidates import (  # noqa: F401  (register)
+    boosting,
+    forecast,
+    lag_boosting,
+    linear,
+    neighbors,
+    neural,
+    statistical,
+    trees,
+)
 from podium.candidates.base import (
     TASKS,
     Candidate,
