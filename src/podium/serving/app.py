@@ -1,8 +1,9 @@
 """The web service generated from model packages: ``create_app(registry, refs)``.
 
 Per served model: ``POST /v1/models/{name}/predict`` (one record), ``POST
-/v1/models/{name}/predict/batch`` (several) and ``GET /v1/models/{name}`` (metrics, schema,
-lineage); for the service: ``GET /v1/models``, ``/healthz``, ``/readyz``, ``/metrics``,
+/v1/models/{name}/predict/batch`` (several) — or, for a forecasting model, ``POST
+/v1/models/{name}/forecast`` (histories in, the next horizon out) — and ``GET
+/v1/models/{name}`` (metrics, schema, lineage); for the service: ``GET /v1/models``, ``/healthz``, ``/readyz``, ``/metrics``,
 ``/openapi.json`` and ``/docs``. Request bodies are read and validated here (not by FastAPI's
 body machinery) so that malformed JSON is a 400, an oversized batch a 413 before any record
 is validated, a bad field a 422 that names it, and no input a 500; the OpenAPI document is
@@ -38,7 +39,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from podium.config import PredictionLogSettings
-from podium.errors import SpecError
+from podium.errors import SpecError, UserError
 from podium.registry.records import ApiKeyInfo, KeyRight
 from podium.serving.auth import (
     MISSING,
@@ -56,6 +57,7 @@ from podium.serving.logging import AccessLog, PredictionSampler
 from podium.serving.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from podium.serving.options import ServeOptions
 from podium.serving.reload import AliasWatcher
+from podium.serving.schema_models import RequestModels
 from podium.serving.served import ModelSlot, ServedModel, ServeLimits, load_served
 
 __all__ = ["create_app", "ApiError", "ErrorBody", "ServiceState"]
@@ -133,8 +135,8 @@ def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
     def build(ref: str, version: int | None = None) -> ServedModel:
         served = load_served(registry, ref, executor=executor, max_batch=options.max_batch,
                              micro_batch_rows=options.micro_batch_rows, version=version, limits=limits)
-        calls = metrics.rows_per_call.labels(served.name)
-        served.batcher.observe = calls.observe
+        if served.batcher is not None:
+            served.batcher.observe = metrics.rows_per_call.labels(served.name).observe
         return served
 
     slots: dict[str, ModelSlot] = {}
@@ -206,7 +208,8 @@ def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
 _DESCRIPTION = """Predictions from podium models: {names}.
 
 Send one record to `POST /v1/models/{{name}}/predict`, or up to {limit} to
-`POST /v1/models/{{name}}/predict/batch`. API key: {auth} — `Authorization: Bearer KEY` or
+`POST /v1/models/{{name}}/predict/batch`; a forecasting model takes the histories of up to {limit}
+series at `POST /v1/models/{{name}}/forecast` and answers their next periods. API key: {auth} — `Authorization: Bearer KEY` or
 `X-API-Key: KEY`. Every answer carries the model version and a request id (`X-Request-ID`).
 """
 
@@ -232,6 +235,11 @@ def _add_model_routes(app: FastAPI, state: ServiceState) -> None:
                           summary=f"Score up to {state.options.max_batch} records with '{name}'",
                           tags=[name], responses={**_ERRORS, 413: {
                               "model": ErrorBody, "description": "more records than the limit"}})
+        app.add_api_route(f"/v1/models/{name}/forecast", _forecast(state, slot), methods=["POST"],
+                          operation_id=f"forecast_{op}", tags=[name],
+                          summary=f"Forecast the next periods of up to {state.options.max_batch} series "
+                                  f"with '{name}'",
+                          responses={**_ERRORS, 413: {"model": ErrorBody, "description": "more series than the limit"}})
         app.add_api_route(f"/v1/models/{name}", _describe(state, slot), methods=["GET"],
                           operation_id=f"describe_{op}", tags=[name],
                           summary=f"'{name}': version, metrics, input schema, lineage",
@@ -245,7 +253,8 @@ def _add_model_routes(app: FastAPI, state: ServiceState) -> None:
         served = ", ".join(state.slots)
         raise ApiError(404, f"No model '{name}' is served here; served: {served}.", kind="not_found")
 
-    for path in ("/v1/models/{name}", "/v1/models/{name}/predict", "/v1/models/{name}/predict/batch"):
+    for path in ("/v1/models/{name}", "/v1/models/{name}/predict", "/v1/models/{name}/predict/batch",
+                 "/v1/models/{name}/forecast"):
         app.add_api_route(path, unknown, methods=["GET", "POST"], include_in_schema=False)
 
 
@@ -254,15 +263,16 @@ def _predict_one(state: ServiceState, slot: ModelSlot) -> Callable[[Request], Aw
         served = slot.current  # this request stays on this version whatever happens meanwhile
         request.scope["podium"] = (served.name, served.version, "predict")
         await _authorize(state, request, "predict", served.name)
+        requests = _tabular(served)
         body = await request.body()
         try:
-            record = served.requests.record.model_validate_json(body)
+            record = requests.record.model_validate_json(body)
         except ValidationError as exc:
             raise _invalid(exc) from None
-        row = served.requests.values(record)
+        row = requests.values(record)
         results = await _score(state, served, [row])
         rid = request.scope["podium_request_id"]
-        state.sampler.offer(served.name, served.version, rid, served.requests.columns, [row], results)
+        state.sampler.offer(served.name, served.version, rid, requests.columns, [row], results)
         payload = {"model": served.name, "version": served.version, "request_id": rid, **results[0]}
         return Response(orjson.dumps(payload), media_type=_JSON, headers=_ignored([record]))
 
@@ -276,6 +286,7 @@ def _predict_batch(state: ServiceState, slot: ModelSlot) -> Callable[[Request], 
         served = slot.current
         request.scope["podium"] = (served.name, served.version, "batch")
         await _authorize(state, request, "predict", served.name)
+        requests = _tabular(served)
         body = await request.body()
         data = _parse_json(body)
         records = data.get("records") if isinstance(data, dict) else None
@@ -283,20 +294,85 @@ def _predict_batch(state: ServiceState, slot: ModelSlot) -> Callable[[Request], 
             raise ApiError(413, f"{len(records)} records in one batch; the limit is {limit}. "
                            "Split the batch.", kind="too_large")
         try:  # from the JSON text again: JSON's rules (no bool for a number), not Python's
-            batch = served.requests.batch.model_validate_json(body)
+            batch = requests.batch.model_validate_json(body)
         except ValidationError as exc:
             raise _invalid(exc) from None
-        values = served.requests.values
+        values = requests.values
         rows = [values(r) for r in batch.records]  # type: ignore[attr-defined]
         results = await _score(state, served, rows)
         rid = request.scope["podium_request_id"]
-        state.sampler.offer(served.name, served.version, rid, served.requests.columns, rows, results)
+        state.sampler.offer(served.name, served.version, rid, requests.columns, rows, results)
         payload = {"model": served.name, "version": served.version, "request_id": rid,
                    "predictions": results}
         return Response(orjson.dumps(payload), media_type=_JSON,
                         headers=_ignored(batch.records))  # type: ignore[attr-defined]
 
     return predict_batch
+
+
+def _tabular(served: ServedModel) -> RequestModels:
+    """The request models of a model that scores records; a forecasting model refuses (409)."""
+    if served.requests is None:
+        raise ApiError(409, f"Model '{served.name}' forecasts series; it does not score records. "
+                       f"POST the series' histories to /v1/models/{served.name}/forecast.", kind="wrong_endpoint")
+    return served.requests
+
+
+def _forecast(state: ServiceState, slot: ModelSlot) -> Callable[[Request], Awaitable[Response]]:
+    limit = state.options.max_batch
+    queue_limit = state.options.max_queue_rows
+
+    async def forecast(request: Request) -> Response:
+        from podium.serving.forecasting import ForecastInputError, forecast_answer, series_ids
+
+        served = slot.current
+        request.scope["podium"] = (served.name, served.version, "forecast")
+        await _authorize(state, request, "predict", served.name)
+        models = served.forecast
+        if models is None:  # a model that scores records has no forecast: as if the route were not there
+            raise ApiError(404, f"Model '{served.name}' does not forecast; score records at "
+                           f"/v1/models/{served.name}/predict.", kind="not_found")
+        body = await request.body()
+        data = _parse_json(body)
+        listed = data.get("series") if isinstance(data, dict) else None
+        if isinstance(listed, list) and len(listed) > models.max_series:
+            raise ApiError(413, f"{len(listed)} series in one request; the limit is {models.max_series}. "
+                           "Split the request.", kind="too_large")
+        try:
+            parsed = models.request.model_validate_json(body)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+        order = series_ids(models.layout, parsed)
+        if served.pending_series + len(order) > queue_limit:
+            raise ApiError(503, f"The model '{served.name}' is busy ({served.pending_series} series waiting); "
+                           "retry in a second.", kind="overloaded", headers={"Retry-After": "1"})
+
+        def work() -> list[dict[str, Any]]:
+            history, future = models.frames(parsed)
+            return forecast_answer(models.layout, served.package.forecast(history, future), order)
+
+        served.pending_series += len(order)
+        try:
+            answer = await asyncio.get_running_loop().run_in_executor(state.executor, work)
+        except (ForecastInputError, UserError) as exc:
+            raise ApiError(422, f"Cannot forecast this request: {exc}", kind="validation") from None
+        except Exception as exc:  # noqa: BLE001  input the forecaster cannot take is the caller's problem
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise ApiError(422, f"The model could not forecast this input: {type(exc).__name__}: {text[:300]}",
+                           kind="scoring") from None
+        finally:
+            served.pending_series -= len(order)
+        rid = request.scope["podium_request_id"]
+        values = [{"prediction": p[models.layout.target]} for s in answer for p in s["forecast"]]
+        state.metrics.observe_predictions(served.name, values)
+        state.sampler.offer(served.name, served.version, rid, ["series", "history_points"],
+                            [(sid, len(s.history)) for sid, s in zip(order, parsed.series)],  # type: ignore[attr-defined]
+                            [{"forecast": s["forecast"]} for s in answer])
+        payload = {"model": served.name, "version": served.version, "request_id": rid,
+                   "horizon": models.layout.horizon, "series": answer}
+        return Response(orjson.dumps(payload), media_type=_JSON)
+
+    return forecast
 
 
 def _ignored(records: Sequence[BaseModel]) -> dict[str, str] | None:
@@ -370,6 +446,7 @@ def _body_limit(options: ServeOptions, scope: Scope) -> tuple[int, str] | None:
 
 
 async def _score(state: ServiceState, served: ServedModel, rows: list[Any]) -> list[dict[str, Any]]:
+    assert served.predictor is not None and served.batcher is not None  # _tabular has refused forecasters
     try:
         inline = served.inline and len(rows) <= _INLINE_ROWS
         results = served.predictor.predict(rows) if inline else await served.batcher.submit(rows)
@@ -455,10 +532,13 @@ def _add_service_routes(app: FastAPI, state: ServiceState) -> None:
                         continue
                     raise
             served = slot.current
-            listed.append({"name": name, "version": served.version, "ref": slot.ref,
-                           "task": served.task, "engine": served.predictor.engine,
-                           "predict": f"/v1/models/{name}/predict",
-                           "batch": f"/v1/models/{name}/predict/batch"})
+            entry: dict[str, Any] = {"name": name, "version": served.version, "ref": slot.ref,
+                                     "task": served.task, "engine": served.engine}
+            if served.forecast is not None:
+                entry["forecast"] = f"/v1/models/{name}/forecast"
+            else:
+                entry |= {"predict": f"/v1/models/{name}/predict", "batch": f"/v1/models/{name}/predict/batch"}
+            listed.append(entry)
         return Response(orjson.dumps({"models": listed}), media_type=_JSON)
 
 
@@ -616,17 +696,25 @@ def _openapi(app: FastAPI, state: ServiceState) -> dict[str, Any]:
         served = slot.current
         schemas.update(served.component_schemas())
         title = served.title
-        for path, method, body, answer in (
-                (f"/v1/models/{name}/predict", "post", f"{title}Input", f"{title}Prediction"),
-                (f"/v1/models/{name}/predict/batch", "post", f"{title}Batch", f"{title}BatchPrediction"),
-                (f"/v1/models/{name}", "get", None, None)):
+        routes: list[tuple[str, str, str | None, str | None]] = [(f"/v1/models/{name}", "get", None, None)]
+        if served.forecast is not None:  # each model documents the endpoints of its kind only
+            paths.pop(f"/v1/models/{name}/predict", None)
+            paths.pop(f"/v1/models/{name}/predict/batch", None)
+            request_model, response_model = served.forecast.names
+            routes.append((f"/v1/models/{name}/forecast", "post", request_model, response_model))
+        else:
+            paths.pop(f"/v1/models/{name}/forecast", None)
+            routes += [(f"/v1/models/{name}/predict", "post", f"{title}Input", f"{title}Prediction"),
+                       (f"/v1/models/{name}/predict/batch", "post", f"{title}Batch", f"{title}BatchPrediction")]
+        for path, method, body, answer in routes:
             operation = paths.get(path, {}).get(method)
             if operation is None:
                 continue
             if body is not None:
                 operation["requestBody"] = {"required": True, "content": {
                     _JSON: {"schema": {"$ref": f"#/components/schemas/{body}"}}}}
-                operation["responses"]["200"] = {"description": "the prediction", "content": {
+                operation["responses"]["200"] = {"description": "the forecast" if path.endswith("/forecast")
+                                                 else "the prediction", "content": {
                     _JSON: {"schema": {"$ref": f"#/components/schemas/{answer}"}}}}
             else:
                 operation["responses"]["200"] = {"description": "the model's metadata", "content": {

@@ -2,7 +2,8 @@
 
 A ``ServedModel`` is immutable: the package, its generated request and response models, its
 predictor (the package's engine behind the package's input path, warmed up) and its
-micro-batcher.
+micro-batcher — or, for a forecasting package, its generated forecast models (the package's
+``forecast`` answers; see ``podium.serving.forecasting``).
 A ``ModelSlot`` holds the current one; following an alias means replacing it, which is a
 single reference assignment, so a request that has started keeps the version it started on.
 """
@@ -13,7 +14,7 @@ import math
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -28,6 +29,9 @@ from podium.serving.schema_models import (
     model_title,
 )
 
+if TYPE_CHECKING:
+    from podium.serving.forecasting import ForecastModels
+
 __all__ = ["ServedModel", "ModelSlot", "ServeLimits", "load_served", "follows_alias", "check_rows"]
 
 
@@ -37,18 +41,25 @@ INLINE_BELOW_S = 0.0005
 
 @dataclass(eq=False)
 class ServedModel:
-    """One model version, loaded, checked and ready to score."""
+    """One model version, loaded, checked and ready to score (tabular) or to forecast.
+
+    A tabular model has a predictor, a batcher and request/response models; a forecasting
+    model has ``forecast`` (its generated models) and none of those.
+    """
 
     name: str
     version: int
     ref: str
     package: Any
-    predictor: Predictor
-    batcher: MicroBatcher
-    requests: RequestModels
-    responses: ResponseModels
+    predictor: Predictor | None
+    batcher: MicroBatcher | None
+    requests: RequestModels | None
+    responses: ResponseModels | None
     metadata: bytes
     notes: list[str] = field(default_factory=list)
+    forecast: ForecastModels | None = None
+    #: series waiting for a forecast (bounded by ``ServeLimits.max_queue_rows``)
+    pending_series: int = 0
 
     @property
     def title(self) -> str:
@@ -56,16 +67,24 @@ class ServedModel:
 
     @property
     def task(self) -> str:
-        return self.predictor.task
+        return self.predictor.task if self.predictor is not None else "forecast"
+
+    @property
+    def engine(self) -> str:
+        return self.predictor.engine if self.predictor is not None else str(self.package.engine.name)
 
     @property
     def inline(self) -> bool:
         """Score on the event loop: a call too cheap to be worth a thread hop (ONNX Runtime)."""
-        return self.predictor.seconds_per_call < INLINE_BELOW_S
+        return self.predictor is not None and self.predictor.seconds_per_call < INLINE_BELOW_S
 
     def component_schemas(self) -> dict[str, Any]:
         """Every JSON schema the OpenAPI document needs for this model."""
         from pydantic.json_schema import models_json_schema
+
+        if self.forecast is not None:
+            return self.forecast.schemas()
+        assert self.requests is not None and self.responses is not None
 
         _, top = models_json_schema(
             [(self.requests.record, "validation"), (self.requests.batch, "validation"),
@@ -121,6 +140,9 @@ def serve_package(package: Any, *, name: str, version: int, ref: str, executor: 
                   limits: ServeLimits | None = None) -> ServedModel:
     """A loaded package made ready: models generated, predictor warmed up."""
     limits = limits or ServeLimits()
+    if getattr(package, "series_layout", None) is not None:
+        return _serve_forecaster(package, name=name, version=version, ref=ref, max_series=max_batch,
+                                 limits=limits)
     requests = build_request_models(name, package.input_schema, max_batch=max_batch,
                                     max_string_length=limits.max_string_length,
                                     real_examples=limits.real_examples)
@@ -140,6 +162,38 @@ def serve_package(package: Any, *, name: str, version: int, ref: str, executor: 
                            max_queue_rows=limits.max_queue_rows)
     return ServedModel(name, version, ref, package, predictor, batcher, requests, responses,
                        metadata, notes)
+
+
+def _serve_forecaster(package: Any, *, name: str, version: int, ref: str, max_series: int,
+                      limits: ServeLimits) -> ServedModel:
+    """A forecasting package made ready: its forecast models generated, its forecaster unpickled."""
+    from podium.serving.forecasting import build_forecast_models
+
+    layout = package.series_layout
+    models = build_forecast_models(name, layout, getattr(package, "input_schema", None), max_series=max_series,
+                                   max_string_length=limits.max_string_length)
+    notes: list[str] = []
+    if package.engine.reason:
+        notes.append(f"engine {package.engine.name}: {package.engine.reason}")
+    _ = package.pipeline  # unpickled now (checksum verified): the first request should not pay for it
+    metadata = _forecast_metadata(package, name, version, ref, notes, models)
+    return ServedModel(name, version, ref, package, None, None, None, None, metadata, notes, forecast=models)
+
+
+def _forecast_metadata(package: Any, name: str, version: int, ref: str, notes: list[str],
+                       models: ForecastModels) -> bytes:
+    try:
+        described = package.describe()
+    except Exception as exc:  # noqa: BLE001  metadata must not stop a model from serving
+        described = {"error": f"describe() failed: {exc}"}
+    described.pop("input_schema", None)  # the layout says what a request holds; no training example leaks
+    layout = models.layout
+    described = {"name": name, "version": version, "ref": ref, "engine": str(package.engine.name),
+                 "task": "forecast", "endpoints": {"forecast": f"/v1/models/{name}/forecast"},
+                 "forecast": layout.to_json(), "max_series": models.max_series,
+                 "serving_notes": notes,
+                 **{k: v for k, v in described.items() if k not in ("name", "version", "task", "forecast")}}
+    return orjson.dumps(described, default=_jsonable, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
 
 
 def check_rows(input_schema: Any) -> list[tuple[Any, ...]]:
