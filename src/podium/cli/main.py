@@ -156,10 +156,16 @@ def predict(
     from podium.data import resolve_source
 
     if url is not None:
-        from podium.serving import predict_remote
+        from podium.serving import describe_remote, forecast_remote, predict_remote
 
         frame = resolve_source(input).read()
-        remote = predict_remote(url, ref.split("@")[0].split(":")[0], frame, api_key)
+        name = ref.split("@")[0].split(":")[0]
+        if describe_remote(url, name, api_key).get("task") == "forecast":
+            forecast = forecast_remote(url, name, frame, api_key)  # future: see the --future option
+            resolve_source(output).write(forecast)
+            out.print(f"forecast {len(forecast)} periods with {ref} → {output}")
+            return
+        remote = predict_remote(url, name, frame, api_key)
         scored = frame.join(remote.drop(columns=[c for c in remote.columns if c in frame.columns]))
         resolve_source(output).write(scored)
         out.print(f"scored {len(scored)} rows with {ref} → {output}")

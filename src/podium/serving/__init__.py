@@ -5,6 +5,7 @@
     app = create_app(registry, ["churn@champion"])        # a FastAPI app, models loaded
     serve(ServeOptions(refs=["churn@champion"], workers=2))  # N uvicorn workers (blocks)
     scored = predict_remote("http://localhost:8000", "churn", frame, api_key)
+    forecast = forecast_remote("http://localhost:8000", "sales", history, api_key)  # a forecasting model
     write_docker(registry, "churn@champion", "build/churn")  # a Docker build context
 
 The request and response models, the OpenAPI document, the metrics and the deploy files
@@ -22,6 +23,8 @@ _EXPORTS = {
     "ServeOptions": "podium.serving.options",
     "serve": "podium.serving.workers",
     "predict_remote": "podium.serving.client",
+    "forecast_remote": "podium.serving.client",
+    "describe_remote": "podium.serving.client",
     "ServiceError": "podium.serving.client",
     "write_docker": "podium.serving.deploy",
     "write_kubernetes": "podium.serving.deploy",
