@@ -24,19 +24,14 @@ def bind(
 ) -> None:
     """Run SPEC on every new version of DATASET (and on a schedule, if given)."""
     from podium.registry.datasets import DatasetStore
-    from podium.registry.pipelines import PipelineStore
+    from podium.registry.pipelines import PipelineStore, check_schedule
     from podium.spec import load_spec
 
     pipeline = load_spec(spec)
     registry = state.registry()
     DatasetStore(registry).info(dataset)  # an unknown dataset is one clear line
     if schedule is not None:
-        from podium._internal.lazy import require
-
-        if not require("croniter", package="croniter").croniter.is_valid(schedule):
-            from podium.errors import SpecError
-
-            raise SpecError(f"--schedule '{schedule}' is not a cron expression (e.g. \"0 3 * * *\").")
+        check_schedule(schedule)
     written = pipeline.model_dump(mode="json", by_alias=True)
     PipelineStore(registry).bind(pipeline.name, written, dataset=dataset, schedule=schedule)
     warn_literal_secrets(written, "the bound spec")

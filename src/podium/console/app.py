@@ -71,6 +71,14 @@ class Promote(BaseModel):
     alias: str = "champion"
 
 
+class Bind(BaseModel):
+    """The dataset whose new versions run a saved pipeline, and an optional cron schedule (UTC)."""
+
+    dataset: str
+    schedule: str | None = None
+    version: int | None = None
+
+
 class Rollback(BaseModel):
     """The alias to move back."""
 
@@ -230,23 +238,34 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
         data, _graph = spec_from_request(body)
         return preflight(parse_spec({k: v for k, v in data.items() if k != "layout"}), settings, registry=registry)
 
+    @api.post("/specs/columns")
+    def spec_columns(body: dict[str, Any]) -> dict[str, Any]:
+        """``{"source"}`` (a path or a source mapping, as in a spec) → ``{"columns": [{"name", "type"}]}``,
+        read from the source's first rows: what the designer's column pickers offer."""
+        from podium.console.preflight import source_columns
+
+        source = body.get("source")
+        if not source or not isinstance(source, (str, dict)):
+            raise ApiError(400, 'Send {"source": ...}: a file path or a source mapping, as in a spec.')
+        return {"columns": source_columns(source, settings)}
+
     # -- runs ---------------------------------------------------------------------------------------
     @api.post("/runs", status_code=202)
     def start_run(body: dict[str, Any]) -> dict[str, Any]:
-        """Start a run of ``{"yaml"}`` or of a saved pipeline ``{"pipeline": NAME}`` in a worker process."""
+        """Start a run of ``{"yaml"}`` or of a pipeline ``{"pipeline": NAME, "version"?}`` in a worker process."""
         import yaml
 
         from podium.console.specs import check_names, spec_from_request
         from podium.spec import parse_spec
 
         dataset: str | None = None
-        if isinstance(body.get("pipeline"), str):  # a bound pipeline: on its dataset's latest version
-            from podium.registry.datasets import DatasetStore
-            from podium.registry.pipelines import PipelineStore
+        if isinstance(body.get("pipeline"), str):  # bound: on its dataset's latest version; else saved
+            from podium.console.pipelines import runnable_spec
 
-            binding = PipelineStore(registry).binding(body["pipeline"])
-            dataset = DatasetStore(registry).get(binding.dataset).ref
-            text, origin = yaml.safe_dump(binding.spec, sort_keys=False), f"pipeline {binding.pipeline}"
+            version = body.get("version")
+            if version is not None and not isinstance(version, int):
+                raise ApiError(400, "'version' is a saved pipeline version: a whole number.")
+            text, origin, dataset = runnable_spec(registry, body["pipeline"], version)
         else:
             data, _graph = spec_from_request(body)
             text, origin = yaml.safe_dump(data, sort_keys=False), "console"
@@ -329,6 +348,54 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
+    # -- saved pipelines ------------------------------------------------------------------------------
+    @api.get("/pipelines")
+    def list_pipelines() -> list[dict[str, Any]]:
+        """Every saved pipeline (its latest version) and every bound one, with its binding."""
+        from podium.console.pipelines import list_pipelines as listed
+
+        return listed(registry)
+
+    @api.post("/pipelines", status_code=201)
+    def save_pipeline(body: dict[str, Any], who: str = Depends(require_admin)) -> JSONResponse:
+        """Save ``{"yaml"}`` or a graph as the next version of the pipeline its ``name`` names
+        (201); 200 with ``saved: false`` when it equals the latest version."""
+        from podium.console.pipelines import save_pipeline as save
+        from podium.console.specs import spec_from_request
+
+        data, _graph = spec_from_request(body)
+        saved = save(registry, data, saved_by=who)
+        return JSONResponse(jsonable_encoder(saved), status_code=201 if saved["saved"] else 200)
+
+    @api.get("/pipelines/{name}")
+    def get_pipeline(name: str) -> dict[str, Any]:
+        """A pipeline's saved versions (newest first), its binding and its latest jobs."""
+        from podium.console.pipelines import pipeline_detail
+
+        return pipeline_detail(registry, name)
+
+    @api.get("/pipelines/{name}/versions/{version}")
+    def get_pipeline_version(name: str, version: int) -> dict[str, Any]:
+        """One saved version and its YAML (layout included): open it in the designer."""
+        from podium.console.pipelines import pipeline_version
+
+        return pipeline_version(registry, name, version)
+
+    @api.put("/pipelines/{name}/binding")
+    def bind_pipeline(name: str, body: Bind) -> dict[str, Any]:
+        """Bind a saved version (the latest by default) to a dataset, with an optional cron schedule."""
+        from podium.console.pipelines import bind_pipeline as bind
+
+        return bind(registry, name, dataset=body.dataset, schedule=body.schedule, version=body.version)
+
+    @api.delete("/pipelines/{name}/binding", status_code=204)
+    def unbind_pipeline(name: str) -> Response:
+        """Unbind: new dataset versions no longer run it."""
+        from podium.registry.pipelines import PipelineStore
+
+        PipelineStore(registry).unbind(name)
+        return Response(status_code=204)
+
     # -- models -------------------------------------------------------------------------------------
     @api.get("/models")
     def list_models() -> list[dict[str, Any]]:
@@ -358,6 +425,19 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
         alias = body.alias if body is not None else "champion"
         current, previous = rollback(registry, name, alias=alias)
         return {"model": name, "alias": alias, "previous": current, "version": previous}
+
+    @api.get("/models/{name}/versions/{version}/deploy")
+    def deploy_version(name: str, version: int, target: str = "docker") -> Response:
+        """The version's Docker build context (``target=docker``) or Kubernetes manifests and image
+        context (``target=kubernetes``), as ``podium deploy`` writes them, in one zip file."""
+        import io
+
+        from podium.console.deploy import deploy_zip
+
+        buffer = io.BytesIO()
+        folder = deploy_zip(registry, f"{name}:{version}", target, buffer)
+        return Response(buffer.getvalue(), media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{folder}.zip"'})
 
     @api.get("/models/{name}/diff")
     def model_diff(name: str, a: int, b: int) -> dict[str, Any]:
@@ -462,9 +542,23 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
         return HTMLResponse(render_report(found.profile, drift, title=f"Dataset {found.ref}", subtitle=subtitle))
 
     @api.get("/endpoints")
-    def list_endpoints() -> list[dict[str, Any]]:
-        """Running model services. The registry keeps no record of services yet, so this is empty."""
-        return []
+    async def list_endpoints() -> list[dict[str, Any]]:
+        """Model services (``podium serve``) heard from within a day: URL, models and the versions they
+        answer with, workers, auth, started, last heartbeat, and their health asked now (``/readyz``)."""
+        from podium.console.endpoints import list_endpoints as listed
+
+        return jsonable_encoder(await listed(registry))  # type: ignore[no-any-return]
+
+    @api.delete("/endpoints/{service_id}", status_code=204)
+    def forget_endpoint(service_id: str) -> Response:
+        """Forget a service that stopped (409 while it still beats)."""
+        from podium.registry.services import ServiceStore
+
+        store = ServiceStore(registry)
+        if store.get(service_id).alive:
+            raise ApiError(409, f"Service {service_id} still sends heartbeats: stop it first.")
+        store.forget(service_id)
+        return Response(status_code=204)
 
     @api.get("/events")
     def list_events(limit: int = 100, kind: str | None = None, model: str | None = None) -> list[dict[str, Any]]:

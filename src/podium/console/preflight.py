@@ -19,7 +19,7 @@ from podium.config import Settings
 from podium.registry import Registry
 from podium.spec import PipelineSpec
 
-__all__ = ["preflight"]
+__all__ = ["preflight", "source_columns"]
 
 #: rows read for the dry run (the first ones of the source)
 SAMPLE_ROWS = 5_000
@@ -33,20 +33,34 @@ MINORITY_SHARE = 0.05
 LEAKAGE_COLUMNS = 200
 
 
+def _sample(source: Any, settings: Settings, rows: int) -> pd.DataFrame:
+    """The source's first ``rows`` rows; a relative file path is read from the project folder, as
+    the run's worker reads it."""
+    from podium.data import resolve_source
+
+    if isinstance(source, str) and "://" not in source and not Path(source).is_absolute():
+        source = str(settings.project_dir / source)
+    return next(iter(resolve_source(source).read_batches(rows)), pd.DataFrame()).head(rows)
+
+
+def source_columns(source: Any, settings: Settings, *, rows: int = 1_000) -> list[dict[str, str]]:
+    """``[{"name", "type"}]``: the source's columns and their inferred types (from its first rows),
+    for the designer's column pickers."""
+    from podium.data.types import infer_column_types
+
+    frame = _sample(source, settings, rows)
+    return [{"name": str(name), "type": kind.value} for name, kind in infer_column_types(frame).items()]
+
+
 def preflight(spec: PipelineSpec, settings: Settings, *, registry: Registry | None = None) -> dict[str, Any]:
     """``{"sample_rows", "task", "steps": [{"step", "rows", "columns", "notes"}], "warnings":
     [{"kind", "column", "message"}], "estimated_seconds"}`` for a spec."""
-    from podium.data import resolve_source
     from podium.data.types import ColumnType, infer_column_types
     from podium.steps.build import build_steps
     from podium.steps.defaults import default_frame_steps
     from podium.training.task import check_target, infer_task
 
-    source = spec.source
-    if isinstance(source, str) and "://" not in source and not Path(source).is_absolute():
-        source = str(settings.project_dir / source)  # as the run's worker reads it, from the project folder
-    frame = next(iter(resolve_source(source).read_batches(SAMPLE_ROWS)), pd.DataFrame())
-    frame = frame.head(SAMPLE_ROWS)
+    frame = _sample(spec.source, settings, SAMPLE_ROWS)
     target = spec.target
     check_target(frame, target)
     task = infer_task(frame[target], spec.task)

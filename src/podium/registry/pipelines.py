@@ -1,4 +1,7 @@
-"""Pipelines bound to datasets, and the queue of jobs that runs them.
+"""Saved pipelines, pipelines bound to datasets, and the queue of jobs that runs them.
+
+A saved pipeline is a named spec kept in versions (every save that changes it is a new
+version, the console's node layout included); a binding may name the saved version it runs.
 
 A binding says: when dataset D has a new version (or schedule S fires), run spec P on it.
 Each trigger becomes one job row, unique by (pipeline, dataset, trigger), so a version is
@@ -29,6 +32,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    delete,
     exc,
     exists,
     func,
@@ -41,7 +45,8 @@ from podium._internal.suggest import did_you_mean
 from podium.errors import NotFoundError
 from podium.registry.tables import JSONText, RegistryTables, UTCDateTime, metadata
 
-__all__ = ["PipelineStore", "Binding", "Job", "new_owner", "owner_alive", "LEASE_SECONDS"]
+__all__ = ["PipelineStore", "Binding", "Job", "SavedPipeline", "check_schedule", "new_owner", "owner_alive",
+           "LEASE_SECONDS"]
 
 #: how long a claimed job stays its owner's without a renewal
 LEASE_SECONDS = 30.0
@@ -54,6 +59,17 @@ bindings_table = Table(
     Column("dataset", String(200), nullable=False),
     Column("schedule", String(100)),
     Column("bound_at", UTCDateTime, nullable=False),
+    Column("version", Integer),  # the saved pipeline version bound (migration 0005); None: a spec file
+)
+
+saved_table = Table(
+    "pipelines",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("spec", JSONText, nullable=False),  # the spec mapping, its ``layout`` block included
+    Column("saved_at", UTCDateTime, nullable=False),
+    Column("saved_by", String(200)),
 )
 
 jobs_table = Table(
@@ -84,6 +100,22 @@ class Binding:
     dataset: str
     schedule: str | None
     bound_at: datetime
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class SavedPipeline:
+    """One version of a saved pipeline."""
+
+    name: str
+    version: int
+    spec: dict[str, Any]
+    saved_at: datetime
+    saved_by: str | None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}:{self.version}"
 
 
 @dataclass(frozen=True)
@@ -107,6 +139,15 @@ class Job:
     def ref(self) -> str:
         """The dataset version the job runs on, ``name:version``."""
         return f"{self.dataset}:{self.dataset_version}"
+
+
+def check_schedule(schedule: str, *, where: str = "--schedule") -> None:
+    """Raise SpecError unless ``schedule`` is a cron expression (UTC)."""
+    from podium._internal.lazy import require
+    from podium.errors import SpecError
+
+    if not require("croniter", package="croniter").croniter.is_valid(schedule):
+        raise SpecError(f"{where} '{schedule}' is not a cron expression (e.g. \"0 3 * * *\").")
 
 
 def _now() -> datetime:
@@ -149,11 +190,59 @@ def owner_alive(owner: str) -> bool:
 class PipelineStore(RegistryTables):
     """Bindings and jobs, in the registry's database."""
 
+    # -- saved pipelines --------------------------------------------------------------------------
+    def save(self, name: str, spec: Mapping[str, Any], *, saved_by: str | None = None) -> tuple[SavedPipeline, bool]:
+        """Keep ``spec`` as the next version of pipeline ``name``; (the version, False) when it
+        equals the latest version (nothing new is written)."""
+        with self._write() as conn:
+            latest = conn.execute(select(saved_table).where(saved_table.c.name == name)
+                                  .order_by(saved_table.c.version.desc()).limit(1)).mappings().first()
+            if latest is not None and latest["spec"] == dict(spec):
+                return SavedPipeline(**dict(latest)), False
+            row: dict[str, Any] = {"name": name, "version": (latest["version"] + 1) if latest else 1,
+                                   "spec": dict(spec), "saved_at": _now(), "saved_by": saved_by}
+            conn.execute(insert(saved_table).values(**row))
+        return SavedPipeline(**row), True
+
+    def saved(self, name: str, version: int | None = None) -> SavedPipeline:
+        """A saved pipeline's version (the latest when None)."""
+        query = select(saved_table).where(saved_table.c.name == name)
+        query = query.where(saved_table.c.version == version) if version is not None \
+            else query.order_by(saved_table.c.version.desc()).limit(1)
+        with self._read() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            if version is not None and self.saved_versions(name):
+                raise NotFoundError(f"pipeline '{name}' has no version {version}.")
+            names = [p.name for p in self.saved_pipelines()]
+            raise NotFoundError(f"no pipeline named '{name}' is saved. {did_you_mean(name, names)}".rstrip(),
+                                hint="save one from the console's designer")
+        return SavedPipeline(**dict(row))
+
+    def saved_versions(self, name: str) -> list[SavedPipeline]:
+        """Every version of a saved pipeline, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(select(saved_table).where(saved_table.c.name == name)
+                                .order_by(saved_table.c.version)).mappings()
+            return [SavedPipeline(**dict(r)) for r in rows]
+
+    def saved_pipelines(self) -> list[SavedPipeline]:
+        """The latest version of each saved pipeline, by name."""
+        latest = select(saved_table.c.name, func.max(saved_table.c.version).label("version")) \
+            .group_by(saved_table.c.name).subquery()
+        with self._read() as conn:
+            rows = conn.execute(select(saved_table).join(latest, (saved_table.c.name == latest.c.name)
+                                                         & (saved_table.c.version == latest.c.version))
+                                .order_by(saved_table.c.name)).mappings()
+            return [SavedPipeline(**dict(r)) for r in rows]
+
     # -- bindings -------------------------------------------------------------------------------
-    def bind(self, pipeline: str, spec: Mapping[str, Any], *, dataset: str, schedule: str | None = None) -> Binding:
-        """Bind (or rebind) a pipeline spec to a dataset, with an optional cron schedule."""
+    def bind(self, pipeline: str, spec: Mapping[str, Any], *, dataset: str, schedule: str | None = None,
+             version: int | None = None) -> Binding:
+        """Bind (or rebind) a pipeline spec to a dataset, with an optional cron schedule;
+        ``version``: the saved pipeline version the spec is."""
         row: dict[str, Any] = {"pipeline": pipeline, "spec": dict(spec), "dataset": dataset,
-                               "schedule": schedule, "bound_at": _now()}
+                               "schedule": schedule, "bound_at": _now(), "version": version}
         with self._write() as conn:
             exists = conn.execute(select(bindings_table.c.pipeline).where(
                 bindings_table.c.pipeline == pipeline)).scalar()
@@ -167,6 +256,13 @@ class PipelineStore(RegistryTables):
         with self._read() as conn:
             rows = conn.execute(select(bindings_table).order_by(bindings_table.c.pipeline)).mappings()
             return [Binding(**dict(r)) for r in rows]
+
+    def unbind(self, pipeline: str) -> Binding:
+        """Remove a binding: new versions of its dataset no longer run it (its jobs stay as history)."""
+        found = self.binding(pipeline)
+        with self._write() as conn:
+            conn.execute(delete(bindings_table).where(bindings_table.c.pipeline == pipeline))
+        return found
 
     def binding(self, pipeline: str) -> Binding:
         for b in self.bindings():

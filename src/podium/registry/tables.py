@@ -210,6 +210,7 @@ def registry_metadata() -> MetaData:
     import podium.registry.datasets  # noqa: F401  (each adds its tables to ``metadata``)
     import podium.registry.pipelines  # noqa: F401
     import podium.registry.predictions  # noqa: F401
+    import podium.registry.services  # noqa: F401
 
     return metadata
 

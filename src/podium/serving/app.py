@@ -166,15 +166,28 @@ def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
     state = ServiceState(options, slots, metrics, sampler, AccessLog(options.access_log), watcher,
                          checker, executor, health=health)
 
+    heartbeat = None
+    if options.service_id is not None:  # podium serve: the service is recorded in the registry
+        from podium.serving.registration import Heartbeat
+
+        supervisor = os.environ.get("PODIUM_SUPERVISOR_PID")
+        heartbeat = Heartbeat(registry, options, lambda: [
+            {"ref": s.ref, "name": s.name, "version": s.current.version} for s in slots.values()],
+            supervisor_pid=int(supervisor) if supervisor and supervisor.isdigit() else None)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sampler.start()
         watcher.start()
+        if heartbeat is not None:
+            heartbeat.start()
         state.ready = True
         try:
             yield
         finally:
             state.ready = False
+            if heartbeat is not None:
+                heartbeat.stop()
             watcher.stop()
             await asyncio.get_running_loop().run_in_executor(None, sampler.close)
             executor.shutdown(wait=True)

@@ -60,6 +60,10 @@ class ServeOptions(BaseModel):
     registry_grace: float = Field(default=300.0, ge=0,
                                   description="seconds a worker keeps serving known models and key verdicts "
                                               "while the registry cannot be reached")
+    # -- the registry's record of running services (the console's endpoints)
+    service_id: str | None = Field(default=None, description="this service's id in the registry's services "
+                                                             "table; None: not recorded (podium serve sets one)")
+    heartbeat_interval: float = Field(default=10.0, ge=0, description="seconds between two heartbeats; 0: never")
     # -- what is published
     protect_docs: bool = Field(default=False, description="/docs, /openapi.json and /metrics need a key")
     real_examples: bool = Field(default=False,

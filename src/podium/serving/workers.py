@@ -22,6 +22,7 @@ import signal
 import socket
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -70,7 +71,8 @@ def serve(options: ServeOptions) -> None:
     metrics_dir = options.metrics_dir or tempfile.mkdtemp(prefix="podium-metrics-")
     for stale in Path(metrics_dir).glob("*.db"):  # figures of an earlier run would add up
         stale.unlink()
-    options = options.model_copy(update={"metrics_dir": metrics_dir})
+    options = options.model_copy(update={"metrics_dir": metrics_dir,
+                                          "service_id": options.service_id or uuid.uuid4().hex})
     # Children are spawned from this process: what they inherit is set here, once.
     os.environ[OPTIONS_ENV] = options.model_dump_json()
     os.environ[SUPERVISOR_ENV] = str(os.getpid())
