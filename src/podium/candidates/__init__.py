@@ -7,6 +7,7 @@ from podium.candidates import (  # noqa: F401  (register)
     linear,
     neighbors,
     neural,
+    recurrent,
     statistical,
     trees,
 )
