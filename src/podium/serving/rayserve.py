@@ -26,6 +26,7 @@ import shutil
 import signal
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -215,12 +216,13 @@ def app_builder(args: dict[str, Any]) -> Any:
 
 
 def serve_on_ray(options: ServeOptions, scaling: RayServeOptions | None = None, *,
-                 address: str | None = None, on_ready: Any = None) -> None:
+                 address: str | None = None, on_ready: Callable[[str], None] | None = None) -> None:
     """Serve ``options.refs`` on Ray Serve until SIGINT or SIGTERM (blocks).
 
     With ``address`` it joins that cluster and removes its application when it stops (the
     cluster and Serve keep running); without, it starts a Ray instance of its own on this
-    machine (in a temporary folder, no dashboard) and stops it at the end.
+    machine (in a temporary folder, no dashboard) and stops it at the end. ``on_ready(name)``
+    is called once the application answers.
     """
     ray = require("ray", package="ray[serve]")
     serve = require("ray.serve", package="ray[serve]")
