@@ -67,7 +67,9 @@ _WRITERS: dict[str, Callable[..., Any]] = {
     "jsonl": pd.DataFrame.to_json,
     "excel": pd.DataFrame.to_excel,
 }
-_READ_DEFAULTS: dict[str, dict[str, Any]] = {"jsonl": {"lines": True}}
+# round_trip: a float written by podium (or pandas) reads back as the same float (pandas 2's
+# default parser may differ in the last digit, so a re-uploaded table would look changed)
+_READ_DEFAULTS: dict[str, dict[str, Any]] = {"jsonl": {"lines": True}, "csv": {"float_precision": "round_trip"}}
 _WRITE_DEFAULTS: dict[str, dict[str, Any]] = {
     "csv": {"index": False},
     "parquet": {"index": False},
