@@ -186,8 +186,9 @@ def write_ray_serve(registry: Any, ref: str, out_dir: str | Path, *, options: An
     out = _fresh_dir(out_dir)
     app = scaling.app_name or re.sub(r"[^A-Za-z0-9_-]+", "-", f"podium-{name}").strip("-")
     serve_options = options.model_dump(mode="json", exclude_defaults=True,
-                                        exclude={"host", "port", "workers", "metrics_dir"})
-    serve_options["refs"] = [ref]
+                                        exclude={"workers", "metrics_dir", "service_id"})
+    # where Serve's proxies listen (on every node): the URL the registry records for the console
+    serve_options.update(refs=[ref], host="0.0.0.0", port=port)
     steps = []
     url = str(options.registry_url or "")
     if urlsplit(url).password:

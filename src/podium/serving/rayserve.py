@@ -12,7 +12,9 @@ keeps each replica near ``target_ongoing_requests`` (between ``min_replicas`` an
 Prometheus figures: the replicas of one node write them to one folder
 (``PROMETHEUS_MULTIPROC_DIR``, set when the replica's process starts) and ``/metrics`` adds
 them up, as a ``podium serve``'s workers do; a replica that starts drops the figures of
-processes that no longer run (a replica killed, a run before).
+processes that no longer run (a replica killed, a run before). The application is recorded in
+the registry's services table as one service (the console's endpoints), each replica beating
+for it.
 
 Ray is imported here only, and only when an app is built or served.
 """
@@ -26,6 +28,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -189,7 +192,9 @@ def build_app(options: ServeOptions, scaling: RayServeOptions | None = None) -> 
         raise SpecError("Nothing to serve: name at least one model (podium serve churn@champion --engine ray).")
     name = scaling.app_name or app_name(options.refs[0])
     metrics_dir = options.metrics_dir or metrics_dir_for(name)
-    options = options.model_copy(update={"metrics_dir": metrics_dir})
+    # one id for every replica: the console lists the application once (heartbeats from each)
+    options = options.model_copy(update={"metrics_dir": metrics_dir,
+                                          "service_id": options.service_id or uuid.uuid4().hex})
     env = {var: "1" for var in _THREAD_VARS}
     env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # read when prometheus_client is imported
     ingress = serve.ingress()(PodiumReplica)

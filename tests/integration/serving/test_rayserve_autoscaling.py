@@ -30,6 +30,7 @@ import pytest
 
 from podium.automation.promote import promote
 from podium.registry import Registry
+from podium.registry.services import ServiceRecord, ServiceStore
 from podium.serving.options import ServeOptions
 from podium.testing.servers import free_port
 
@@ -83,7 +84,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         registry = Registry(f"sqlite:///{project / '.podium' / 'registry.db'}",
                             str(project / ".podium" / "artifacts"))
         _, key = registry.create_key("ray-serve-test")
-        options = ServeOptions(refs=["churn@champion"], registry_url=registry.url,
+        options = ServeOptions(refs=["churn@champion"], registry_url=registry.url, host="127.0.0.1", port=port,
                                artifacts_url=str(project / ".podium" / "artifacts"), reload_interval=0.5,
                                access_log=None, prediction_log_rate=0.0, metrics_dir=str(project / "metrics"))
         scaling = RayServeOptions(app_name=APP, min_replicas=1, max_replicas=2, target_ongoing_requests=1,
@@ -190,6 +191,12 @@ def test_the_app_answers_and_refuses_as_podium_serve_does(served):
         assert 'podium_requests_total{endpoint="predict",model="churn",status="401"}' in metrics
         assert 'podium_errors_total{kind="validation",model="churn"}' in metrics
         assert client.get("/readyz").json()["models"] == {"churn": 1}
+
+    def recorded() -> list[ServiceRecord]:  # the console's endpoints list the application, once
+        return [s for s in ServiceStore(served.registry).list() if s.url == served.url]
+
+    wait_for(lambda: len(recorded()) == 1, "the application recorded in the registry", timeout=15)
+    assert recorded()[0].refs == ["churn@champion"] and recorded()[0].alive
 
 
 def test_replicas_scale_with_load_survive_a_kill_and_follow_the_alias(served):

@@ -87,6 +87,7 @@ def test_the_written_config_is_a_serve_config_whose_builder_makes_the_app(regist
     application = config["applications"][0]
     assert application["import_path"] == RAY_SERVE_IMPORT_PATH and application["name"] == "podium-churn"
     assert config["http_options"] == {"host": "0.0.0.0", "port": 8100}
+    assert (application["args"]["serve"]["host"], application["args"]["serve"]["port"]) == ("0.0.0.0", 8100)
     args = application["args"]
     assert args["serve"]["refs"] == ["churn@champion"] and args["serve"]["registry_url"] == registry.url
     assert args["scaling"]["min_replicas"] == 2 and args["scaling"]["max_replicas"] == 5
