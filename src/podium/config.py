@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -51,6 +51,8 @@ class Settings(BaseModel):
     )
     executor: str = Field("local", description="local (process pool), inline, or ray")
     n_jobs: int = Field(0, description="parallel trials; 0 means one per CPU core")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="where trials train: auto (cuda when PyTorch sees a GPU), cpu or cuda; a spec's own wins")
     notify: list[Any] = Field(default_factory=lambda: ["log"])
     prediction_log: PredictionLogSettings = Field(default_factory=lambda: PredictionLogSettings())
     cache_dir: str | None = Field(
@@ -114,7 +116,7 @@ def resolve_secrets(value: Any, *, where: str, environ: Mapping[str, str] | None
                              f"${{{exc.name}}} are read from the environment when used)") from None
 
 
-_ENV_KEYS = {"registry_url", "artifacts_url", "executor", "n_jobs", "cache_dir", "signing_key", "require_signed",
+_ENV_KEYS = {"registry_url", "artifacts_url", "executor", "n_jobs", "device", "cache_dir", "signing_key", "require_signed",
              "watch_lease_seconds", "test_kill_at"}
 
 

@@ -137,6 +137,9 @@ class PipelineSpec(_Strict):
     seed: int = 42
     ensemble: bool = Field(True, description="also try a weighted ensemble of the best trials")
     n_jobs: int | None = None
+    device: Literal["auto", "cpu", "cuda"] | None = Field(
+        None, description="where trials train: cuda (a GPU, for the families that can use one), cpu, or auto "
+                          "(cuda when present); default: the project's setting (podium.yaml device, auto)")
     gate: GateSpec = Field(default_factory=GateSpec)
     constraints: ConstraintsSpec = Field(default_factory=ConstraintsSpec)
     registration: RegisterSpec = Field(default_factory=RegisterSpec, alias="register")

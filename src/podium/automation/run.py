@@ -22,6 +22,7 @@ from podium._internal import failpoints
 from podium._internal.fingerprint import file_fingerprint, frame_fingerprint
 from podium.automation.events import Event, gate_failed_event
 from podium.automation.notifiers import Delivery, Notifier, build_notifiers, notify_all
+from podium.candidates import resolve_device, use_device
 from podium.config import Settings
 from podium.data import resolve_source
 from podium.automation.promote import Holdout, PromotionDecision, decide_promotion, finish_promotion, smoke_test
@@ -118,6 +119,7 @@ def run_pipeline(
     run's model on that version's holdout.
     """
     started = time.time()
+    device = resolve_device(spec.device or settings.device)  # cuda asked without one: SpecError
     registry = registry or Registry.from_settings(settings)
     failpoints.arm(settings.test_kill_at)
     notifiers = build_notifiers(spec.notify if spec.notify is not None else settings.notify)
@@ -143,7 +145,7 @@ def run_pipeline(
     try:
         executor = make_executor(settings.executor, spec.n_jobs or settings.n_jobs)
         board = compete(problem, candidates, budget=spec.budget, executor=executor, seed=spec.seed,
-                        constraints=spec.constraints, on_event=on_event, ensemble=spec.ensemble)
+                        constraints=spec.constraints, on_event=on_event, ensemble=spec.ensemble, device=device)
         rows = board.rows()
         registry.record_trials(run_id, rows)
         failpoints.reach("run.trials_recorded")
@@ -160,7 +162,8 @@ def run_pipeline(
             result.seconds = time.time() - started
             registry.finish_run(run_id, "gate_failed", summary=_summary(result))
             return result
-        pipeline = fit_final(problem, best.trial, board, refit_all=spec.split.refit)
+        with use_device(device):
+            pipeline = fit_final(problem, best.trial, board, refit_all=spec.split.refit)
         schema = prepared.input_schema
         compiled = compile_model(pipeline, schema, problem.task, problem.classes or [],
                                  schema.typed(problem.X_test))

@@ -23,6 +23,7 @@ from podium.candidates.base import (
     register_candidate,
 )
 from podium.candidates.deadline import fit_deadline, past_deadline
+from podium.candidates.device import current_device, resolve_device, use_device
 
 __all__ = [
     "TASKS",
@@ -36,4 +37,7 @@ __all__ = [
     "register_candidate",
     "fit_deadline",
     "past_deadline",
+    "current_device",
+    "resolve_device",
+    "use_device",
 ]

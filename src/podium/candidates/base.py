@@ -81,6 +81,9 @@ class Tags:
     respects_deadline: bool = False
     #: rows above which the family gets slow enough to be skipped first
     max_rows: int | None = None
+    #: the library that puts this family on a CUDA GPU when a run's device is cuda
+    #: (``torch``; ``xgboost`` or ``lightgbm`` when their build has CUDA); None: CPU only
+    gpu: Literal["torch", "xgboost", "lightgbm"] | None = None
 
 
 Builder = Callable[[str, Mapping[str, Any], int], Any]

@@ -8,6 +8,7 @@ stops at the trial's deadline. It also encodes class labels, so any label type w
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -18,6 +19,7 @@ from sklearn.preprocessing import LabelEncoder
 from podium._internal.lazy import require
 from podium.candidates.base import Candidate, Choice, Float, Int, Tags, register_candidate
 from podium.candidates.deadline import past_deadline
+from podium.candidates.device import booster_device_params, current_device
 
 _MAX_TREES = 5000
 _PATIENCE = 50
@@ -138,7 +140,8 @@ def _lightgbm(task: str, params: Mapping[str, Any], seed: int) -> Any:
     lgb = require("lightgbm")
     cls = lgb.LGBMRegressor if task == "regression" else lgb.LGBMClassifier
     booster = cls(**{"n_estimators": _MAX_TREES, "learning_rate": 0.05, "n_jobs": 1,
-                     "verbosity": -1, **params}, random_state=seed)
+                     "verbosity": -1, **booster_device_params("lightgbm", current_device()), **params},
+                  random_state=seed)
     return _wrap(task, booster, seed)
 
 
@@ -146,7 +149,8 @@ def _xgboost(task: str, params: Mapping[str, Any], seed: int) -> Any:
     xgb = require("xgboost")
     cls = xgb.XGBRegressor if task == "regression" else xgb.XGBClassifier
     booster = cls(**{"n_estimators": _MAX_TREES, "learning_rate": 0.05, "n_jobs": 1,
-                     "tree_method": "hist", "max_depth": 6, **params}, random_state=seed)
+                     "tree_method": "hist", "max_depth": 6, **booster_device_params("xgboost", current_device()),
+                     **params}, random_state=seed)
     return _wrap(task, booster, seed)
 
 
@@ -182,7 +186,7 @@ register_candidate(Candidate(
         "reg_alpha": Float(1e-4, 10.0, log=True),
         "reg_lambda": Float(1e-4, 10.0, log=True),
     },
-    tags=_BOOSTED_TAGS,
+    tags=replace(_BOOSTED_TAGS, gpu="lightgbm"),
     summary="LightGBM with early stopping: usually the strongest single family on tables.",
 ))
 
@@ -199,7 +203,7 @@ register_candidate(Candidate(
         "colsample_bytree": Float(0.4, 1.0),
         "reg_lambda": Float(1e-3, 10.0, log=True),
     },
-    tags=_BOOSTED_TAGS,
+    tags=replace(_BOOSTED_TAGS, gpu="xgboost"),
     summary="XGBoost (hist) with early stopping.",
 ))
 

@@ -17,7 +17,7 @@ from typing import Literal
 from podium.errors import SpecError
 
 __all__ = ["DEVICES", "Device", "current_device", "cuda_available", "resolve_device", "use_device",
-           "booster_device_params"]
+           "device_used", "booster_device_params"]
 
 Device = Literal["cpu", "cuda"]
 #: what a spec or podium.yaml may ask for
@@ -67,6 +67,15 @@ def use_device(device: Device) -> Iterator[None]:
 def current_device() -> Device:
     """The device the current trial trains on (cpu outside any ``use_device`` block)."""
     return _device
+
+
+def device_used(gpu: str | None, device: Device) -> Device:
+    """The device a family whose ``Tags.gpu`` is ``gpu`` trains on when the run's is ``device``."""
+    if device != "cuda" or gpu is None:
+        return "cpu"
+    if gpu == "torch":
+        return "cuda"
+    return "cuda" if booster_device_params(gpu, "cuda") else "cpu"
 
 
 def booster_device_params(library: str, device: Device) -> dict[str, str]:

@@ -425,9 +425,9 @@ _PRESETS: tuple[Mapping[str, Any], ...] = (
 if importlib.util.find_spec("torch") is not None:  # registered only where torch is installed
     lstm = register_candidate(Candidate(
         name="lstm", tasks=frozenset({FORECAST_TASK}), build=_builder("lstm"), presets=_PRESETS, space=_SPACE,
-        tags=Tags(input="sequence", handles_missing=True, respects_deadline=True), params=RecurrentParams,
+        tags=Tags(input="sequence", handles_missing=True, respects_deadline=True, gpu="torch"), params=RecurrentParams,
         summary="a global LSTM over windows of every series, relative to each window's last value (PyTorch)"))
     gru = register_candidate(Candidate(
         name="gru", tasks=frozenset({FORECAST_TASK}), build=_builder("gru"), presets=_PRESETS, space=_SPACE,
-        tags=Tags(input="sequence", handles_missing=True, respects_deadline=True), params=RecurrentParams,
+        tags=Tags(input="sequence", handles_missing=True, respects_deadline=True, gpu="torch"), params=RecurrentParams,
         summary="a global GRU over windows of every series, relative to each window's last value (PyTorch)"))

@@ -57,6 +57,8 @@ def run(
     model: Optional[str] = typer.Option(None, "--model", help="registered model name (default: the pipeline name)"),
     seed: Optional[int] = typer.Option(None, "--seed"),
     n_jobs: Optional[int] = typer.Option(None, "--n-jobs", help="trials in parallel (default: one per core)"),
+    device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda: where trials train "
+                                         "(default: podium.yaml's device, auto)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of tables"),
 ) -> None:
     """Train the candidates, let them compete, gate the winner and register it.
@@ -67,7 +69,7 @@ def run(
 
     overrides: dict[str, Any] = {
         "source": data, "target": target, "task": task, "metric": metric, "candidates": candidates,
-        "name": name, "seed": seed, "n_jobs": n_jobs}
+        "name": name, "seed": seed, "n_jobs": n_jobs, "device": device}
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if spec is not None:
         base = load_spec(spec).model_dump(by_alias=True, exclude_unset=True)

@@ -45,7 +45,8 @@ def leaderboard_table(rows: list[dict[str, Any]], metric: str, *, limit: int = 1
     title = f"Leaderboard ({metric} on the holdout" + (", best of each family)" if per_family else ")")
     table = Table(title=title, title_justify="left")
     for name, justify in (("#", "right"), ("candidate", "left"), (metric, "right"), ("fit s", "right"),
-                          ("predict ms/1k", "right"), ("size", "right"), ("compiled", "left"), ("status", "left")):
+                          ("predict ms/1k", "right"), ("size", "right"), ("compiled", "left"), ("device", "left"),
+                          ("status", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     ok = [r for r in rows if r["status"] == "ok"]
     shown = ok[:limit] + [r for r in rows if r["status"] != "ok"][: max(0, limit - len(ok[:limit])) + 5]
@@ -53,7 +54,8 @@ def leaderboard_table(rows: list[dict[str, Any]], metric: str, *, limit: int = 1
         status = "[green]ok[/]" if r["status"] == "ok" else f"[red]{r['status']}[/] {r.get('error') or ''}"
         style = "bold" if r.get("rank") == 1 else None
         table.add_row(_num(r.get("rank")), r["candidate"], _num(r["score"]), _num(r["fit_seconds"], 2),
-                      _num(r["predict_ms_per_1000"], 2), _size(r["size_bytes"]), _compiled(r), status, style=style)
+                      _num(r["predict_ms_per_1000"], 2), _size(r["size_bytes"]), _compiled(r), r.get("device") or "—",
+                      status, style=style)
     hidden = total - len(shown)
     if hidden > 0:
         table.caption = f"{total} trials in all: podium runs show RUN_ID --all"

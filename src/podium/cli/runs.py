@@ -57,7 +57,8 @@ def show(run_id: str = typer.Argument(..., help="a run id (a unique prefix is en
 def _row(trial: Mapping[str, Any]) -> dict[str, Any]:
     return {"rank": trial.get("rank"), "candidate": trial.get("candidate"), "score": trial.get("score"),
             "fit_seconds": trial.get("fit_seconds"), "predict_ms_per_1000": trial.get("predict_ms_per_1000"),
-            "size_bytes": trial.get("size_bytes"), "status": trial.get("status"), "error": trial.get("error")}
+            "size_bytes": trial.get("size_bytes"), "status": trial.get("status"), "error": trial.get("error"),
+            "device": trial.get("device")}
 
 
 @app.command("replay")

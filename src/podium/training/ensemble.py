@@ -79,6 +79,7 @@ def select_ensemble(problem: Problem, results: list[TrialResult], next_id: int, 
         size_bytes=sum(m.size_bytes or 0 for m in members),
         compiled=all(m.compiled for m in members),
         compile_blocker=next((m.compile_blocker for m in members if m.compile_blocker), None),
+        device="cuda" if any(m.device == "cuda" for m in members) else "cpu",
     )
 
 

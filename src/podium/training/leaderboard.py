@@ -20,6 +20,8 @@ class Trial:
     candidate: str
     params: dict[str, Any]
     seed: int
+    #: the run's device (cpu or cuda); a family that cannot use it trains on the CPU
+    device: str = "cpu"
 
 
 @dataclass
@@ -44,6 +46,8 @@ class TrialResult:
     #: with CV, the out-of-fold predictions over the train split
     oof_predictions: np.ndarray | None = field(default=None, repr=False)
     oof_proba: np.ndarray | None = field(default=None, repr=False)
+    #: the device the trial trained on: the run's, where the family can use it (Tags.gpu)
+    device: str = "cpu"
 
     @property
     def candidate(self) -> str:
@@ -65,6 +69,7 @@ class TrialResult:
             else round(self.predict_ms_per_1000, 3),
             "size_bytes": self.size_bytes,
             "compiled": self.compiled,
+            "device": self.device,
             "error": self.error,
         }
 

@@ -22,12 +22,13 @@ FAMILY_ORDER = ("lightgbm", "logistic_regression", "ridge", "random_forest", "hi
 
 
 class Planner:
-    def __init__(self, candidates: list[Candidate], *, seed: int, adaptive: bool) -> None:
+    def __init__(self, candidates: list[Candidate], *, seed: int, adaptive: bool, device: str = "cpu") -> None:
         rank = {name: i for i, name in enumerate(FAMILY_ORDER)}
         self.candidates = sorted(candidates, key=lambda c: rank.get(c.name, len(rank)))
         self.adaptive = adaptive
         self._rng = random.Random(seed)
         self._seed = seed
+        self._device = device
         self._streams: dict[str, Iterator[dict[str, Any]]] = {
             c.name: c.configurations(random.Random(f"{seed}:{c.name}")) for c in self.candidates}
         self._next_id = 0
@@ -61,7 +62,7 @@ class Planner:
         return self._make(name, drawn)
 
     def _make(self, name: str, params: dict[str, Any]) -> Trial:
-        trial = Trial(self._next_id, name, params, self._seed)
+        trial = Trial(self._next_id, name, params, self._seed, self._device)
         self._next_id += 1
         return trial
 

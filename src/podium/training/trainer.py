@@ -17,6 +17,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from podium.candidates import Candidate, candidate_registry
+from podium.candidates.device import Device
 from podium.errors import SpecError
 from podium.spec import BudgetSpec, ConstraintsSpec
 from podium.training.ensemble import ENSEMBLE, ensemble_estimator, select_ensemble
@@ -73,6 +74,7 @@ def compete(
     constraints: ConstraintsSpec | None = None,
     on_event: Callable[[TrainerEvent], None] | None = None,
     ensemble: bool = True,
+    device: Device = "cpu",
 ) -> Leaderboard:
     """Run trials until the budget is spent; return the leaderboard of every trial,
     plus a weighted ensemble of the best ones when it scores better than each alone."""
@@ -80,7 +82,7 @@ def compete(
     deadline = start + budget.seconds if budget.seconds else None
     grace = 1.0 + 0.02 * budget.seconds if budget.seconds else 0.0  # then running trials are stopped
     member_cap = 0.15 * budget.seconds if budget.seconds else None  # ensemble members' fit time
-    planner = Planner(candidates, seed=seed, adaptive=budget.trials is None)
+    planner = Planner(candidates, seed=seed, adaptive=budget.trials is None, device=device)
     results: list[TrialResult] = []
     running: dict[Future[TrialResult], Trial] = {}
     launched = 0

@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.base import clone
 
 from podium.candidates import candidate_registry, fit_deadline
+from podium.candidates.device import Device, device_used, use_device
 from podium.training.compile import unconvertible_step
 from podium.training.leaderboard import Trial, TrialResult
 from podium.training.problem import Problem, make_pipeline
@@ -63,7 +64,15 @@ def evaluate(problem: Problem, pipeline: Any, X: Any, y: Any) -> tuple[dict[str,
 
 
 def run_trial(problem: Problem, trial: Trial, deadline: float | None) -> TrialResult:
-    """Fit and score one configuration; never raises."""
+    """Fit and score one configuration on the trial's device; never raises."""
+    device: Device = "cuda" if trial.device == "cuda" else "cpu"
+    with use_device(device):
+        result = _run_trial(problem, trial, deadline)
+    result.device = device_used(candidate_registry.get(trial.candidate).tags.gpu, device)
+    return result
+
+
+def _run_trial(problem: Problem, trial: Trial, deadline: float | None) -> TrialResult:
     candidate = candidate_registry.get(trial.candidate)
     try:
         with warnings.catch_warnings(), fit_deadline(deadline):
