@@ -3,6 +3,7 @@ import { useRoute } from "../router";
 
 const LINKS: [string, string][] = [
   ["/designer", "Designer"],
+  ["/pipelines", "Pipelines"],
   ["/runs", "Runs"],
   ["/models", "Models"],
   ["/datasets", "Datasets"],

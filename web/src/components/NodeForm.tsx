@@ -4,6 +4,8 @@ import { NODE_FIELDS } from "../graph/fields";
 import { inferSchema, withParam } from "../graph/schema";
 import { SchemaField } from "./SchemaField";
 import { ConnectForm } from "./ConnectForm";
+import { useSourceColumns } from "../useColumns";
+import { columnField } from "../graph/columns";
 
 function entryOf(catalog: Catalog, kind: string, name: unknown): CatalogEntry | undefined {
   const group = kind === "step" ? catalog.steps : kind === "candidate" ? catalog.candidates : [];
@@ -17,6 +19,7 @@ function entryOf(catalog: Catalog, kind: string, name: unknown): CatalogEntry | 
 export function NodeForm({ catalog }: { catalog: Catalog }) {
   const node = useDesigner((s) => s.nodes.find((n) => n.id === s.selected));
   const setData = useDesigner((s) => s.setData);
+  const source = useSourceColumns();
   if (!node) return <p className="empty">Select a node to edit its parameters.</p>;
   const kind = node.type ?? "";
   const data = node.data;
@@ -40,8 +43,9 @@ export function NodeForm({ catalog }: { catalog: Catalog }) {
       {entry && <p className="description">{entry.description}</p>}
       <ConnectForm id={node.id} />
       {keys.length === 0 && <p className="empty">No parameters.</p>}
+      {source.error && keys.some((k) => columnField(k, properties[k] ?? {})) && <small className="muted">columns unknown: {source.error}</small>}
       {keys.map((k) => (
-        <SchemaField key={`${node.id}/${k}`} name={k} schema={properties[k] ?? {}} value={values[k]} onChange={(v) => change(k, v)} />
+        <SchemaField key={`${node.id}/${k}`} name={k} schema={properties[k] ?? {}} value={values[k]} onChange={(v) => change(k, v)} columns={source.columns} />
       ))}
     </form>
   );

@@ -6,10 +6,11 @@ interface Props {
   onValidate: () => void;
   onPreflight: () => void;
   onRun: () => void;
+  onSave: () => void;
 }
 
-/** The designer's actions: tidy, undo, redo, fit, validate, pre-flight, run. */
-export function Toolbar({ busy, onValidate, onPreflight, onRun }: Props) {
+/** The designer's actions: tidy, undo, redo, fit, validate, pre-flight, save, run. */
+export function Toolbar({ busy, onValidate, onPreflight, onRun, onSave }: Props) {
   const { fitView } = useReactFlow();
   const tidy = useDesigner((s) => s.tidy);
   const undo = useDesigner((s) => s.undo);
@@ -37,6 +38,9 @@ export function Toolbar({ busy, onValidate, onPreflight, onRun }: Props) {
       </button>
       <button type="button" onClick={onPreflight} disabled={empty || busy} title="a dry run on a sample of the data">
         Pre-flight
+      </button>
+      <button type="button" onClick={onSave} disabled={empty || busy} title="keep it as the pipeline's next version">
+        Save
       </button>
       <button type="button" className="primary" onClick={onRun} disabled={empty || busy}>
         Run

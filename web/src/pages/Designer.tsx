@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useState } from "react";
 import { ReactFlowProvider } from "@xyflow/react";
-import { errorText, post } from "../api";
+import { errorText, get, post } from "../api";
 import { navigate } from "../router";
 import { useDesigner } from "../store";
 import { useApi } from "../useApi";
-import type { Catalog, JsonObject, Validation } from "../types";
+import type { Catalog, JsonObject, SpecGraph, Validation } from "../types";
 import { Canvas } from "../components/Canvas";
 import { ErrorLine } from "../components/ErrorLine";
 import { NodeForm } from "../components/NodeForm";
@@ -23,14 +23,42 @@ function byNode(v: Validation, ids: Set<string>): Record<string, string[]> {
   return out;
 }
 
-/** The pipeline designer: palette, canvas, the selected node's form and the YAML twin. */
-export function Designer() {
+interface Saved {
+  name: string;
+  version: number;
+  saved: boolean;
+}
+
+/** The pipeline designer: palette, canvas, the selected node's form and the YAML twin; `open` loads a saved version. */
+export function Designer({ open }: { open?: { name: string; version: string } }) {
   const catalog = useApi<Catalog>("/api/catalog");
   const setErrors = useDesigner((s) => s.setErrors);
   const general = useDesigner((s) => s.errors[""]);
   const [message, setMessage] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [plan, setPlan] = useState<JsonObject | null>(null);
+  const [saved, setSaved] = useState<Saved | null>(null);
+  const openName = open?.name;
+  const openVersion = open?.version;
+
+  useEffect(() => {
+    if (!openName || !openVersion) return;
+    let live = true;
+    const path = `/api/pipelines/${encodeURIComponent(openName)}/versions/${encodeURIComponent(openVersion)}`;
+    get<{ yaml: string }>(path)
+      .then(({ yaml }) => post<SpecGraph>("/api/specs/graph", { yaml }))
+      .then(
+        (g) => {
+          if (!live) return;
+          useDesigner.getState().setGraph(g);
+          setMessage(`Opened ${openName} v${openVersion}.`);
+        },
+        (e: unknown) => live && setMessage(errorText(e)),
+      );
+    return () => {
+      live = false;
+    };
+  }, [openName, openVersion]);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -68,13 +96,29 @@ export function Designer() {
     }
   };
   const onPreflight = () => {
+    setSaved(null);
     setBusy(true);
     setMessage(null);
     post<JsonObject>("/api/specs/preflight", useDesigner.getState().graph())
       .then(setPlan, (e: unknown) => setMessage(errorText(e)))
       .finally(() => setBusy(false));
   };
+  const save = async () => {
+    setBusy(true);
+    setSaved(null);
+    try {
+      if (!(await validate())) return;
+      const s = await post<Saved>("/api/pipelines", useDesigner.getState().graph());
+      setSaved(s);
+      setMessage(s.saved ? `Saved ${s.name} as version ${s.version}.` : `${s.name} v${s.version} already holds this pipeline: nothing new to save.`);
+    } catch (e) {
+      setMessage(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
   const onValidate = () => {
+    setSaved(null);
     setBusy(true);
     validate()
       .catch((e: unknown) => setMessage(errorText(e)))
@@ -90,8 +134,18 @@ export function Designer() {
           </aside>
         )}
         <div className="center">
-          <Toolbar busy={busy} onValidate={onValidate} onPreflight={onPreflight} onRun={() => void run()} />
-          {message && <p className="status" role="status">{message}</p>}
+          <Toolbar busy={busy} onValidate={onValidate} onPreflight={onPreflight} onRun={() => void run()} onSave={() => void save()} />
+          {message && (
+            <p className="status" role="status">
+              {message}
+              {saved && (
+                <>
+                  {" "}
+                  <a href={`#/pipelines/${encodeURIComponent(saved.name)}`}>Bind it to a dataset…</a>
+                </>
+              )}
+            </p>
+          )}
           {general?.map((m) => <ErrorLine key={m} error={m} />)}
           {plan && <PreflightPanel plan={plan} onClose={() => setPlan(null)} />}
           <Canvas onRefused={setMessage} />

@@ -35,6 +35,15 @@ export function ModelVersionPage({ name, version }: { name: string; version: str
         <Confirm label="Promote…" question={`Point ${name}@${alias} at v${version}?`} onConfirm={() => act("promote", { version: Number(version), alias }, `${name}@${alias} is v${version}.`)} />
         <Confirm label="Roll back…" question={`Point ${name}@${alias} back at its previous version?`} onConfirm={() => act("rollback", { alias }, `${name}@${alias} rolled back.`)} />
       </div>
+      <div className="row" aria-label="Deploy">
+        <span>Deploy:</span>
+        <a className="button" href={`${base}/versions/${encodeURIComponent(version)}/deploy?target=docker`} download>
+          Docker context (.zip)
+        </a>
+        <a className="button" href={`${base}/versions/${encodeURIComponent(version)}/deploy?target=kubernetes`} download>
+          Kubernetes manifests (.zip)
+        </a>
+      </div>
       {message && <p className="status" role="status">{message}</p>}
       <ErrorLine error={error ?? info.error} />
       {info.data && <DataView value={info.data} />}

@@ -9,6 +9,8 @@ import { EventsPage } from "./EventsPage";
 import { DiffPage } from "./DiffPage";
 import { DatasetVersionPage } from "./DatasetVersionPage";
 import { EndpointsPage } from "./EndpointsPage";
+import { PipelinesPage } from "./PipelinesPage";
+import { PipelinePage } from "./PipelinePage";
 
 /** The page the route names. */
 export function Page() {
@@ -24,5 +26,8 @@ export function Page() {
   if (section === "datasets") return <DatasetsPage />;
   if (section === "endpoints") return <EndpointsPage />;
   if (section === "events") return <EventsPage />;
+  if (section === "pipelines" && a) return <PipelinePage name={a} />;
+  if (section === "pipelines") return <PipelinesPage />;
+  if (section === "designer" && a && b) return <Designer key={`${a}/${b}`} open={{ name: a, version: b }} />;
   return <Designer />;
 }

@@ -1,0 +1,84 @@
+"""Saved pipelines, bindings, column pickers and deploy downloads in a real browser."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+from .test_console import QUICKSTART_YAML, open_yaml
+
+SAVED_YAML = QUICKSTART_YAML.replace("name: churn", "name: saved_churn").replace(
+    "{model: churn, alias: champion}", "{model: saved_churn, alias: champion}").replace(
+    "  - {name: one_hot}\n", "  - {name: one_hot}\n  - {name: drop_columns, params: {columns: [customer_id]}}\n")
+
+
+def test_save_bind_run_and_download_a_designed_pipeline(page: Page, console: str, project: Path,
+                                                       shots: Path) -> None:
+    upload = page.request.post(console + "/api/datasets/saved_customers/versions",
+                               data=(project / "customers.csv").read_bytes(), headers={"Content-Type": "text/csv"})
+    assert upload.status == 201, upload.text()
+    open_yaml(page, console, SAVED_YAML)
+    expect(page.get_by_test_id("node-register")).to_be_visible()
+    status = page.get_by_role("status")
+    page.get_by_role("button", name="Save").click()
+    expect(status).to_contain_text("Saved saved_churn as version 1.")
+    page.get_by_role("button", name="Save").click()
+    expect(status).to_contain_text("saved_churn v1 already holds this pipeline")
+    page.get_by_test_id("node-split").click()
+    page.get_by_label("test_size").fill("0.3")
+    page.get_by_label("test_size").press("Enter")
+    expect(page.get_by_label("YAML", exact=True)).to_have_value(re.compile(r"test_size: 0\.3\b"))
+    page.get_by_role("button", name="Save").click()
+    expect(status).to_contain_text("Saved saved_churn as version 2.")
+
+    page.get_by_role("link", name="Bind it to a dataset…").click()
+    expect(page.get_by_role("heading", name=re.compile("Pipeline saved_churn"))).to_be_visible()
+    expect(page.get_by_role("table", name="Pipeline versions").locator("tbody tr")).to_have_count(2)
+    page.get_by_label("dataset", exact=True).select_option("saved_customers")
+    page.get_by_label("schedule").fill("every night")
+    page.get_by_role("button", name="Bind").click()
+    expect(page.get_by_role("alert")).to_have_text(re.compile("'every night' is not a cron expression"))
+    page.get_by_label("schedule").fill("0 3 * * *")
+    page.get_by_role("button", name="Bind").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "saved_churn runs on each new version of saved_customers and on '0 3 * * *'.")
+    expect(page.get_by_role("heading", name=re.compile("bound to saved_customers"))).to_be_visible()
+    page.screenshot(path=shots / "pipeline.png")
+    page.get_by_role("link", name="Pipelines", exact=True).click()
+    expect(page.get_by_role("table", name="Pipelines")).to_contain_text("saved_customers")
+
+    # The first version opens in the designer as it was saved.
+    page.goto(console + "/#/pipelines/saved_churn")
+    page.get_by_role("table", name="Pipeline versions").get_by_role("link", name="1", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Opened saved_churn v1.")
+    expect(page.get_by_label("YAML", exact=True)).to_have_value(re.compile(r"test_size: 0\.25\b"))
+
+    # Run it now (on the dataset's latest version), then download the registered version's Docker context.
+    page.goto(console + "/#/pipelines/saved_churn")
+    page.get_by_role("button", name="Run now").click()
+    expect(page).to_have_url(re.compile(r"#/runs/[^/]+$"))
+    expect(page.get_by_test_id("run-status")).to_have_text("registered", timeout=60_000)
+    page.goto(console + "/#/models/saved_churn/versions/1")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Docker context (.zip)").click()
+    assert download.value.suggested_filename == "saved_churn-1-docker.zip"
+
+
+def test_column_parameters_are_picked_from_the_sources_columns(page: Page, console: str, shots: Path) -> None:
+    open_yaml(page, console, SAVED_YAML)
+    page.get_by_test_id("node-source").click()
+    target = page.get_by_label("target", exact=True)
+    expect(target.locator("option", has_text="region (categorical)")).to_have_count(1)
+    expect(target).to_have_value("churned")
+    page.get_by_test_id("node-step-2").click()
+    columns = page.get_by_role("group", name="columns")
+    expect(columns.get_by_role("checkbox", name="customer_id")).to_be_checked()
+    columns.get_by_role("checkbox", name="region").check()
+    expect(page.get_by_label("YAML", exact=True)).to_have_value(re.compile(r"columns:\s*\n\s*- customer_id\s*\n\s*- region"))
+    page.screenshot(path=shots / "columns.png")
+
+
+def test_the_endpoints_page_says_how_to_start_a_service(page: Page, console: str) -> None:
+    page.goto(console + "/#/endpoints")
+    expect(page.get_by_text("No running service is known")).to_be_visible()
