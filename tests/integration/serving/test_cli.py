@@ -176,4 +176,4 @@ def test_deploy_kubernetes(cli_project, tmp_path):
     assert "sha256:" in secret and "pdm_cli_billing_key" not in secret + pinned.stdout + pinned.stderr
     assert "set the image" not in pinned.stderr and "holds no API key" not in pinned.stderr  # nothing left to do
     wrong = podium("deploy", "titanic", "--target", "nomad", "--out", str(tmp_path / "x"), project=cli_project)
-    assert wrong.returncode == 2 and "docker or --target kubernetes" in wrong.stderr
+    assert wrong.returncode == 2 and "--target kubernetes or --target ray-serve" in wrong.stderr
