@@ -25,6 +25,7 @@ __all__ = [
     "GateSpec",
     "RegisterSpec",
     "ConstraintsSpec",
+    "ForecastSpec",
     "PromotionSpec",
     "StepSpec",
     "Task",
@@ -32,7 +33,7 @@ __all__ = [
     "parse_spec",
 ]
 
-Task = Literal["auto", "binary", "multiclass", "regression"]
+Task = Literal["auto", "binary", "multiclass", "regression", "forecast"]
 
 
 class _Strict(BaseModel):
@@ -53,6 +54,9 @@ class SplitSpec(_Strict):
     cv_folds: int | Literal["auto"] = Field(
         0, description="k-fold CV on the train part for selection; 0 = off; auto = 5 up to 10,000 rows")
     refit: bool = Field(True, description="refit the winner on train + test rows before registering")
+    backtest_windows: int = Field(
+        0, ge=0, description="forecast: select on a rolling-origin backtest of N windows of `horizon` "
+                             "points before the holdout; 0 = select on the holdout")
 
     @field_validator("cv_folds")
     @classmethod
@@ -79,6 +83,21 @@ class BudgetSpec(_Strict):
         if self.seconds is None and self.trials is None:
             self.seconds = 60.0
         return self
+
+
+class ForecastSpec(_Strict):
+    """What a forecast task needs to know about the series (``task: forecast``)."""
+
+    time_column: str = Field(description="the timestamp of each row")
+    horizon: int = Field(gt=0, description="how many steps ahead to forecast; the last `horizon` points "
+                                           "of every series are the holdout")
+    series_id: str | None = Field(None, description="the column naming each series; none: one series")
+    freq: str | None = Field(None, description="pandas frequency (D, W-MON, MS, QS, YS, h…); inferred when absent")
+    season_length: int | None = Field(None, gt=0, description="steps in a season (12 for monthly…); "
+                                                              "from the frequency when absent")
+    known_future: list[str] = Field(default_factory=list,
+                                    description="covariates known in advance for the forecast steps")
+    static: list[str] = Field(default_factory=list, description="covariates constant within a series")
 
 
 class GateSpec(_Strict):
@@ -142,6 +161,7 @@ class PipelineSpec(_Strict):
                           "(cuda when present); default: the project's setting (podium.yaml device, auto)")
     gate: GateSpec = Field(default_factory=GateSpec)
     constraints: ConstraintsSpec = Field(default_factory=ConstraintsSpec)
+    forecast: ForecastSpec | None = Field(None, description="the series of a forecast task")
     registration: RegisterSpec = Field(default_factory=RegisterSpec, alias="register")
     promotion: PromotionSpec = Field(default_factory=PromotionSpec)
     notify: list[Any] | None = None
@@ -168,6 +188,17 @@ class PipelineSpec(_Strict):
         if isinstance(data.get("register"), str):
             data["register"] = {"model": data["register"]}
         return data
+
+    @model_validator(mode="after")
+    def _forecast_block(self) -> PipelineSpec:
+        if self.forecast is not None and self.task == "auto":
+            self.task = "forecast"
+        if self.task == "forecast" and self.forecast is None:
+            raise ValueError("a forecast task needs a forecast block: forecast: {time_column: …, horizon: …} "
+                             "(--time-column and --horizon)")
+        if self.task not in ("auto", "forecast") and self.forecast is not None:
+            raise ValueError(f"a forecast block is for task: forecast, not {self.task}")
+        return self
 
     @property
     def model_name(self) -> str:
@@ -204,7 +235,7 @@ def parse_spec(data: Any, *, origin: str = "spec") -> PipelineSpec:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         elif err["type"] == "missing":

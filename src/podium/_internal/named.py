@@ -34,6 +34,10 @@ class Named(Generic[T]):
         self._items[name] = item
         return item
 
+    def unregister(self, name: str) -> None:
+        """Forget ``name`` (a test's temporary family, a plugin being reloaded)."""
+        self._items.pop(name, None)
+
     def decorator(self, name: str) -> Callable[[T], T]:
         def wrap(item: T) -> T:
             return self.register(name, item)

@@ -29,15 +29,19 @@ from podium.automation.promote import Holdout, PromotionDecision, decide_promoti
 from podium.errors import NotFoundError, PodiumError
 from podium.registry import ModelPackage, ModelVersionInfo, OutputSchema, Registry
 from podium.registry.artifacts import MANIFEST
+from podium.registry.scoring import FORECASTER, EngineInfo
 from podium.registry.datasets import DatasetStore
 from podium.registry.pipelines import new_owner
 from podium.spec import PipelineSpec
-from podium.training.compile import Compiled, compile_model
+from podium.training.compile import compile_model
+from podium.training.forecasting import NOT_A_GRAPH, fitted_layout
 from podium.training import (
+    ForecastProblem,
     GateDecision,
     Prepared,
     Problem,
     TrainerEvent,
+    TrialResult,
     check_gate,
     compete,
     fit_final,
@@ -164,28 +168,32 @@ def run_pipeline(
             return result
         with use_device(device):
             pipeline = fit_final(problem, best.trial, board, refit_all=spec.split.refit)
-        schema = prepared.input_schema
-        compiled = compile_model(pipeline, schema, problem.task, problem.classes or [],
-                                 schema.typed(problem.X_test))
-        _engine_on_board(rows, best.trial.id, compiled)
-        if compiled.engine.reason:
-            notes.append(f"served on the scikit-learn engine: {compiled.engine.reason}")
-        if compiled.note:
-            notes.append(f"compiled graph: {compiled.note}")
-        package = ModelPackage(
-            pipeline=pipeline,
-            input_schema=schema,
-            output_schema=OutputSchema(task=problem.task, target=spec.target, classes=problem.classes),
-            metric=problem.metric.name,
-            metrics=best.metrics,
-            leaderboard=rows,
-            lineage=_lineage(spec, origin, frame, fingerprint, run_id, best.trial.candidate),
-            notes=notes,
-            engine_info=compiled.engine,
-            onnx_model=compiled.model,
-            training=_training_block(problem, refit=spec.split.refit),
-        )
-        _register_and_promote(registry, spec, package, result, problem, best.value, fingerprint,
+        if isinstance(problem, ForecastProblem):
+            package = _forecast_package(spec, prepared, problem, pipeline, best, rows, notes,
+                                        _lineage(spec, origin, frame, fingerprint, run_id, best.trial.candidate))
+        else:
+            schema = prepared.input_schema
+            compiled = compile_model(pipeline, schema, problem.task, problem.classes or [],
+                                     schema.typed(problem.X_test))
+            _engine_on_board(rows, best.trial.id, compiled.engine)
+            if compiled.engine.reason:
+                notes.append(f"served on the scikit-learn engine: {compiled.engine.reason}")
+            if compiled.note:
+                notes.append(f"compiled graph: {compiled.note}")
+            package = ModelPackage(
+                pipeline=pipeline,
+                input_schema=schema,
+                output_schema=OutputSchema(task=problem.task, target=spec.target, classes=problem.classes),
+                metric=problem.metric.name,
+                metrics=best.metrics,
+                leaderboard=rows,
+                lineage=_lineage(spec, origin, frame, fingerprint, run_id, best.trial.candidate),
+                notes=notes,
+                engine_info=compiled.engine,
+                onnx_model=compiled.model,
+                training=_training_block(problem, refit=spec.split.refit),
+            )
+        _register_and_promote(registry, spec, package, result, prepared, best.value, fingerprint,
                               fence=fence, dataset=dataset, notifiers=notifiers, data_note=data_note,
                               started=started)
         return result
@@ -200,12 +208,54 @@ def run_pipeline(
         raise
 
 
-def _engine_on_board(rows: list[dict[str, Any]], trial_id: int, compiled: Compiled) -> None:
+def _engine_on_board(rows: list[dict[str, Any]], trial_id: int, engine: EngineInfo) -> None:
     """The champion's leaderboard row says what it is served on, and why not compiled."""
     for row in rows:
         if row.get("trial") == trial_id:
-            row["engine"] = compiled.engine.name
-            row["engine_reason"] = compiled.engine.reason
+            row["engine"] = engine.name
+            row["engine_reason"] = engine.reason
+
+
+def _forecast_package(spec: PipelineSpec, prepared: Prepared, problem: ForecastProblem, forecaster: Any,
+                      best: TrialResult, rows: list[dict[str, Any]], notes: list[str],
+                      lineage: dict[str, Any]) -> ModelPackage:
+    """A forecast package: the fitted forecaster (its own engine) and the series' layout."""
+    engine = EngineInfo(FORECASTER, reason=NOT_A_GRAPH)
+    _engine_on_board(rows, best.trial.id, engine)
+    layout = fitted_layout(problem.layout, forecaster)
+    points, holdout = len(problem.train), len(problem.test)
+    refit = spec.split.refit
+    return ModelPackage(
+        pipeline=forecaster,
+        input_schema=prepared.input_schema,
+        output_schema=OutputSchema.from_target(prepared.features[spec.target], "forecast", target=spec.target),
+        metric=problem.metric.name,
+        metrics=best.metrics,
+        leaderboard=rows,
+        lineage=lineage,
+        notes=notes,
+        engine_info=engine,
+        training={
+            "metrics_from": f"the winning configuration fitted on the first {points} points, forecasting the last "
+                            f"{layout.horizon} of each of the {problem.n_series} series ({holdout} points) unseen",
+            "refit_on_all_rows": refit,
+            "shipped_model": f"refitted on all {points + holdout} points after scoring" if refit else
+                             f"the forecaster fitted on the first {points} points",
+            "train_rows": points,
+            "holdout_rows": holdout,
+            "backtest_windows": len(problem.backtest),
+        },
+        series_layout=layout,
+    )
+
+
+def _judged_rows(prepared: Prepared) -> tuple[pd.DataFrame, pd.Series]:
+    """The rows a champion and a challenger are both scored on: a table's holdout rows, or a
+    forecast's whole series (each scores its forecast of their last ``horizon`` points)."""
+    problem = prepared.problem
+    if isinstance(problem, ForecastProblem):
+        return prepared.features, prepared.features[problem.layout.target]
+    return problem.X_test, problem.y_test
 
 
 def _training_block(problem: Problem, *, refit: bool) -> dict[str, Any]:
@@ -224,7 +274,7 @@ def _training_block(problem: Problem, *, refit: bool) -> dict[str, Any]:
 
 
 def _register_and_promote(registry: Registry, spec: PipelineSpec, package: ModelPackage, result: RunResult,
-                          problem: Problem, value: float, fingerprint: str, *, fence: Callable[[], None] | None,
+                          prepared: Prepared, value: float, fingerprint: str, *, fence: Callable[[], None] | None,
                           dataset: str | None, notifiers: list[Notifier[Any]], data_note: str | None,
                           started: float) -> None:
     """Decide, record the decision, register the challenger, then act on the decision.
@@ -235,16 +285,17 @@ def _register_and_promote(registry: Registry, spec: PipelineSpec, package: Model
     model, alias = spec.model_name, spec.registration.alias
     champion_info = _current_version(registry, model, alias)
     champion = None if champion_info is None else registry.load(champion_info.ref)
+    X_test, y_test = _judged_rows(prepared)
     try:
         reference = _reference_holdout(registry, spec, champion_info, champion)
         promotion = decide_promotion(
-            challenger_value=value, champion=champion, challenger=package, X_test=problem.X_test,
-            y_test=problem.y_test, metric=problem.metric, policy=spec.promotion, dataset_fingerprint=fingerprint,
+            challenger_value=value, champion=champion, challenger=package, X_test=X_test,
+            y_test=y_test, metric=prepared.problem.metric, policy=spec.promotion, dataset_fingerprint=fingerprint,
             reference=reference)
     except PodiumError as exc:  # an unreadable reference must not let a challenger through
         promotion = PromotionDecision(False, f"the reference holdout cannot be used: {exc}", {})
     if promotion.promote and spec.promotion.smoke_test:
-        failure = _smoke_test(registry, package, problem)
+        failure = _smoke_test(registry, package, X_test)
         if failure is not None:
             promotion = PromotionDecision(False, f"smoke test failed: {failure}", promotion.figures)
     decision = "keep" if not promotion.promote else "approve" if spec.promotion.approval == "manual" else "promote"
@@ -270,14 +321,18 @@ def _register_and_promote(registry: Registry, spec: PipelineSpec, package: Model
         result.promotion = PromotionDecision(False, record.outcome or record.state, promotion.figures)
 
 
-def _smoke_test(registry: Registry, package: ModelPackage, problem: Problem) -> str | None:
+def _smoke_test(registry: Registry, package: ModelPackage, X_test: pd.DataFrame) -> str | None:
     """The package, saved (and signed) as registering will save it, then loaded in a fresh
     process with every check a load makes (checksums, signature under the registry's trust),
-    reproduces its holdout predictions. Run before registering: it is part of the decision."""
-    expected, _ = package.predict_frame(problem.X_test)
+    reproduces its holdout predictions (a forecast package: its forecast from the series).
+    Run before registering: it is part of the decision."""
+    if package.series_layout is not None:
+        expected = package.forecast(X_test)[package.series_layout.target].to_numpy()
+    else:
+        expected = package.predict_frame(X_test)[0]["prediction"].to_numpy()
     with tempfile.TemporaryDirectory(prefix="podium-smoke-") as tmp:
         package.save(None, tmp, signer=registry.signing_key)
-        return smoke_test(tmp, problem.X_test, expected["prediction"].to_numpy(),
+        return smoke_test(tmp, X_test, expected,
                           checksum=file_fingerprint(Path(tmp) / MANIFEST), trust=registry.trust)
 
 
@@ -294,8 +349,8 @@ def _reference_holdout(registry: Registry, spec: PipelineSpec, champion_info: Mo
     if ref is None:
         return None
     frame = DatasetStore(registry).load(ref)
-    holdout = prepare(frame, spec).problem
-    return Holdout(ref, holdout.X_test, holdout.y_test, frame_fingerprint(frame))
+    X, y = _judged_rows(prepare(frame, spec))
+    return Holdout(ref, X, y, frame_fingerprint(frame))
 
 
 def _with_data(event: Event, data_note: str | None) -> Event:

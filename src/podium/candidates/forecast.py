@@ -28,7 +28,7 @@ from podium.candidates.base import Candidate, Tags, register_candidate
 from podium.data.series import FORECAST, SERIES, TIME, VALUE, SeriesLayout
 
 # the long layout's names are re-exported for forecasters written against this module alone
-__all__ = ["FORECAST_TASK", "Forecaster", "SeasonalNaive", "seasonal_naive", "forecast_frame",
+__all__ = ["FORECAST_TASK", "Forecaster", "SeasonalNaive", "WeightedForecast", "seasonal_naive", "forecast_frame",
            "SERIES", "TIME", "VALUE", "FORECAST"]
 
 FORECAST_TASK = "forecast"
@@ -47,6 +47,34 @@ def forecast_frame(layout: SeriesLayout, history: pd.DataFrame, values: dict[str
     times[FORECAST] = np.concatenate([np.asarray(values[sid], dtype=float)
                                       for sid in times[SERIES].drop_duplicates()])
     return times
+
+
+class WeightedForecast:
+    """A weighted average of several forecasters' forecasts: a forecast competition's ensemble.
+
+    Each member keeps its own way of reading the history; the answer is their forecasts,
+    point by point, averaged with ``weights``.
+    """
+
+    layout: SeriesLayout
+
+    def __init__(self, members: list[Forecaster], weights: list[float]) -> None:
+        self.members = members
+        self.weights = weights
+
+    def fit(self, train: pd.DataFrame, layout: SeriesLayout) -> WeightedForecast:
+        fitted = [m.fit(train, layout) for m in self.members]
+        needs = [getattr(m, "layout", layout).min_history for m in fitted]
+        self.members, self.layout = fitted, layout.with_min_history(max(needs, default=1))
+        return self
+
+    def predict(self, history: pd.DataFrame, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        answers = [m.predict(history, future) for m in self.members]
+        weights = np.asarray(self.weights, dtype=float)
+        stacked = np.stack([a[FORECAST].to_numpy(dtype=float) for a in answers])
+        out = answers[0][[SERIES, TIME]].copy()
+        out[FORECAST] = weights @ stacked / weights.sum()
+        return out
 
 
 class _NoParams(BaseModel):

@@ -47,7 +47,8 @@ def run(
     spec: Optional[Path] = typer.Argument(None, help="pipeline spec (YAML); or use the flags below"),
     data: Optional[str] = typer.Option(None, "--data", help="a file path or source URL"),
     target: Optional[str] = typer.Option(None, "--target", help="the column to predict"),
-    task: Optional[str] = typer.Option(None, "--task", help="binary | multiclass | regression (default: inferred)"),
+    task: Optional[str] = typer.Option(None, "--task",
+                                       help="binary | multiclass | regression | forecast (default: inferred)"),
     metric: Optional[str] = typer.Option(None, "--metric", help="accuracy, roc_auc, rmse, … (podium catalog metrics)"),
     min_score: Optional[float] = typer.Option(None, "--min-score", help="the gate: the metric value to reach"),
     time_budget: Optional[float] = typer.Option(None, "--time-budget", help="seconds for the whole competition"),
@@ -60,6 +61,12 @@ def run(
     device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda: where trials train "
                                          "(default: podium.yaml's device, auto)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of tables"),
+    time_column: Optional[str] = typer.Option(None, "--time-column", help="forecast: the timestamp column"),
+    series_id: Optional[str] = typer.Option(None, "--series-id", help="forecast: the column naming each series"),
+    horizon: Optional[int] = typer.Option(None, "--horizon", help="forecast: how many steps ahead"),
+    freq: Optional[str] = typer.Option(None, "--freq", help="forecast: D, W-MON, MS, QS, YS, h … (default: inferred)"),
+    season_length: Optional[int] = typer.Option(None, "--season-length",
+                                                help="forecast: steps in a season (default: from the frequency)"),
 ) -> None:
     """Train the candidates, let them compete, gate the winner and register it.
 
@@ -84,6 +91,10 @@ def run(
         fields["gate"] = {"min_score": min_score}
     if model is not None:
         fields["register"] = {**fields.get("register", {}), "model": model}
+    forecast = {"time_column": time_column, "series_id": series_id, "horizon": horizon, "freq": freq,
+                "season_length": season_length}
+    if any(v is not None for v in forecast.values()):
+        fields["forecast"] = {**(fields.get("forecast") or {}), **{k: v for k, v in forecast.items() if v is not None}}
     execute(parse_spec(fields, origin=str(spec) if spec else "options"), as_json=as_json)
 
 
@@ -116,7 +127,10 @@ def execute(pipeline: Any, *, as_json: bool) -> None:
             out.print(f"[green]promoted[/]: {escape(result.promotion.message)}")
         out.print(f"registered [bold]{result.model}:{result.version}[/] as "
                   f"[bold]{result.model}@{result.alias}[/] in {redact_url(settings.resolved_artifacts_url)}")
-        out.print(f"next: podium predict {result.model}@{result.alias} --input NEW_ROWS.csv --output scored.csv")
+        if result.task == "forecast":
+            out.print(f"next: podium predict {result.model}@{result.alias} --input HISTORY.csv --output forecast.csv")
+        else:
+            out.print(f"next: podium predict {result.model}@{result.alias} --input NEW_ROWS.csv --output scored.csv")
     elif result.status == "not_promoted":
         assert result.promotion is not None
         err.print(f"[yellow]not promoted[/]: {escape(result.promotion.message)}. "
@@ -150,10 +164,14 @@ def predict(
     url: Optional[str] = typer.Option(None, "--url", help="score through a running service instead"),
     api_key: Optional[str] = typer.Option(None, "--api-key", envvar="PODIUM_API_KEY",
                                           help="the service's API key (or PODIUM_API_KEY)"),
+    future: Optional[str] = typer.Option(None, "--future",
+                                         help="forecast: the known-future covariates of the steps to forecast"),
 ) -> None:
     """Score rows with a registered model: the input plus `prediction` (and `proba_<class>`).
 
     Files are read and written a batch at a time, so memory stays bounded whatever their size.
+    A forecast model reads histories instead (time, series id, target, covariates) and writes
+    the next `horizon` points of every series.
     """
     from podium.data import resolve_source
 
@@ -173,6 +191,10 @@ def predict(
         out.print(f"scored {len(scored)} rows with {ref} → {output}")
         return
     package = state.registry().load(ref)
+    if package.series_layout is not None:
+        _forecast(package, ref, resolve_source(input).read(), resolve_source(future).read() if future else None,
+                  output)
+        return
     package.scorer(threads=PREDICT_THREADS)  # start-up (loading the engine) is not part of the rate
     source, sink = resolve_source(input), resolve_source(output)
     rows, said = 0, set()
@@ -196,6 +218,18 @@ def predict(
     seconds = max(time.perf_counter() - started, 1e-9)
     out.print(f"scored {rows} rows with {ref} → {output} in {seconds:.2f} s "
               f"({rows / seconds:,.0f} rows/s, {package.engine.name} engine)")
+
+
+def _forecast(package: Any, ref: str, history: Any, future: Any, output: str) -> None:
+    from podium.data import resolve_source
+
+    started = time.perf_counter()
+    forecast = package.forecast(history, future)
+    resolve_source(output).write(forecast)
+    layout = package.series_layout
+    n_series = forecast[layout.series_id].nunique() if layout.series_id else 1
+    out.print(f"forecast {layout.horizon} steps ({layout.freq}) of {n_series} series with {ref} → {output} "
+              f"in {time.perf_counter() - started:.2f} s")
 
 
 serve.register(app)

@@ -49,10 +49,13 @@ def show(ref: str = typer.Argument(..., help="name, name@alias or name:version")
         out.print(f"[bold]engine[/]: onnx (compiled graph, checked on {engine.get('checked_rows')} holdout rows "
                   f"within {engine.get('tolerance')})")
     else:
-        out.print(f"[bold]engine[/]: sklearn — [yellow]{escape(str(engine.get('reason') or 'not compiled'))}[/]")
-    for key in ("metric", "metrics", "training", "output_schema", "lineage"):
+        out.print(f"[bold]engine[/]: {escape(str(engine.get('name') or 'sklearn'))} — "
+                  f"[yellow]{escape(str(engine.get('reason') or 'not compiled'))}[/]")
+    for key in ("metric", "metrics", "training", "forecast", "output_schema", "lineage"):
         if key in info:
             value = info[key]
+            if value is None:
+                continue
             if key == "lineage" and isinstance(value, dict):
                 value = {k: v for k, v in value.items() if k != "spec"}
             out.print(f"[bold]{key}[/]: {json.dumps(value, default=str)}")

@@ -20,7 +20,7 @@ import pandas as pd
 
 from podium.errors import DataError
 
-__all__ = ["SERIES", "TIME", "VALUE", "FORECAST", "SeriesLayout", "default_season", "infer_freq"]
+__all__ = ["SERIES", "TIME", "VALUE", "FORECAST", "SeriesLayout", "default_season", "infer_freq", "parse_times"]
 
 SERIES = "unique_id"
 TIME = "ds"
@@ -120,6 +120,34 @@ class SeriesLayout:
                 raise DataError(f"{what}: series {sid!r} has no row for {gap} (frequency {self.freq}).",
                                 hint="fill the missing periods (e.g. with 0 or the previous value)")
 
+    def canonical_future(self, frame: pd.DataFrame, history: pd.DataFrame, *,
+                         what: str = "the future covariates") -> pd.DataFrame:
+        """The known-future covariates of the next ``horizon`` steps of every series in ``history``
+        (a canonical panel): ``unique_id``, ``ds``, ``known_future`` columns, in the forecast's order.
+
+        Raises DataError (one line) on a missing column or a forecast step with no row.
+        """
+        needed = [self.time_column, *([self.series_id] if self.series_id else []), *self.known_future]
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            raise DataError(f"{what} has no column {', '.join(repr(c) for c in missing)}.",
+                            hint=f"give {', '.join(needed)} for the next {self.horizon} steps of each series")
+        given = pd.DataFrame({
+            SERIES: frame[self.series_id].astype(str) if self.series_id else SINGLE,
+            TIME: _timestamps(frame[self.time_column], self.time_column, what),
+        })
+        for c in self.known_future:
+            given[c] = frame[c].to_numpy()
+        given = given.drop_duplicates([SERIES, TIME], keep="last")
+        steps = self.future_times(history)
+        out = steps.merge(given, on=[SERIES, TIME], how="left", indicator=True)
+        absent = out["_merge"] != "both"
+        if absent.any():
+            row = out.loc[absent.idxmax()]
+            raise DataError(f"{what}: series {row[SERIES]!r} has no row for {row[TIME]}, a step to forecast.",
+                            hint=f"give the covariates for each of the next {self.horizon} steps after the history")
+        return out.drop(columns="_merge")
+
     def future_times(self, panel: pd.DataFrame) -> pd.DataFrame:
         """The next ``horizon`` timestamps of every series in ``panel``: ``unique_id``, ``ds``."""
         offset = pd.tseries.frequencies.to_offset(self.freq)
@@ -147,6 +175,11 @@ class SeriesLayout:
         data["known_future"] = tuple(data.get("known_future") or ())
         data["static"] = tuple(data.get("static") or ())
         return cls(**data)
+
+
+def parse_times(values: pd.Series, column: str, what: str = "the data") -> pd.Series:
+    """A column as naive datetime64[ns] (UTC when zoned); one clear line for a missing or bad one."""
+    return _timestamps(values, column, what)
 
 
 def _timestamps(values: pd.Series, column: str, what: str) -> pd.Series:

@@ -5,13 +5,16 @@
     <package>/
         model.onnx      the compiled graph (when the model compiles): what scores it
         model.joblib    the fitted pipeline (joblib): the graph's source, and the engine
-                        where the model does not compile
+                        where the model does not compile; for a forecast, the fitted
+                        forecaster (engine "forecaster": it reads whole histories)
         package.json    the manifest: format, engine, schemas, metrics, leaderboard, lineage,
                         environment, and the sha256 of every other file — written last
         package.sig     optional: an Ed25519 signature over package.json's bytes
 
 ``ModelPackage.load`` reads the manifest, checks it against the registry's checksum, checks
-the signature (``podium.registry.signing``) and every file's sha256. The pipeline is
+the signature (``podium.registry.signing``) and every file's sha256. A forecast package also
+holds a ``forecast`` block (``SeriesLayout.to_json()``: columns, frequency, season, horizon,
+covariates, the history a forecast needs) and answers ``forecast(history, future)``. The pipeline is
 unpickled (from the exact bytes checked) only when it is used: a package whose engine is
 "onnx" scores without it, so a service or ``podium predict`` on a compiled model never
 unpickles anything. The service, batch scoring and any export are built from a package alone.
@@ -35,15 +38,17 @@ from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
 from podium._internal.redact import redact
-from podium.errors import IntegrityError, NotFoundError, PodiumError
+from podium.errors import DataError, IntegrityError, NotFoundError, PodiumError, UserError
 from podium.registry._json import dumps, to_jsonable
 from podium.registry.artifacts import MANIFEST
 from podium.registry.schema import InputSchema, OutputSchema, TypedColumns
-from podium.registry.scoring import ONNX, SKLEARN, Engine, EngineInfo, OnnxEngine, Scores, SklearnEngine
+from podium.registry.scoring import FORECASTER, ONNX, SKLEARN, Engine, EngineInfo, OnnxEngine, Scores, SklearnEngine
 from podium.registry.signing import SIGNATURE_FILE, SigningKey, TrustPolicy, check_signature
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from podium.data.series import SeriesLayout
 
 __all__ = ["ModelPackage", "EngineInfo", "MODEL_FILE", "ONNX_FILE", "MANIFEST", "FORMAT", "FORMAT_VERSION",
            "library_versions"]
@@ -78,6 +83,7 @@ class ModelPackage:
         engine_info: EngineInfo | None = None,
         onnx_model: bytes | None = None,
         training: dict[str, Any] | None = None,
+        series_layout: SeriesLayout | None = None,
     ) -> None:
         self._pipeline = pipeline
         self.input_schema = input_schema
@@ -97,6 +103,8 @@ class ModelPackage:
         self.onnx_model = onnx_model
         #: how the shipped model relates to its metrics (the ``training`` block)
         self.training: dict[str, Any] = training if training is not None else {}
+        #: how a forecast model reads histories (the ``forecast`` block); None for a tabular model
+        self.series_layout = series_layout
         self._pickle: bytes | None = None
         self._where = "memory"
         self._engines: dict[int | None, Engine] = {}
@@ -138,7 +146,7 @@ class ModelPackage:
     @property
     def classes(self) -> list[Any]:
         """The class labels in the order of the model's probabilities ([] for regression)."""
-        if self.task == "regression":
+        if self.task in ("regression", "forecast"):
             return []
         fitted = getattr(self.pipeline, "classes_", None) if self.pipeline_loaded else None
         found = fitted if fitted is not None else (self.output_schema.classes or [])
@@ -201,7 +209,8 @@ class ModelPackage:
             "training": to_jsonable(self.training),
             "input_schema": self.input_schema.model_dump(mode="json"),
             "output_schema": self.output_schema.model_dump(mode="json") | {"classes": to_jsonable(self.classes)
-                                                                          if self.task != "regression" else None},
+                                                                          if self.classes else None},
+            **({"forecast": self.series_layout.to_json()} if self.series_layout is not None else {}),
             "lineage": to_jsonable(redact(self.lineage)),  # no literal secret is written
             "environment": library_versions(),
             "leaderboard": to_jsonable(self.leaderboard),
@@ -234,6 +243,7 @@ class ModelPackage:
             engine_info=engine,
             onnx_model=blobs.get(ONNX_FILE),
             training=manifest.get("training") or {},
+            series_layout=_layout(manifest.get("forecast")),
         )
         package._pickle = blobs[MODEL_FILE]
         package._where = where
@@ -272,6 +282,10 @@ class ModelPackage:
 
         ``threads`` caps onnxruntime's threads (a serving worker uses 1); None lets it choose.
         """
+        if self.series_layout is not None:
+            raise UserError("This is a forecast model: it forecasts from histories, not from rows.",
+                            hint="use podium predict NAME --input HISTORY.csv (ModelPackage.forecast) or the "
+                                 "service's /forecast route")
         engine = self._engines.get(threads)
         if engine is None:
             if self.engine.name == ONNX:
@@ -293,6 +307,8 @@ class ModelPackage:
 
         Raises ``SchemaError`` when a column is missing or a value cannot take its type.
         """
+        if self.series_layout is not None:
+            self.scorer()  # says to forecast instead
         notes: list[str] = []
         extra = self.input_schema.extra_columns(list(frame.columns))
         if extra:
@@ -313,6 +329,37 @@ class ModelPackage:
                 result[f"proba_{label}"] = scores.proba[:, i]
         return result, notes
 
+    def forecast(self, history: pd.DataFrame, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The next ``horizon`` points of every series in ``history`` (a frame in the columns the
+        model was trained on: time, series id, target, covariates), in those columns.
+
+        ``future`` holds the known-future covariates of the steps to forecast (time, series id,
+        covariates), required when the model has some. Raises ``DataError`` (one line) on a
+        missing column, a bad, duplicated or missing timestamp, or a series too short.
+        """
+        layout = self.series_layout
+        if layout is None:
+            raise UserError(f"This is a {self.task} model, not a forecast one: it scores rows.",
+                            hint="use podium predict NAME --input ROWS.csv (ModelPackage.predict_frame)")
+        from podium.data.series import SERIES  # pandas: only where a forecast is made
+
+        panel = layout.canonical(history, what="the history")
+        lengths = panel.groupby(SERIES, sort=False).size()
+        short = lengths[lengths < layout.min_history]
+        if len(short):
+            raise DataError(f"the history of series {short.index[0]!r} has {int(short.iloc[0])} points; this "
+                            f"model needs at least {layout.min_history} to forecast.",
+                            hint="send a longer history for that series")
+        covariates = None
+        if layout.known_future:
+            if future is None:
+                raise DataError(f"this model uses known-future covariates ({', '.join(layout.known_future)}): give "
+                                f"their values for the next {layout.horizon} steps of each series.",
+                                hint="podium predict … --future FUTURE.csv")
+            covariates = layout.canonical_future(future, panel)
+        answer = self.pipeline.predict(panel, covariates)
+        return layout.user_frame(answer)
+
     def describe(self) -> dict[str, Any]:
         """JSON-able metadata: what ``podium models show`` prints and a service's metadata endpoint."""
         manifest = self.manifest or {}
@@ -329,6 +376,7 @@ class ModelPackage:
             "score": self.score,
             "metrics": self.metrics,
             "training": self.training,
+            "forecast": None if self.series_layout is None else self.series_layout.to_json(),
             "input_schema": self.input_schema.model_dump(mode="json"),
             "output_schema": self.output_schema.model_dump(mode="json"),
             "lineage": redact(self.lineage),  # packages written before redaction show none either
@@ -340,6 +388,15 @@ class ModelPackage:
             "created_at": manifest.get("created_at"),
         })
         return described
+
+
+def _layout(block: dict[str, Any] | None) -> SeriesLayout | None:
+    """A manifest's forecast block (a tabular package has none: pandas stays unimported)."""
+    if not block:
+        return None
+    from podium.data.series import SeriesLayout
+
+    return SeriesLayout.from_json(block)
 
 
 def library_versions() -> dict[str, str]:

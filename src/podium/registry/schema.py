@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ColumnSchema", "InputSchema", "OutputSchema", "Task", "TypedColumns", "MAX_CATEGORIES"]
 
-Task = Literal["binary", "multiclass", "regression"]
+Task = Literal["binary", "multiclass", "regression", "forecast"]
 
 #: the model's input: one 1-D array of length N per feature, in schema order (see the module doc)
 TypedColumns = dict[str, np.ndarray]
@@ -177,7 +177,7 @@ class OutputSchema(BaseModel):
         None, description="the class labels in the model's order (classification)"
     )
     target_range: tuple[float, float] | None = Field(
-        None, description="smallest and largest target value seen (regression)"
+        None, description="smallest and largest target value seen (regression, forecast)"
     )
 
     @field_validator("classes", mode="before")
@@ -195,7 +195,7 @@ class OutputSchema(BaseModel):
         """The output schema of a training target."""
         name = str(target if target is not None else y.name)
         present = y.dropna()
-        if task == "regression":
+        if task in ("regression", "forecast"):
             span = (float(present.min()), float(present.max())) if len(present) else None
             return cls(task=task, target=name, target_range=span)
         return cls(task=task, target=name, classes=sorted(present.unique().tolist()))

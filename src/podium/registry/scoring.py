@@ -17,17 +17,21 @@ import numpy as np
 from podium.data.types import ColumnType
 from podium.registry.schema import InputSchema, TypedColumns
 
-__all__ = ["Engine", "EngineInfo", "OnnxEngine", "Scores", "SklearnEngine", "onnx_feed", "ONNX", "SKLEARN"]
+__all__ = ["Engine", "EngineInfo", "OnnxEngine", "Scores", "SklearnEngine", "onnx_feed", "ONNX", "SKLEARN",
+           "FORECASTER"]
 
 ONNX: Literal["onnx"] = "onnx"
 SKLEARN: Literal["sklearn"] = "sklearn"
+#: a forecast package's engine: its pickled forecaster, which reads each request's histories
+FORECASTER: Literal["forecaster"] = "forecaster"
+EngineName = Literal["onnx", "sklearn", "forecaster"]
 
 
 @dataclass(frozen=True)
 class EngineInfo:
     """The package's ``engine`` block: what scores the model and, if not the graph, why."""
 
-    name: Literal["onnx", "sklearn"]
+    name: EngineName
     file: str | None = None
     reason: str | None = None
     tolerance: float = 0.0
@@ -41,7 +45,8 @@ class EngineInfo:
     def from_json(cls, block: dict[str, Any] | None) -> EngineInfo:
         if not block:  # a package written before engines: its pipeline is its engine
             return cls(SKLEARN, reason="written before podium compiled models")
-        name: Literal["onnx", "sklearn"] = ONNX if block.get("name") == ONNX else SKLEARN
+        given = block.get("name")
+        name: EngineName = ONNX if given == ONNX else FORECASTER if given == FORECASTER else SKLEARN
         return cls(name=name, file=block.get("file"), reason=block.get("reason"),
                    tolerance=float(block.get("tolerance") or 0.0), checked_rows=int(block.get("checked_rows") or 0))
 

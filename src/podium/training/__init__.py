@@ -12,7 +12,7 @@ from podium.training.gate import GateDecision, check_gate
 from podium.training.leaderboard import Leaderboard, Trial, TrialResult
 from podium.training.metrics import Metric, default_metric, get_metric, metric_registry, metrics_for
 from podium.training.prepare import Prepared, prepare
-from podium.training.problem import Problem, make_pipeline
+from podium.training.problem import ForecastProblem, Problem, make_pipeline
 from podium.training.task import check_target, infer_task
 from podium.training.trainer import TrainerEvent, compete, fit_final, select_candidates
 from podium.training.trial import evaluate
@@ -23,7 +23,7 @@ __all__ = [
     "Leaderboard", "Trial", "TrialResult",
     "Metric", "default_metric", "get_metric", "metric_registry", "metrics_for",
     "Prepared", "prepare",
-    "Problem", "make_pipeline",
+    "Problem", "ForecastProblem", "make_pipeline",
     "check_target", "infer_task",
     "TrainerEvent", "compete", "fit_final", "select_candidates",
     "evaluate",

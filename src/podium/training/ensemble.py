@@ -18,7 +18,7 @@ from sklearn.ensemble import VotingClassifier, VotingRegressor
 from podium.training.leaderboard import Trial, TrialResult
 from podium.training.problem import Problem
 
-__all__ = ["ENSEMBLE", "select_ensemble", "ensemble_estimator"]
+__all__ = ["ENSEMBLE", "select_ensemble", "ensemble_estimator", "diverse"]
 
 ENSEMBLE = "ensemble"
 _POOL = 12
@@ -33,7 +33,7 @@ def select_ensemble(problem: Problem, results: list[TrialResult], next_id: int, 
     ``max_member_seconds`` are left out: the ensemble is refitted at the end, within the budget."""
     usable = [r for r in results if r.status == "ok" and _output(r, problem, oof=False) is not None
               and (max_member_seconds is None or r.fit_seconds <= max_member_seconds)]
-    pool = _diverse(usable)
+    pool = diverse(usable)
     if len(pool) < 2:
         return None
     oof = bool(problem.cv_folds) and all(_output(r, problem, oof=True) is not None for r in pool)
@@ -93,7 +93,7 @@ def ensemble_estimator(problem: Problem, members: list[tuple[Trial, Any]], weigh
     return VotingClassifier(estimators, voting="soft", weights=array, flatten_transform=False)
 
 
-def _diverse(ranked: list[TrialResult]) -> list[TrialResult]:
+def diverse(ranked: list[TrialResult]) -> list[TrialResult]:
     """The best trial of each family first, then the next best of any: near-copies of one
     family add little to an average."""
     firsts: dict[str, int] = {}

@@ -17,7 +17,7 @@ from podium._internal.named import Named
 from podium._internal.orphans import exit_with_parent
 from podium.errors import NotFoundError
 from podium.training.leaderboard import Trial, TrialResult
-from podium.training.problem import Problem
+from podium.training.problem import ForecastProblem, Problem
 from podium.training.trial import run_trial
 
 __all__ = ["Executor", "LocalExecutor", "InlineExecutor", "RayExecutor", "executor_kinds", "make_executor"]
@@ -27,7 +27,7 @@ class Executor(ABC):
     n_jobs: int = 1
 
     @abstractmethod
-    def start(self, problem: Problem) -> None: ...
+    def start(self, problem: Problem | ForecastProblem) -> None: ...
 
     @abstractmethod
     def submit(self, trial: Trial, deadline: float | None) -> Future[TrialResult]: ...
@@ -39,7 +39,7 @@ class Executor(ABC):
 class InlineExecutor(Executor):
     """Runs each trial at submit time, in this process: for tests and debugging."""
 
-    def start(self, problem: Problem) -> None:
+    def start(self, problem: Problem | ForecastProblem) -> None:
         self._problem = problem
 
     def submit(self, trial: Trial, deadline: float | None) -> Future[TrialResult]:
@@ -51,10 +51,10 @@ class InlineExecutor(Executor):
         pass
 
 
-_worker_problem: Problem | None = None
+_worker_problem: Problem | ForecastProblem | None = None
 
 
-def _init_worker(problem: Problem, parent_pid: int) -> None:
+def _init_worker(problem: Problem | ForecastProblem, parent_pid: int) -> None:
     global _worker_problem
     exit_with_parent(parent_pid)  # a killed `podium run` or `watch` leaves no worker behind
     _worker_problem = problem
@@ -80,7 +80,7 @@ class LocalExecutor(Executor):
         self.n_jobs = n_jobs if n_jobs > 0 else max(1, os.cpu_count() or 1)
         self._pool: ProcessPoolExecutor | None = None
 
-    def start(self, problem: Problem) -> None:
+    def start(self, problem: Problem | ForecastProblem) -> None:
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         self._pool = ProcessPoolExecutor(self.n_jobs, mp_context=context,
                                          initializer=_init_worker, initargs=(problem, os.getpid()))
@@ -107,7 +107,7 @@ class RayExecutor(Executor):
         self.address = address
         self._refs: list[Any] = []
 
-    def start(self, problem: Problem) -> None:
+    def start(self, problem: Problem | ForecastProblem) -> None:
         self._ray = require("ray", package="ray")
         if not self._ray.is_initialized():
             self._ray.init(address=self.address, ignore_reinit_error=True, include_dashboard=False)

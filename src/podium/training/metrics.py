@@ -1,5 +1,11 @@
 """Metrics, registered by name. ``Metric.score`` is greater-is-better (losses negated),
-so the best trial is always the maximum; ``value`` is what a person reads."""
+so the best trial is always the maximum; ``value`` is what a person reads.
+
+Forecast metrics are computed over the forecast points of every series (``horizon`` each):
+MASE divides each point's absolute error by its series' ``scale`` (the in-sample seasonal
+naive MAE on the history the forecast was made from) and averages — the mean over series of
+each series' MASE; sMAPE is in 0–200; RMSE and MAE (shared with regression) pool the points.
+"""
 
 from __future__ import annotations
 
@@ -24,10 +30,16 @@ class Metric:
     needs_proba: bool
     fn: Callable[..., float]
     summary: str = ""
+    #: the metric divides by a per-row ``scale`` (MASE: each series' in-sample naive error)
+    needs_scale: bool = False
 
     def value(self, y_true: Any, y_pred: Any, proba: np.ndarray | None = None,
-              classes: Sequence[Any] | None = None) -> float:
+              classes: Sequence[Any] | None = None, *, scale: np.ndarray | None = None) -> float:
         """The metric as a person reads it (RMSE positive, accuracy in [0, 1])."""
+        if self.needs_scale:
+            if scale is None:
+                raise ValueError(f"{self.name} needs the series' scales")
+            return float(self.fn(y_true, y_pred, scale))
         if self.needs_proba:
             if proba is None:
                 raise ValueError(f"{self.name} needs class probabilities")
@@ -52,8 +64,23 @@ def _log_loss(y_true: Any, proba: np.ndarray, classes: Sequence[Any]) -> float:
     return float(skm.log_loss(y_true, proba, labels=list(classes)))
 
 
+def _mase(y_true: Any, y_pred: Any, scale: np.ndarray) -> float:
+    errors = np.abs(np.asarray(y_true, dtype=float) - np.asarray(y_pred, dtype=float))
+    if not np.isfinite(errors).all():
+        raise ValueError("the forecast has missing values")
+    return float(np.mean(errors / np.asarray(scale, dtype=float)))
+
+
+def _smape(y_true: Any, y_pred: Any) -> float:
+    actual, forecast = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    denominator = np.abs(actual) + np.abs(forecast)
+    ratio = np.divide(np.abs(actual - forecast), denominator, out=np.zeros_like(actual), where=denominator > 0)
+    return float(200 * np.mean(ratio))
+
+
 _CLASS = frozenset({"binary", "multiclass"})
 _REG = frozenset({"regression"})
+_FORECAST = frozenset({"forecast"})
 
 metric_registry: Named[Metric] = Named("metric", error=NotFoundError)
 for _m in (
@@ -64,8 +91,12 @@ for _m in (
            lambda t, p: skm.f1_score(t, p, average="macro"), "F1 averaged over classes"),
     Metric("roc_auc", _CLASS, True, True, _roc_auc, "area under the ROC curve (one-vs-rest)"),
     Metric("log_loss", _CLASS, False, True, _log_loss, "cross-entropy of the probabilities"),
-    Metric("rmse", _REG, False, False, skm.root_mean_squared_error, "root mean squared error"),
-    Metric("mae", _REG, False, False, skm.mean_absolute_error, "mean absolute error"),
+    Metric("rmse", _REG | _FORECAST, False, False, skm.root_mean_squared_error, "root mean squared error"),
+    Metric("mae", _REG | _FORECAST, False, False, skm.mean_absolute_error, "mean absolute error"),
+    Metric("mase", _FORECAST, False, False, _mase,
+           "mean absolute scaled error: each series' error over its in-sample seasonal naive error",
+           needs_scale=True),
+    Metric("smape", _FORECAST, False, False, _smape, "symmetric mean absolute percentage error (0-200)"),
     Metric("r2", _REG, True, False, skm.r2_score, "coefficient of determination"),
 ):
     metric_registry.register(_m.name, _m)
@@ -83,7 +114,7 @@ def get_metric(name: str, task: str) -> Metric:
 
 
 def default_metric(task: str) -> str:
-    return "rmse" if task == "regression" else "accuracy"
+    return {"regression": "rmse", "forecast": "mase"}.get(task, "accuracy")
 
 
 def metrics_for(task: str) -> list[str]:

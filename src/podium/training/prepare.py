@@ -17,7 +17,7 @@ from podium.registry.schema import InputSchema
 from podium.spec import PipelineSpec
 from podium.steps import build_steps, default_frame_steps
 from podium.training.metrics import default_metric, get_metric
-from podium.training.problem import Problem
+from podium.training.problem import ForecastProblem, Problem
 from podium.training.split import cv_folds, holdout_split
 from podium.training.task import check_target, infer_task
 
@@ -26,7 +26,7 @@ __all__ = ["Prepared", "prepare"]
 
 @dataclass
 class Prepared:
-    problem: Problem
+    problem: Problem | ForecastProblem
     #: the frame after row/column steps: what the package's input schema describes
     features: pd.DataFrame
     column_types: dict[str, ColumnType]
@@ -38,7 +38,13 @@ class Prepared:
 
 
 def prepare(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:
-    """Apply the frame steps, check the target, infer the task and split train/test."""
+    """Apply the frame steps, check the target, infer the task and split train/test
+    (a forecast task: check the series and hold out the last ``horizon`` points of each)."""
+    if spec.task == "forecast":
+        from podium.training.forecasting import prepare_forecast
+
+        prepared: Prepared = prepare_forecast(frame, spec)
+        return prepared
     notes: list[str] = []
     if frame.empty or len(frame.columns) == 0:
         raise DataError("The data has no rows.", hint="check the source, its table name or filter")

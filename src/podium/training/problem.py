@@ -10,12 +10,13 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from podium.candidates import Candidate
+from podium.data.series import SeriesLayout
 from podium.data.types import ColumnType
 from podium.registry.schema import Task
 from podium.steps import compose_steps, default_transforms
 from podium.training.metrics import Metric
 
-__all__ = ["Problem", "make_pipeline"]
+__all__ = ["Problem", "ForecastProblem", "Window", "make_pipeline"]
 
 
 @dataclass
@@ -35,6 +36,40 @@ class Problem:
     @property
     def n_rows(self) -> int:
         return len(self.X_train) + len(self.X_test)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One forecast origin: the history up to it (long layout) and the next ``horizon`` points."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+
+
+@dataclass
+class ForecastProblem:
+    """A prepared forecast competition: the series in the long layout, split by time.
+
+    ``train`` is every series but its last ``horizon`` points, ``test`` those points (the
+    holdout); ``backtest`` holds the rolling-origin windows before the holdout that select,
+    when the spec asks for them (``split.backtest_windows``).
+    """
+
+    layout: SeriesLayout
+    panel: pd.DataFrame
+    train: pd.DataFrame
+    test: pd.DataFrame
+    metric: Metric
+    backtest: list[Window] = field(default_factory=list)
+    task: Task = "forecast"
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.panel)
+
+    @property
+    def n_series(self) -> int:
+        return int(self.panel["unique_id"].nunique())
 
 
 def make_pipeline(problem: Problem, candidate: Candidate, params: dict[str, Any], seed: int) -> Pipeline:

@@ -24,7 +24,8 @@ from podium.training.ensemble import ENSEMBLE, ensemble_estimator, select_ensemb
 from podium.training.executors import Executor
 from podium.training.leaderboard import Leaderboard, Trial, TrialResult
 from podium.training.planner import Planner
-from podium.training.problem import Problem, make_pipeline
+from podium.training.forecasting import fit_final_forecast, select_forecast_ensemble
+from podium.training.problem import ForecastProblem, Problem, make_pipeline
 
 __all__ = ["TrainerEvent", "compete", "fit_final", "select_candidates"]
 
@@ -54,6 +55,8 @@ def select_candidates(names: list[str] | str, task: str, n_rows: int) -> tuple[l
         for name in unsupported:
             notes.append(f"skipped '{name}': it does not support {task} tasks")
         chosen = [c for c in chosen if c.supports(task)]
+    if task == "forecast":  # a forecaster reads series: every one that supports the task competes
+        return chosen, notes
     table = [c for c in chosen if c.tags.input == "table"]
     kept = []
     for c in table:
@@ -65,7 +68,7 @@ def select_candidates(names: list[str] | str, task: str, n_rows: int) -> tuple[l
 
 
 def compete(
-    problem: Problem,
+    problem: Problem | ForecastProblem,
     candidates: list[Candidate],
     *,
     budget: BudgetSpec,
@@ -150,8 +153,11 @@ def compete(
     reproducible = budget.trials is not None and budget.seconds is None
     board = Leaderboard(results, problem.metric.name, reproducible=reproducible)
     if ensemble:
-        combined = select_ensemble(problem, board.results, next_id=len(results),
-                                   max_member_seconds=member_cap)
+        if isinstance(problem, ForecastProblem):
+            combined = select_forecast_ensemble(problem, board.results, next_id=len(results),
+                                                max_member_seconds=member_cap)
+        else:
+            combined = select_ensemble(problem, board.results, next_id=len(results), max_member_seconds=member_cap)
         if combined is not None:
             board = Leaderboard([*results, _apply_constraints(combined, constraints)], problem.metric.name,
                                 reproducible=reproducible)
@@ -182,8 +188,11 @@ def _apply_constraints(result: TrialResult, constraints: ConstraintsSpec | None)
     return result
 
 
-def fit_final(problem: Problem, winner: Trial, board: Leaderboard, *, refit_all: bool) -> Any:
-    """The winner's pipeline (or ensemble) fitted on train + test (or train only) for the package."""
+def fit_final(problem: Problem | ForecastProblem, winner: Trial, board: Leaderboard, *, refit_all: bool) -> Any:
+    """The winner's pipeline (or ensemble) fitted on train + test (or train only) for the package;
+    for a forecast, its forecaster fitted on every point of every series (or the train part)."""
+    if isinstance(problem, ForecastProblem):
+        return fit_final_forecast(problem, winner, board, refit_all=refit_all)
     if winner.candidate == ENSEMBLE:
         trials = {r.trial.id: r.trial for r in board.results}
         members = [trials[i] for i in winner.params["members"]]

@@ -19,7 +19,8 @@ from podium.candidates import candidate_registry, fit_deadline
 from podium.candidates.device import Device, device_used, use_device
 from podium.training.compile import unconvertible_step
 from podium.training.leaderboard import Trial, TrialResult
-from podium.training.problem import Problem, make_pipeline
+from podium.training.forecasting import run_forecast_trial
+from podium.training.problem import ForecastProblem, Problem, make_pipeline
 
 __all__ = ["run_trial", "evaluate", "metric_values"]
 
@@ -63,11 +64,14 @@ def evaluate(problem: Problem, pipeline: Any, X: Any, y: Any) -> tuple[dict[str,
     return metric_values(problem, y, pred, proba), pred, proba, seconds
 
 
-def run_trial(problem: Problem, trial: Trial, deadline: float | None) -> TrialResult:
+def run_trial(problem: Problem | ForecastProblem, trial: Trial, deadline: float | None) -> TrialResult:
     """Fit and score one configuration on the trial's device; never raises."""
     device: Device = "cuda" if trial.device == "cuda" else "cpu"
     with use_device(device):
-        result = _run_trial(problem, trial, deadline)
+        if isinstance(problem, ForecastProblem):
+            result = run_forecast_trial(problem, trial, deadline)
+        else:
+            result = _run_trial(problem, trial, deadline)
     result.device = device_used(candidate_registry.get(trial.candidate).tags.gpu, device)
     return result
 
