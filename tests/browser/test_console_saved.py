@@ -63,6 +63,11 @@ def test_save_bind_run_and_download_a_designed_pipeline(page: Page, console: str
     with page.expect_download() as download:
         page.get_by_role("link", name="Docker context (.zip)").click()
     assert download.value.suggested_filename == "saved_churn-1-docker.zip"
+    page.get_by_role("button", name="Compute feature importance").click()
+    importance = page.get_by_role("table", name="Feature importance")
+    expect(importance).to_contain_text("tenure_months", timeout=30_000)
+    expect(importance).not_to_contain_text("customer_id")  # dropped by the pipeline: not an input
+    page.screenshot(path=shots / "model-version.png")
 
 
 def test_column_parameters_are_picked_from_the_sources_columns(page: Page, console: str, shots: Path) -> None:

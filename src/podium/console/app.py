@@ -426,6 +426,14 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
         current, previous = rollback(registry, name, alias=alias)
         return {"model": name, "alias": alias, "previous": current, "version": previous}
 
+    @api.get("/models/{name}/versions/{version}/importance")
+    def version_importance(name: str, version: int) -> dict[str, Any]:
+        """Global feature importance by permutation on the version's holdout rows (rebuilt as its run
+        built them); computed once, then kept."""
+        from podium.console.importance import feature_importance
+
+        return feature_importance(registry, settings, name, version)
+
     @api.get("/models/{name}/versions/{version}/deploy")
     def deploy_version(name: str, version: int, target: str = "docker") -> Response:
         """The version's Docker build context (``target=docker``) or Kubernetes manifests and image

@@ -92,6 +92,7 @@ def test_a_saved_pipeline_is_bound_to_a_dataset_with_a_schedule_and_runs(client:
     lineage = client.get("/api/models/sales_model/versions/1").json()["lineage"]
     assert lineage["source"] == "dataset sales:1"
     _downloads_its_docker_context(client)
+    _shows_its_feature_importance(client)
 
     assert client.delete("/api/pipelines/toy/binding").status_code == 204
     assert client.get("/api/pipelines/toy").json()["binding"] is None
@@ -111,6 +112,20 @@ def _downloads_its_docker_context(client: TestClient) -> None:
     bad = client.get("/api/models/sales_model/versions/1/deploy?target=helm")
     assert bad.status_code == 400 and bad.json()["detail"] == "target 'helm' is not one of docker, kubernetes."
     assert client.get("/api/models/sales_model/versions/7/deploy").status_code == 404
+
+
+def _shows_its_feature_importance(client: TestClient) -> None:
+    """Permutation importance on the version's holdout, rebuilt from its dataset version: y is x1 + x2/2 > 0."""
+    answer = client.get("/api/models/sales_model/versions/1/importance")
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert found["metric"] == "accuracy" and found["rows"] == 20 and 0.5 <= found["value"] <= 1.0
+    importance = {c["column"]: c["importance"] for c in found["columns"]}
+    assert set(importance) == {"x1", "x2", "colour"}
+    assert found["columns"][0]["column"] == "x1" and importance["x1"] > 0.1
+    assert abs(importance["colour"]) < importance["x1"]
+    assert client.get("/api/models/sales_model/versions/1/importance").json() == found  # kept, not recomputed
+    assert client.get("/api/models/sales_model/versions/7/importance").status_code == 404
 
 
 def test_column_pickers_offer_the_sources_columns_with_their_types(client: TestClient, project: Path) -> None:

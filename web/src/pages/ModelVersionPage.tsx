@@ -5,6 +5,7 @@ import type { JsonObject } from "../types";
 import { Confirm } from "../components/Confirm";
 import { DataView } from "../components/DataView";
 import { ErrorLine } from "../components/ErrorLine";
+import { ImportancePanel } from "../components/Importance";
 
 /** One model version: its metrics, schema and lineage; promote it to an alias or roll the alias back. */
 export function ModelVersionPage({ name, version }: { name: string; version: string }) {
@@ -46,6 +47,7 @@ export function ModelVersionPage({ name, version }: { name: string; version: str
       </div>
       {message && <p className="status" role="status">{message}</p>}
       <ErrorLine error={error ?? info.error} />
+      {info.data && <ImportancePanel key={`${name}/${version}`} base={`${base}/versions/${encodeURIComponent(version)}`} />}
       {info.data && <DataView value={info.data} />}
     </div>
   );
