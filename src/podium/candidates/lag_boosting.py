@@ -253,7 +253,8 @@ lightgbm_lags = register_candidate(Candidate(
     name="lightgbm_lags",
     tasks=frozenset({FORECAST_TASK}),
     build=_build,
-    presets=({}, {"transform": "log"}, {"objective": "l1", "num_leaves": 15, "learning_rate": 0.03}),
+    presets=({"transform": "log", "num_leaves": 7, "min_child_samples": 30}, {"transform": "log"},
+             {"num_leaves": 7, "min_child_samples": 30}),
     space={
         "lags": Int(4, 60, log=True),
         "transform": Choice(("none", "log")),

@@ -9,8 +9,8 @@ series never seen). Nothing of statsforecast is pickled: a fitted forecaster hol
 - ``arima``: ``AutoARIMA`` (orders chosen by a stepwise search); the known-future covariates, when
   the forecast is given them, enter as regressors (regression with ARIMA errors);
 - ``theta``: ``AutoTheta`` (standard, optimised and dynamic theta variants chosen by in-sample fit);
-- ``statistical``: all three per series, keeping the one with the lowest error over a few
-  time-ordered validation windows at the end of its history (or their mean).
+- ``statistical``: all three per series, averaged, or (``combine: best``) the one with the lowest
+  error over a few time-ordered validation windows at the end of its history.
 
 A series too short for a season (fewer than two seasons and a bit) is modelled without one; a
 series too short for the model at all, or on which the model fails, falls back to its seasonal
@@ -41,6 +41,8 @@ ModelName = Literal["ets", "arima", "theta"]
 MODELS: tuple[ModelName, ...] = ("ets", "arima", "theta")
 #: the fewest points a model is fitted on; shorter series get the seasonal naive forecast
 _MIN_POINTS = 6
+#: ARIMA reads at most this many of the latest points of a series (unless told otherwise)
+_ARIMA_MAX_LENGTH = 600
 
 
 def _digest(values: np.ndarray | None) -> str:
@@ -59,7 +61,8 @@ def seasonal_naive_values(y: np.ndarray, season_length: int, horizon: int) -> np
 class StatisticalForecaster:
     """One statsforecast model (or the best of several) fitted per series; see the module docstring."""
 
-    def __init__(self, models: Sequence[str] = ("ets",), *, combine: Literal["best", "mean"] = "best",
+    def __init__(self, models: Sequence[str] = ("ets",), *,
+                 combine: Literal["best", "mean", "best_or_mean"] = "best",
                  windows: int = 2, options: Mapping[str, Mapping[str, Any]] | None = None,
                  covariates: bool = True) -> None:
         self.models = tuple(models)
@@ -119,10 +122,11 @@ class StatisticalForecaster:
         if len(y) < _MIN_POINTS or not np.isfinite(y).all():
             return seasonal_naive_values(y[np.isfinite(y)], self.layout.season_length, h), "naive"
         names = list(self.models)
-        if len(names) > 1 and self.combine == "best":
-            errors = self._validation_errors(y, names)
+        if len(names) > 1 and self.combine != "mean":
+            errors = self._validation_errors(y, X, names)
             if errors:
-                names = [min(errors, key=errors.__getitem__)]
+                best = min(errors, key=errors.__getitem__)
+                names = [n for n in names if n in errors] if best == "mean" else [best]
         forecasts = [(n, f) for n in names if (f := self._run(n, y, h, m, X, X_future)) is not None]
         if not forecasts:
             return seasonal_naive_values(y, self.layout.season_length, h), "naive"
@@ -130,18 +134,24 @@ class StatisticalForecaster:
             return forecasts[0][1], forecasts[0][0]
         return np.mean([f for _, f in forecasts], axis=0), "mean"
 
-    def _validation_errors(self, y: np.ndarray, names: list[str]) -> dict[str, float]:
-        """Mean absolute error of each model over the last ``windows`` horizons of ``y`` (time-ordered)."""
+    def _validation_errors(self, y: np.ndarray, X: np.ndarray | None, names: list[str]) -> dict[str, float]:
+        """Mean absolute error of each model (and, for ``best_or_mean``, of their mean) over the
+        last ``windows`` horizons of ``y``, each fitted on what comes before its window."""
         h = self.layout.horizon
-        errors: dict[str, list[float]] = {n: [] for n in names}
+        errors: dict[str, list[float]] = {n: [] for n in [*names, "mean"]}
         for w in range(self.windows, 0, -1):
             cut = len(y) - w * h
             if cut < max(_MIN_POINTS, 2 * self.layout.season_length):
                 continue
             actual = y[cut: cut + h]
-            for n in names:
-                f = self._run(n, y[:cut], h, self._season(cut), None, None)
+            found = {n: self._run(n, y[:cut], h, self._season(cut), None if X is None else X[:cut],
+                                  None if X is None else X[cut: cut + h]) for n in names}
+            for n, f in found.items():
                 errors[n].append(float(np.mean(np.abs(actual - f))) if f is not None else np.inf)
+            made = [f for f in found.values() if f is not None]
+            errors["mean"].append(float(np.mean(np.abs(actual - np.mean(made, axis=0)))) if made else np.inf)
+        if self.combine != "best_or_mean":
+            del errors["mean"]
         return {n: float(np.mean(e)) for n, e in errors.items() if e and np.isfinite(np.mean(e))}
 
     def _run(self, name: str, y: np.ndarray, h: int, m: int,
@@ -157,7 +167,11 @@ class StatisticalForecaster:
 
     def _run_plain(self, name: str, y: np.ndarray, h: int, m: int,
                    X: np.ndarray | None = None, X_future: np.ndarray | None = None) -> np.ndarray | None:
-        model = _MODELS[name](m, self.options.get(name, {}))
+        options = self.options.get(name, {})
+        if name == "arima":  # its order search grows fast with the length: the recent past is enough
+            keep = int(options.get("max_length", _ARIMA_MAX_LENGTH))
+            y, X = y[-keep:], None if X is None else X[-keep:]
+        model = _MODELS[name](m, len(y), options)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -184,25 +198,28 @@ class StatisticalForecaster:
         return f"{sid}\x00{digest.hexdigest()}"
 
 
-def _ets(m: int, options: Mapping[str, Any]) -> Any:
+def _ets(m: int, n: int, options: Mapping[str, Any]) -> Any:
     models = require("statsforecast.models", extra="forecast")
     return models.AutoETS(season_length=m, model=options.get("model", "ZZZ"), damped=options.get("damped"))
 
 
-def _arima(m: int, options: Mapping[str, Any]) -> Any:
+def _arima(m: int, n: int, options: Mapping[str, Any]) -> Any:
     models = require("statsforecast.models", extra="forecast")
+    approximation = options.get("approximation")
+    if approximation is None:  # exact likelihoods cost little but on long seasons (24 hours: a minute)
+        approximation = n > 400 or m > 12
     return models.AutoARIMA(season_length=m, max_p=options.get("max_p", 5), max_q=options.get("max_q", 5),
-                            stepwise=options.get("stepwise", True),
-                            approximation=options.get("approximation", False))
+                            stepwise=options.get("stepwise", True), approximation=approximation)
 
 
-def _theta(m: int, options: Mapping[str, Any]) -> Any:
+def _theta(m: int, n: int, options: Mapping[str, Any]) -> Any:
     models = require("statsforecast.models", extra="forecast")
     return models.AutoTheta(season_length=m, decomposition_type=options.get("decomposition", "multiplicative"),
                             model=options.get("model"))
 
 
-_MODELS: dict[str, Callable[[int, Mapping[str, Any]], Any]] = {"ets": _ets, "arima": _arima, "theta": _theta}
+#: name -> (season length, series length, options) -> an unfitted statsforecast model
+_MODELS: dict[str, Callable[[int, int, Mapping[str, Any]], Any]] = {"ets": _ets, "arima": _arima, "theta": _theta}
 
 
 # -- the candidates ---------------------------------------------------------------------------
@@ -219,7 +236,11 @@ class ARIMAParams(BaseModel):
     max_p: int = Field(5, ge=0, le=10)
     max_q: int = Field(5, ge=0, le=10)
     stepwise: bool = True
-    approximation: bool = False
+    #: the sum of squares instead of the exact likelihood while searching; None: when the series
+    #: is longer than 400 points or its season longer than 12
+    approximation: bool | None = None
+    #: the latest points the model is fitted on (the order search slows down fast with length)
+    max_length: int = Field(_ARIMA_MAX_LENGTH, ge=10)
     #: the known-future covariates as regressors when the forecast is given them
     covariates: bool = True
 
@@ -234,10 +255,13 @@ class ThetaParams(BaseModel):
 class BestParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     models: tuple[ModelName, ...] = Field(MODELS, min_length=1)
-    #: "best": each series keeps the model with the lowest validation error; "mean": their average
-    combine: Literal["best", "mean"] = "best"
+    #: "mean": the models' average (measured the surest); "best": each series keeps the model with
+    #: the lowest validation error; "best_or_mean": the best of the models and their average
+    combine: Literal["mean", "best", "best_or_mean"] = "mean"
     #: validation windows of one horizon each, at the end of each series' history
     windows: int = Field(2, ge=1, le=10)
+    #: ARIMA's known-future covariates as regressors, when the forecast is given them
+    covariates: bool = True
 
 
 def _build_ets(task: str, params: Mapping[str, Any], seed: int) -> StatisticalForecaster:
@@ -255,7 +279,7 @@ def _build_theta(task: str, params: Mapping[str, Any], seed: int) -> Statistical
 
 def _build_best(task: str, params: Mapping[str, Any], seed: int) -> StatisticalForecaster:
     return StatisticalForecaster(tuple(params["models"]), combine=params["combine"], windows=params["windows"],
-                                 covariates=False)
+                                 covariates=params["covariates"])
 
 
 _TAGS = Tags(input="sequence", respects_deadline=True)
@@ -277,7 +301,7 @@ arima = register_candidate(Candidate(
     tasks=_TASKS,
     build=_build_arima,
     presets=({},),
-    space={"max_p": Int(1, 5), "max_q": Int(1, 5), "approximation": Choice((False, True)),
+    space={"max_p": Int(1, 5), "max_q": Int(1, 5), "approximation": Choice((None, True)),
            "covariates": Choice((True, False))},
     tags=_TAGS,
     params=ARIMAParams,
@@ -300,10 +324,10 @@ statistical = register_candidate(Candidate(
     name="statistical",
     tasks=_TASKS,
     build=_build_best,
-    presets=({}, {"combine": "mean"}),
-    space={"combine": Choice(("best", "mean")), "windows": Int(1, 4),
+    presets=({}, {"combine": "best"}),
+    space={"combine": Choice(("best", "mean", "best_or_mean")), "windows": Int(1, 3),
            "models": Choice((MODELS, ("ets", "theta"), ("ets", "arima")))},
     tags=_TAGS,
     params=BestParams,
-    summary="ETS, ARIMA and Theta per series: the best by time-ordered validation windows (or their mean)",
+    summary="ETS, ARIMA and Theta per series: their mean, or the best by time-ordered validation windows",
 ))

@@ -51,7 +51,8 @@ def test_short_histories_fall_back_instead_of_failing(name):
 def test_the_best_of_keeps_one_model_per_series_chosen_on_validation_windows():
     panel = pd.concat([_series("a", _seasonal(48)), _series("b", _seasonal(48, level=20.0, seed=1))],
                       ignore_index=True)
-    fitted = candidate_registry.get("statistical").estimator("forecast", {"windows": 1}).fit(panel, LAYOUT)
+    fitted = candidate_registry.get("statistical").estimator("forecast", {"combine": "best", "windows": 1})
+    fitted = fitted.fit(panel, LAYOUT)
     assert set(fitted.chosen_) == {"a", "b"}
     assert set(fitted.chosen_.values()) <= {"ets", "arima", "theta"}
     mean = candidate_registry.get("statistical").estimator("forecast", {"combine": "mean"}).fit(panel, LAYOUT)
