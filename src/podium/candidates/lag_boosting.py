@@ -17,7 +17,8 @@ the values, which turns multiplicative seasons into additive ones.
 
 Early stopping reads a time-ordered validation slice (the rows whose target lies in the last
 horizon of each series), then the model is refitted on all rows with that number of trees; the
-trial's deadline stops boosting and keeps the trees grown so far.
+trial's deadline stops boosting and keeps the trees grown so far. On a run whose device is cuda
+it trains on the GPU when LightGBM's build has CUDA (the pip wheel has not: it stays on the CPU).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from podium._internal.lazy import require
 from podium.candidates.base import Candidate, Choice, Float, Int, Tags, register_candidate
 from podium.candidates.deadline import past_deadline
+from podium.candidates.device import booster_device_params, current_device
 from podium.candidates.forecast import FORECAST_TASK, forecast_frame
 from podium.data.series import SERIES, TIME, VALUE, SeriesLayout
 
@@ -227,7 +229,8 @@ class LagBoostingForecaster:
             min_child_samples=p["min_child_samples"], colsample_bytree=p["colsample_bytree"],
             subsample=p["subsample"], subsample_freq=1 if p["subsample"] < 1.0 else 0, reg_lambda=p["reg_lambda"],
             objective={"l2": "regression", "l1": "regression_l1", "huber": "huber"}[p["objective"]],
-            n_jobs=1, verbosity=-1, random_state=self.random_state)
+            n_jobs=1, verbosity=-1, random_state=self.random_state,
+            **booster_device_params("lightgbm", current_device()))
 
     def _fit(self, model: Any, X: np.ndarray, y: np.ndarray, valid: tuple[np.ndarray, np.ndarray] | None) -> None:
         lgb = require("lightgbm")
@@ -266,7 +269,7 @@ lightgbm_lags = register_candidate(Candidate(
         "reg_lambda": Float(1e-3, 10.0, log=True),
         "objective": Choice(("l2", "l1", "huber")),
     },
-    tags=Tags(input="sequence", handles_missing=True, respects_deadline=True),
+    tags=Tags(input="sequence", handles_missing=True, respects_deadline=True, gpu="lightgbm"),
     params=LagBoostingParams,
     summary="LightGBM over all series on lags, rolling windows and calendar features (direct, one model)",
 ))
