@@ -5,7 +5,8 @@ FastAPI ingress on 127.0.0.1. Under concurrent load the replicas grow from 1 to 
 go back to 1 when the load stops; a replica killed with SIGKILL (at the most replicas, so that
 a new one can only be its replacement) is replaced and only requests
 in flight when it died may fail; promoting another version moves the app to it; a wrong key is
-a 401 and a bad body a 422, as with `podium serve`.
+a 401 and a bad body a 422, as with `podium serve`. Then `podium serve --engine ray --ray-address`
+joins the same instance, serves, and on Ctrl-C removes its app and nothing else.
 
 Ray runs in a temporary folder of its own, without its dashboard, with its HTTP proxy on a free
 port of 127.0.0.1 (``../shared/INFRA.md`` §4), and is shut down through its handles.
@@ -245,3 +246,34 @@ def test_replicas_scale_with_load_survive_a_kill_and_follow_the_alias(served):
         print(f"ray serve: version {version} answered {time.monotonic() - promoted:.1f} s after the promotion")
         assert {client.post(PREDICT, json=RECORD).json()["version"] for _ in range(10)} == {version}
         assert client.get("/readyz").json()["models"] == {"churn": version}
+
+
+def test_podium_serve_engine_ray_joins_a_cluster_and_leaves_it_as_it_found_it(served):
+    """The command itself, on the running cluster (``--ray-address``): it deploys the app, which
+    answers, and Ctrl-C removes the app only — the cluster and Serve keep running."""
+    serve.delete(APP)  # one application on route "/" at a time
+    address = ray.get_runtime_context().gcs_address
+    port = int(served.url.rsplit(":", 1)[1])  # Serve's proxy is already there
+    project = Path(served.registry.url.removeprefix("sqlite:///")).parents[1]
+    command = subprocess.Popen(
+        [PODIUM, "serve", "churn@champion", "--engine", "ray", "--ray-address", address, "--port", str(port),
+         "--max-replicas", "2", "--replica-cpus", "0.5", "--access-log", "off", "--log-rate", "0"],
+        cwd=project, env={**os.environ, "OMP_NUM_THREADS": "1", "PODIUM_HOME": str(project)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        def answers() -> bool:
+            assert command.poll() is None, command.communicate()[1][-3000:]
+            app = serve.status().applications.get("podium-churn")
+            return app is not None and app.status == "RUNNING"
+        wait_for(answers, "podium serve --engine ray answering", timeout=60)
+        with served.client() as client:
+            answer = client.post(PREDICT, json=RECORD)
+            assert answer.status_code == 200 and answer.json()["model"] == "churn"
+            assert client.post(PREDICT, json=RECORD, headers={"Authorization": "Bearer pdm_wrong"}).status_code == 401
+    finally:
+        command.send_signal(signal.SIGINT)
+        _, errors = command.communicate(timeout=60)
+    assert command.returncode == 0, errors[-3000:]
+    assert "on Ray Serve (application 'podium-churn', the Ray cluster at" in errors
+    assert "podium-churn" not in serve.status().applications  # its app removed…
+    assert ray.is_initialized() and serve.status().proxies  # …the cluster and Serve left running
