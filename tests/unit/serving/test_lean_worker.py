@@ -28,7 +28,9 @@ with TestClient(app) as client:
     many = client.post("/v1/models/titanic/predict/batch", json={"records": [json.loads(sys.argv[3])] * 3})
 print(json.dumps({"status": [one.status_code, many.status_code], "one": one.json(),
                   "engine": served.predictor.engine, "unpickled": served.package.pipeline_loaded,
-                  "loaded": [m for m in ("sklearn", "pandas", "joblib", "lightgbm", "xgboost") if m in sys.modules]}))
+                  "loaded": [m for m in ("sklearn", "pandas", "joblib", "lightgbm", "xgboost") if m in sys.modules],
+                  "forecasting": [m for m in ("podium.serving.forecasting", "podium.data.series", "torch",
+                                              "statsforecast") if m in sys.modules]}))
 """
 
 
@@ -52,7 +54,7 @@ def test_a_compiled_model_is_served_without_scikit_learn_pandas_or_a_pickle(tmp_
     seen = _serve_once(tmp_path, compiled=True)
     assert seen["status"] == [200, 200] and seen["one"]["prediction"] in ("yes", "no")
     assert seen["engine"] == "onnx" and seen["unpickled"] is False
-    assert seen["loaded"] == []
+    assert seen["loaded"] == [] and seen["forecasting"] == []
 
 
 def test_a_model_that_does_not_compile_is_served_by_its_pipeline(tmp_path):
