@@ -181,7 +181,8 @@ def predict(
         frame = resolve_source(input).read()
         name = ref.split("@")[0].split(":")[0]
         if describe_remote(url, name, api_key).get("task") == "forecast":
-            forecast = forecast_remote(url, name, frame, api_key)  # future: see the --future option
+            ahead = resolve_source(future).read() if future else None
+            forecast = forecast_remote(url, name, frame, api_key, future=ahead)
             resolve_source(output).write(forecast)
             out.print(f"forecast {len(forecast)} periods with {ref} → {output}")
             return
