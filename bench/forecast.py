@@ -86,22 +86,25 @@ def run_one(name: str, budget: float, seed: int) -> dict[str, Any]:
     forecast = package.forecast(train, future)
     scores = score(train, test, forecast, sid=sid, ts=ts, target=target, m=m)
     board = [dict(r) for r in result.leaderboard]
-    best = board[0] if board else {}
+    won = (package.lineage or {}).get("winner")  # the shipped family; its best row on the board
+    best = next((r for r in board if r.get("candidate") == won), board[0] if board else {})
     families = sorted({str(r.get("candidate")) for r in board if r.get("candidate")})
-    return {"dataset": name, **scores, "fit_seconds": fit_seconds, "winner": _winner(best),
+    return {"dataset": name, **scores, "fit_seconds": fit_seconds, "winner": _winner(best, board),
             "trials": len(board), "families": families, "holdout": best.get("score"),
             "device": best.get("device")}
 
 
-def _winner(row: dict[str, Any]) -> str:
-    """The winning family; for an ensemble, with its members when the row names them."""
+def _winner(row: dict[str, Any], board: list[dict[str, Any]]) -> str:
+    """The winning family; for an ensemble, with its members' families and weights."""
     name = str(row.get("candidate", "?"))
     params = row.get("params") or {}
     members = params.get("members") if isinstance(params, dict) else None
-    if members:
-        names = [str(x.get("candidate", x)) if isinstance(x, dict) else str(x) for x in members]
-        return f"{name} ({' + '.join(names)})"
-    return name
+    if not members:
+        return name
+    family = {r.get("trial"): str(r.get("candidate")) for r in board}
+    weights = params.get("weights") or [1] * len(members)
+    parts = [f"{family.get(m, m)}×{w}" if w != 1 else str(family.get(m, m)) for m, w in zip(members, weights)]
+    return f"{name} ({' + '.join(parts)})"
 
 
 def score(train: Any, test: Any, forecast: Any, *, sid: str, ts: str, target: str, m: int) -> dict[str, float]:
@@ -215,15 +218,16 @@ def main() -> None:
         print(f"… {name}", file=sys.stderr, flush=True)
         results.append(measure(name, args.budget, args.seed))
     print(f"\npodium at a {args.budget:g}-second budget per dataset, {os.cpu_count()} cores\n")
-    print("| dataset | MASE | sMAPE | RMSE | winner | trials | fit s | peak RSS MB |")
-    print("|:--|--:|--:|--:|:--|--:|--:|--:|")
+    print("| dataset | MASE | sMAPE | RMSE | winner | trials | LSTM/GRU ran | fit s | peak RSS MB |")
+    print("|:--|--:|--:|--:|:--|--:|:--|--:|--:|")
     done = [r for r in results if "error" not in r]
     for r in results:
         if "error" in r:
-            print(f"| {r['dataset']} | failed: {r['error']} | | | | | | |")
+            print(f"| {r['dataset']} | failed: {r['error']} | | | | | | | |")
             continue
         print(f"| {r['dataset']} | {r['mase']:.3f} | {r['smape']:.2f} | {r['rmse']:.4g} | {r['winner']} | "
-              f"{r['trials']} | {r['fit_seconds']:.0f} | {r['peak_mb']:.0f} |")
+              f"{r['trials']} | {', '.join(f for f in r['families'] if f in RECURRENT) or 'no'} | "
+              f"{r['fit_seconds']:.0f} | {r['peak_mb']:.0f} |")
     recurrent_wins = [r["dataset"] for r in done if any(n in r["winner"].lower() for n in RECURRENT)]
     print(f"\nLSTM or GRU won (alone or in the winning ensemble) on {len(recurrent_wins)} of {len(done)} "
           f"dataset(s){': ' + ', '.join(recurrent_wins) if recurrent_wins else ''}")
