@@ -341,9 +341,14 @@ class ModelPackage:
         if layout is None:
             raise UserError(f"This is a {self.task} model, not a forecast one: it scores rows.",
                             hint="use podium predict NAME --input ROWS.csv (ModelPackage.predict_frame)")
-        from podium.data.series import SERIES  # pandas: only where a forecast is made
+        from podium.data.series import SERIES, TIME, VALUE  # pandas: only where a forecast is made
 
         panel = layout.canonical(history, what="the history")
+        missing = panel[VALUE].isna()
+        if missing.any():
+            row = panel.loc[missing.idxmax()]
+            raise DataError(f"the history of series {row[SERIES]!r} has no numeric value of '{layout.target}' at "
+                            f"{row[TIME]}.", hint="fill the missing values before forecasting")
         lengths = panel.groupby(SERIES, sort=False).size()
         short = lengths[lengths < layout.min_history]
         if len(short):

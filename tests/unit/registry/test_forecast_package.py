@@ -68,6 +68,8 @@ def test_a_history_it_cannot_use_gets_one_line(package: ModelPackage) -> None:
         package.forecast(history[(history["store"] == "b") | (history["week"] < "2026-01-26")], _future())
     with pytest.raises(DataError, match=r"the history has no column 'units'"):
         package.forecast(history.drop(columns="units"), _future())
+    with pytest.raises(DataError, match=r"history of series 'b' has no numeric value of 'units' at 2026-01-12"):
+        package.forecast(history.assign(units=history["units"].where(history.index != 7)), _future())
     with pytest.raises(DataError, match=r"the history: series 'a' has the timestamp .* more than once"):
         package.forecast(pd.concat([history, history.iloc[:1]]), _future())
 

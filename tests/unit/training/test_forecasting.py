@@ -178,6 +178,40 @@ def test_a_trial_scores_the_holdout_and_selects_on_the_backtest(drift: Candidate
     assert naive.compiled is False and "history" in (naive.compile_blocker or "")
 
 
+class _Promo(_Drift):
+    """The last value plus the promo effect: it needs the known-future covariate (test only)."""
+
+    seen: list[tuple[list[str], list[str] | None]] = []
+
+    def predict(self, history: pd.DataFrame, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        _Promo.seen.append((list(history.columns), None if future is None else list(future.columns)))
+        assert future is not None
+        last = history.groupby(SERIES, sort=False)[VALUE].last()
+        return future.assign(**{FORECAST: future[SERIES].map(last) + 4 * future["promo"]})[[SERIES, TIME, FORECAST]]
+
+
+def test_covariates_reach_the_forecasters_in_trials_and_the_package_layout() -> None:
+    candidate = Candidate(name="test_promo", tasks=frozenset({FORECAST_TASK}), build=lambda t, p, s: _Promo(),
+                          tags=Tags(input="sequence"), params=_DriftParams)
+    candidate_registry.register(candidate.name, candidate, replace=True)
+    try:
+        spec = parse_spec({"source": "s.csv", "target": "units", "candidates": ["test_promo"], "budget": {"trials": 1},
+                           "split": {"backtest_windows": 1},
+                           "forecast": {"time_column": "month", "series_id": "store", "horizon": 6,
+                                        "known_future": ["promo"], "static": ["region"]}})
+        prepared = prepare(_sales(), spec)
+        problem = prepared.problem
+        assert isinstance(problem, ForecastProblem)
+        assert problem.layout.known_future == ("promo",) and problem.layout.static == ("region",)
+        assert prepared.input_schema.names == ["month", "store", "units", "promo", "region"]
+        _Promo.seen.clear()
+        board = compete(problem, [candidate], budget=spec.budget, executor=InlineExecutor(), ensemble=False)
+        assert board.best is not None and board.best.status == "ok"
+        assert _Promo.seen == [([SERIES, TIME, VALUE, "promo", "region"], [SERIES, TIME, "promo"])] * 2
+    finally:
+        candidate_registry.unregister(candidate.name)
+
+
 def test_tabular_families_do_not_compete_on_a_forecast() -> None:
     chosen, _ = select_candidates("all", "forecast", 100)
     assert chosen and all(c.supports("forecast") and c.tags.input == "sequence" for c in chosen)
