@@ -50,6 +50,9 @@ class Settings(BaseModel):
         None, description="fsspec URL of the artifact store; default .podium/artifacts"
     )
     executor: str = Field("local", description="local (process pool), inline, or ray")
+    ray_address: str | None = Field(
+        None, description="with executor ray: the cluster to join (host:port of its head); "
+                          "none: podium starts Ray on this machine")
     n_jobs: int = Field(0, description="parallel trials; 0 means one per CPU core")
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="where trials train: auto (cuda when PyTorch sees a GPU), cpu or cuda; a spec's own wins")
@@ -116,8 +119,8 @@ def resolve_secrets(value: Any, *, where: str, environ: Mapping[str, str] | None
                              f"${{{exc.name}}} are read from the environment when used)") from None
 
 
-_ENV_KEYS = {"registry_url", "artifacts_url", "executor", "n_jobs", "device", "cache_dir", "signing_key", "require_signed",
-             "watch_lease_seconds", "test_kill_at"}
+_ENV_KEYS = {"registry_url", "artifacts_url", "executor", "ray_address", "n_jobs", "device", "cache_dir",
+             "signing_key", "require_signed", "watch_lease_seconds", "test_kill_at"}
 
 
 def load_settings(

@@ -147,7 +147,9 @@ def run_pipeline(
         on_run_started(run_id)
     failpoints.reach("run.started")
     try:
-        executor = make_executor(settings.executor, spec.n_jobs or settings.n_jobs)
+        executor = make_executor(settings.executor, spec.n_jobs or settings.n_jobs,
+                                 ray_address=settings.ray_address,
+                                 ray_temp_dir=Path(settings.cache_dir) / "ray" if settings.cache_dir else None)
         board = compete(problem, candidates, budget=spec.budget, executor=executor, seed=spec.seed,
                         constraints=spec.constraints, on_event=on_event, ensemble=spec.ensemble, device=device)
         rows = board.rows()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -114,7 +115,10 @@ def execute(pipeline: Any, *, as_json: bool) -> None:
         for note in prepared.notes:
             out.print(f"[dim]note:[/] {note}")
 
-    with CompetitionProgress(err, enabled=not as_json and err.is_terminal) as progress:
+    # with --json, stdout holds the one JSON object: what a library prints meanwhile (Ray's
+    # notes on a lost worker, say) goes to stderr
+    quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+    with quiet, CompetitionProgress(err, enabled=not as_json and err.is_terminal) as progress:
         result = run_pipeline(pipeline, settings, on_event=progress, on_prepared=show_prepared)
     if as_json:
         print(json.dumps(result.to_json(), default=str))

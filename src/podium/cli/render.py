@@ -44,18 +44,21 @@ def leaderboard_table(rows: list[dict[str, Any]], metric: str, *, limit: int = 1
         rows = kept
     title = f"Leaderboard ({metric} on the holdout" + (", best of each family)" if per_family else ")")
     table = Table(title=title, title_justify="left")
-    for name, justify in (("#", "right"), ("candidate", "left"), (metric, "right"), ("fit s", "right"),
-                          ("predict ms/1k", "right"), ("size", "right"), ("compiled", "left"), ("device", "left"),
-                          ("status", "left")):
+    nodes = any(r.get("node") for r in rows)  # trials ran on Ray: say where
+    columns = [("#", "right"), ("candidate", "left"), (metric, "right"), ("fit s", "right"),
+               ("predict ms/1k", "right"), ("size", "right"), ("compiled", "left"), ("device", "left"),
+               ("status", "left")]
+    for name, justify in columns + ([("node", "left")] if nodes else []):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     ok = [r for r in rows if r["status"] == "ok"]
     shown = ok[:limit] + [r for r in rows if r["status"] != "ok"][: max(0, limit - len(ok[:limit])) + 5]
     for r in shown:
         status = "[green]ok[/]" if r["status"] == "ok" else f"[red]{r['status']}[/] {r.get('error') or ''}"
         style = "bold" if r.get("rank") == 1 else None
-        table.add_row(_num(r.get("rank")), r["candidate"], _num(r["score"]), _num(r["fit_seconds"], 2),
-                      _num(r["predict_ms_per_1000"], 2), _size(r["size_bytes"]), _compiled(r), r.get("device") or "—",
-                      status, style=style)
+        cells = [_num(r.get("rank")), r["candidate"], _num(r["score"]), _num(r["fit_seconds"], 2),
+                 _num(r["predict_ms_per_1000"], 2), _size(r["size_bytes"]), _compiled(r), r.get("device") or "—",
+                 status]
+        table.add_row(*cells, *([(r.get("node") or "—")[:8]] if nodes else []), style=style)
     hidden = total - len(shown)
     if hidden > 0:
         table.caption = f"{total} trials in all: podium runs show RUN_ID --all"

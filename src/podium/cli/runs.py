@@ -58,7 +58,7 @@ def _row(trial: Mapping[str, Any]) -> dict[str, Any]:
     return {"rank": trial.get("rank"), "candidate": trial.get("candidate"), "score": trial.get("score"),
             "fit_seconds": trial.get("fit_seconds"), "predict_ms_per_1000": trial.get("predict_ms_per_1000"),
             "size_bytes": trial.get("size_bytes"), "status": trial.get("status"), "error": trial.get("error"),
-            "device": trial.get("device")}
+            "device": trial.get("device"), "node": trial.get("node")}
 
 
 @app.command("replay")

@@ -1,20 +1,25 @@
-"""Real servers on 127.0.0.1 for tests: PostgreSQL, Redis and a MongoDB-wire server.
+"""Real servers on 127.0.0.1 for tests: PostgreSQL, Redis, a MongoDB-wire server and a Ray
+cluster of several nodes.
 
-Each starts in a temporary folder on a free port and is stopped by PID. Used by the
+Each starts in a temporary folder on free ports and is stopped by PID (never ``ray stop``,
+which would end every Ray on the machine). Used by the
 test suite's fixtures and usable by plugin authors' own suites.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -113,4 +118,67 @@ def mongo_wire_server() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass
+class RayCluster:
+    """A Ray cluster of ``ray start`` nodes on this machine; ``env`` is what a driver needs
+    to join it (the cluster's token) besides ``address``."""
+
+    address: str
+    env: dict[str, str]
+    nodes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    folder: Path = Path()
+
+
+@contextmanager
+def ray_cluster(nodes: int = 2, *, cpus: int = 1, object_store_mb: int = 100,
+                env: Mapping[str, str] | None = None, timeout: float = 120.0) -> Iterator[RayCluster]:
+    """A head node and ``nodes - 1`` nodes joined to it with ``ray start --address``, each with
+    ``cpus`` CPUs, as on separate machines (here on one). Every port is chosen free, the
+    dashboard is off, token authentication is on with a fresh token. ``env`` is added to the
+    nodes' environment (their workers see it: a ``PYTHONPATH``, say). Stopped by PID."""
+    binary = _which("ray")
+    if binary is None:
+        raise ServerUnavailable("ray is not installed (pip install 'podium[ray]')")
+    folder = Path(tempfile.mkdtemp(prefix="podium-ray-"))  # short: Ray's socket paths are limited
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16), "RAY_USAGE_STATS_ENABLED": "0"}
+    node_env = {**os.environ, **(env or {}), **auth}
+    gcs = free_port()
+    cluster = RayCluster(f"127.0.0.1:{gcs}", auth, folder=folder)
+
+    def start(index: int, *role: str) -> None:
+        ports = {flag: str(free_port()) for flag in (
+            "--node-manager-port", "--object-manager-port", "--min-worker-port", "--dashboard-agent-listen-port",
+            "--dashboard-agent-grpc-port", "--runtime-env-agent-port", "--metrics-export-port")}
+        log = folder / f"node{index}.log"
+        with log.open("wb") as out:
+            cluster.nodes.append(subprocess.Popen(
+                [binary, "start", *role, "--block", "--node-ip-address", "127.0.0.1", "--temp-dir", str(folder),
+                 "--num-cpus", str(cpus), "--object-store-memory", str(object_store_mb * 1024**2),
+                 "--max-worker-port", "0", "--disable-usage-stats", *[x for kv in ports.items() for x in kv]],
+                stdout=out, stderr=subprocess.STDOUT, env=node_env, start_new_session=True))
+        deadline = time.monotonic() + timeout
+        while b"Ray runtime started" not in log.read_bytes():  # printed once the node has joined
+            if cluster.nodes[-1].poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Ray node {index} did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    try:
+        start(0, "--head", "--port", str(gcs), "--include-dashboard=false", "--dashboard-port",
+              str(free_port()), "--ray-client-server-port", str(free_port()))
+        for index in range(1, nodes):
+            start(index, "--address", cluster.address)
+        yield cluster
+    finally:
+        for proc in reversed(cluster.nodes):  # `ray start --block` ends its node's processes on SIGTERM
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in cluster.nodes:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:  # the node's own process group: its raylet and workers
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
         shutil.rmtree(folder, ignore_errors=True)

@@ -8,19 +8,27 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
+import socket
+import tempfile
+import threading
 from abc import ABC, abstractmethod
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from podium._internal.lazy import require
 from podium._internal.named import Named
 from podium._internal.orphans import exit_with_parent
-from podium.errors import NotFoundError
+from podium.errors import NotFoundError, SpecError
 from podium.training.leaderboard import Trial, TrialResult
 from podium.training.problem import ForecastProblem, Problem
 from podium.training.trial import run_trial
 
-__all__ = ["Executor", "LocalExecutor", "InlineExecutor", "RayExecutor", "executor_kinds", "make_executor"]
+__all__ = ["Executor", "LocalExecutor", "InlineExecutor", "RayExecutor", "executor_kinds", "make_executor",
+           "ray_temp_root"]
 
 
 class Executor(ABC):
@@ -100,31 +108,158 @@ class LocalExecutor(Executor):
 
 
 class RayExecutor(Executor):
-    """Trials as Ray tasks: the same competition on a Ray cluster (``ray.init(address=...)``)."""
+    """Trials as Ray tasks, on a Ray cluster (``address``) or on a Ray that this executor
+    starts on this machine (no address).
 
-    def __init__(self, n_jobs: int = 0, address: str | None = None) -> None:
-        self.n_jobs = n_jobs if n_jobs > 0 else max(1, os.cpu_count() or 1)
-        self.address = address
-        self._refs: list[Any] = []
+    The ``Problem`` is put once in Ray's object store; each task gets a reference to it, so
+    a node fetches the training data once, not once per trial. ``n_jobs`` 0 means one trial
+    in flight per CPU of the cluster. A trial whose worker or node is lost (killed, out of
+    memory, node gone) is a failed trial, not a failed run; ``close(kill=True)`` cancels
+    the trials still running (their workers are ended).
+    """
+
+    def __init__(self, n_jobs: int = 0, address: str | None = None, temp_dir: str | Path | None = None) -> None:
+        self.n_jobs = n_jobs
+        self._requested_jobs = n_jobs
+        self.address = address or None
+        self.temp_dir = Path(temp_dir) if temp_dir else None
+        self._ray: Any = None
+        self._connected = False  # whether this executor connected (and so disconnects)
+        self._problem_ref: Any = None
+        self._session: Path | None = None  # the temp folder of a Ray this executor started
+        self._running: dict[Any, tuple[Trial, Future[TrialResult]]] = {}  # by ObjectRef
+        self._lock = threading.Lock()
 
     def start(self, problem: Problem | ForecastProblem) -> None:
-        self._ray = require("ray", package="ray")
-        if not self._ray.is_initialized():
-            self._ray.init(address=self.address, ignore_reinit_error=True, include_dashboard=False)
-        self._problem_ref = self._ray.put(problem)
-        self._remote = self._ray.remote(num_cpus=1)(run_trial)
+        ray = self._ray = require("ray", package="podium[ray]")
+        if not ray.is_initialized():
+            self._connect(ray, problem)
+            self._connected = True
+        if self._requested_jobs <= 0:
+            self.n_jobs = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self._problem_ref = ray.put(problem)  # once: every task gets this reference
+        self._remote = ray.remote(num_cpus=1, max_retries=0)(_ray_trial)
+
+    def _connect(self, ray: Any, problem: Problem | ForecastProblem) -> None:
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        quiet = {"logging_level": "ERROR", "log_to_driver": False}  # podium reports what matters
+        if self.address is not None:
+            _check_reachable(self.address)
+            try:
+                ray.init(address=self.address, **quiet)
+            except Exception as exc:  # refused token, another Ray or Python version...
+                raise SpecError(f"ray_address: cannot join the Ray cluster at {self.address}: {_first_line(exc)}",
+                                hint="run podium with the cluster's Ray and Python versions and its "
+                                     "RAY_AUTH_TOKEN (docs/scale.md)") from None
+            return
+        cpus = self._requested_jobs if self._requested_jobs > 0 else (os.cpu_count() or 1)
+        data_bytes = sum(int(part.memory_usage(deep=True).sum()) if isinstance(part, pd.DataFrame)
+                         else int(part.memory_usage(deep=True))
+                         for part in vars(problem).values() if isinstance(part, (pd.DataFrame, pd.Series)))
+        self._session = Path(tempfile.mkdtemp(prefix="", dir=ray_temp_root(self.temp_dir)))
+        try:
+            ray.init(num_cpus=cpus, include_dashboard=False, _temp_dir=str(self._session),
+                     object_store_memory=max(_MIN_OBJECT_STORE, 2 * data_bytes + _MIN_OBJECT_STORE), **quiet)
+        except BaseException:
+            shutil.rmtree(self._session, ignore_errors=True)
+            self._session = None
+            raise
 
     def submit(self, trial: Trial, deadline: float | None) -> Future[TrialResult]:
+        assert self._problem_ref is not None, "start() first"
         ref = self._remote.remote(self._problem_ref, trial, deadline)
-        self._refs.append(ref)
-        future: Future[TrialResult] = ref.future()
+        future: Future[TrialResult] = Future()
+        with self._lock:
+            self._running[ref] = (trial, future)
+        ref.future().add_done_callback(lambda done: self._settle(ref, done))
         return future
 
+    def _settle(self, ref: Any, done: Future[Any]) -> None:
+        """The task's outcome as a trial result: a lost worker or node is a failed trial."""
+        with self._lock:
+            entry = self._running.pop(ref, None)
+        if entry is None:  # cancelled by close(): already settled
+            return
+        trial, future = entry
+        errors = require("ray").exceptions
+        try:
+            result: TrialResult = done.result()
+        except errors.RayTaskError as exc:  # the task raised: the trial's failure
+            result = TrialResult(trial, "failed", error=_first_line(exc.cause if exc.cause else exc)[:300])
+        except Exception as exc:  # WorkerCrashedError, NodeDiedError, OutOfMemoryError, ObjectLostError...
+            result = TrialResult(trial, "failed", error=f"its Ray worker died: {_first_line(exc)}"[:300])
+        future.set_result(result)
+
     def close(self, *, kill: bool = False) -> None:
-        if kill:
-            for ref in self._refs:
+        if self._ray is None:
+            return
+        if kill:  # trials past the budget: end their workers rather than wait for them
+            with self._lock:
+                running, self._running = self._running, {}
+            for ref, (trial, future) in running.items():
                 self._ray.cancel(ref, force=True)
-        self._refs.clear()
+                future.set_result(TrialResult(trial, "timeout", error="cancelled at the end of the time budget"))
+        else:
+            wait([future for _, future in list(self._running.values())])
+        self._problem_ref = None
+        if self._connected:
+            self._ray.shutdown()
+            self._connected = False
+        if self._session is not None:  # the local Ray's logs and sockets: nothing is left behind
+            shutil.rmtree(self._session, ignore_errors=True)
+            self._session = None
+        self._ray = None
+
+
+#: Ray refuses an object store smaller than 75 MiB
+_MIN_OBJECT_STORE = 128 * 1024**2
+#: the longest folder whose Ray session sockets stay within AF_UNIX's 107 bytes (with the
+#: 9 characters of each run's own subfolder)
+_MAX_TEMP_DIR = 34
+
+
+def ray_temp_root(preferred: Path | None = None) -> Path:
+    """Where a Ray started by podium keeps its sessions, a subfolder a run, removed after it:
+    ``preferred`` (podium passes ``<cache_dir>/ray``), else the user's cache folder,
+    ``~/.cache/podium/ray``. Ray's socket paths must stay short, so a longer folder falls back
+    to ``<tmp>/podium-<uid>/ray``."""
+    from podium.registry.artifacts import default_cache_root
+
+    folder = preferred or default_cache_root().parent / "ray"
+    if len(str(folder)) > _MAX_TEMP_DIR:
+        folder = Path(tempfile.gettempdir()) / f"podium-{os.geteuid()}" / "ray"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail at once with one clear line when nothing listens at a ``host:port`` address
+    (``ray.init`` would retry for minutes)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and the like: Ray resolves them
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise SpecError(f"ray_address: no Ray cluster answers at {address} ({exc.strerror or exc}).",
+                        hint="start one (ray start --head --port PORT) or remove ray_address to let "
+                             "podium start Ray on this machine") from None
+
+
+def _ray_trial(problem: Problem | ForecastProblem, trial: Trial, deadline: float | None) -> TrialResult:
+    """One trial in a Ray worker; the result names the node it ran on."""
+    ray = require("ray")
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # one trial a CPU, as in the local pool
+        result = run_trial(problem, trial, deadline)
+    result.node = ray.get_runtime_context().get_node_id()
+    return result
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
 
 
 executor_kinds: Named[type[Executor]] = Named("executor", error=NotFoundError)
@@ -133,6 +268,12 @@ executor_kinds.register("inline", InlineExecutor)
 executor_kinds.register("ray", RayExecutor)
 
 
-def make_executor(kind: str, n_jobs: int = 0) -> Executor:
+def make_executor(kind: str, n_jobs: int = 0, *, ray_address: str | None = None,
+                  ray_temp_dir: str | Path | None = None) -> Executor:
+    """The executor ``kind`` names; the ray options matter only to ``ray``."""
     cls = executor_kinds.get(kind)
-    return cls() if cls is InlineExecutor else cls(n_jobs)  # type: ignore[call-arg]
+    if cls is InlineExecutor:
+        return InlineExecutor()
+    if cls is RayExecutor:
+        return RayExecutor(n_jobs, address=ray_address, temp_dir=ray_temp_dir)
+    return cls(n_jobs)  # type: ignore[call-arg]

@@ -40,6 +40,8 @@ class TrialResult:
     #: ``compile_blocker`` names the part that has none
     compiled: bool | None = None
     compile_blocker: str | None = None
+    #: the Ray node id the trial ran on (None: this machine's local pool)
+    node: str | None = None
     #: holdout predictions (labels or values) and class probabilities, kept in the parent
     predictions: np.ndarray | None = field(default=None, repr=False)
     proba: np.ndarray | None = field(default=None, repr=False)
@@ -71,6 +73,7 @@ class TrialResult:
             "compiled": self.compiled,
             "device": self.device,
             "error": self.error,
+            "node": self.node,
         }
 
 
