@@ -192,16 +192,16 @@ class LagBoostingForecaster:
             y = part[VALUE].to_numpy(dtype=float)
             z, scale, use_log = self._prepare(y)
             if self.model_ is None or len(z) < 2:
-                values[str(sid)] = np.full(h, y[np.isfinite(y)][-1] if np.isfinite(y).any() else 0.0)
+                values[sid] = np.full(h, y[np.isfinite(y)][-1] if np.isfinite(y).any() else 0.0)
                 continue
             times = pd.DatetimeIndex(part[TIME])
             times = times.append(pd.date_range(times[-1], periods=h + 1, freq=offset)[1:])
-            covariates = np.vstack([self._covariates(part), self._future_covariates(ahead.get(sid), h)])
+            covariates = np.vstack([self._covariates(part), self._future_covariates(ahead.get(sid), times[-h:])])
             origins, steps = np.full(h, len(z) - 1), np.arange(1, h + 1)
             change = np.asarray(self.model_.predict(self._rows(np.append(z, np.zeros(h)), times, covariates,
                                                                origins, steps)), dtype=float)
             out = (z[-1] + change) * scale
-            values[str(sid)] = np.exp(out) if use_log else out
+            values[sid] = np.exp(out) if use_log else out
         return forecast_frame(self.layout, history, values)
 
     # -- helpers --------------------------------------------------------------------------------
@@ -210,16 +210,14 @@ class LagBoostingForecaster:
         cols = self.shape_.covariates
         return part[list(cols)].to_numpy(dtype=float) if cols else np.empty((len(part), 0))
 
-    def _future_covariates(self, ahead: pd.DataFrame | None, h: int) -> np.ndarray:
+    def _future_covariates(self, ahead: pd.DataFrame | None, times: pd.DatetimeIndex) -> np.ndarray:
+        """The known-future covariates at ``times``; missing where not given (the trees route those)."""
         cols = self.shape_.covariates
-        out = np.full((h, len(cols)), np.nan)  # not given: missing, which the trees route by default
-        if ahead is not None and cols:
-            given = ahead[[c for c in cols if c in ahead.columns]]
-            for i, c in enumerate(cols):
-                if c in given.columns:
-                    vals = pd.to_numeric(given[c], errors="coerce").to_numpy(dtype=float)[:h]
-                    out[: len(vals), i] = vals
-        return out
+        if ahead is None or not cols:
+            return np.full((len(times), len(cols)), np.nan)
+        given = ahead.drop_duplicates(TIME).set_index(TIME).reindex(times)
+        return np.column_stack([pd.to_numeric(given[c], errors="coerce").to_numpy(dtype=float)
+                                if c in given.columns else np.full(len(times), np.nan) for c in cols])
 
     def _booster(self, trees: int) -> Any:
         lgb = require("lightgbm")

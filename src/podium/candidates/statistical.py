@@ -88,16 +88,18 @@ class StatisticalForecaster:
     def predict(self, history: pd.DataFrame, future: pd.DataFrame | None = None) -> pd.DataFrame:
         exog = self._exog_columns(history) if future is not None else []
         futures = dict(tuple(future.groupby(SERIES, sort=False))) if exog and future is not None else {}
+        times = self.layout.future_times(history).groupby(SERIES, sort=False)[TIME] if futures else None
         values: dict[str, np.ndarray] = {}
         for sid, part in history.groupby(SERIES, sort=False):
-            sid = str(sid)
-            ahead = futures.get(sid)
             X = X_future = None
-            if exog and ahead is not None and len(ahead) >= self.layout.horizon \
-                    and not part[exog].isna().to_numpy().any() and not ahead[exog].isna().to_numpy().any():
-                X = part[exog].to_numpy(dtype=float)
-                X_future = ahead[exog].to_numpy(dtype=float)[: self.layout.horizon]
-            key, given = self._key(sid, part), _digest(X_future)
+            if futures and times is not None and sid in futures:
+                steps = pd.DatetimeIndex(times.get_group(sid))
+                ahead = futures[sid].drop_duplicates(TIME).set_index(TIME).reindex(steps)
+                if all(c in ahead.columns for c in exog) and not ahead[exog].isna().to_numpy().any() \
+                        and not part[exog].isna().to_numpy().any():
+                    X = part[exog].to_numpy(dtype=float)
+                    X_future = ahead[exog].to_numpy(dtype=float)
+            key, given = self._key(str(sid), part), _digest(X_future)
             cached = self.cache_.get(key)
             if cached is not None and cached[0] == given:
                 values[sid] = cached[1]

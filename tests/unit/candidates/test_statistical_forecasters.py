@@ -78,7 +78,7 @@ def test_arima_uses_the_known_future_covariates_when_given_them():
     panel = _series("a", y, promo=promo)
     train, future = panel.iloc[:60], panel.iloc[60:][[SERIES, TIME, "promo"]]
     fitted = candidate_registry.get("arima").estimator("forecast").fit(train, layout)
-    forecast = fitted.predict(train, future)[FORECAST].to_numpy()
+    forecast = fitted.predict(train, future.iloc[::-1])[FORECAST].to_numpy()  # matched by time, not position
     assert forecast[0] - forecast[1] == pytest.approx(20.0, abs=4.0)
     assert np.allclose(fitted.predict(train, future)[FORECAST], forecast)  # answered from the kept forecast
     without = fitted.predict(train)[FORECAST].to_numpy()  # no covariates given: univariate
