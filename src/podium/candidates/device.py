@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -31,6 +32,9 @@ def cuda_available() -> bool:
     """Whether PyTorch is installed and sees a CUDA GPU (False without torch)."""
     if importlib.util.find_spec("torch") is None:
         return False
+    # ask NVML, not the CUDA runtime: a runtime initialised here would be unusable in the trial
+    # workers forked from this process (PyTorch reads this variable at each call)
+    os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
     torch = importlib.import_module("torch")
     return bool(torch.cuda.is_available())
 

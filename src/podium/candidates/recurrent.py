@@ -5,6 +5,8 @@ How the network is fed (it matters more than its size):
 - **Windows.** Every series of the training panel is cut into windows of ``window`` past
   points followed by the next ``horizon`` points. One network learns from the windows of
   all series (a global model), so it also forecasts series it never saw.
+- **A correction of a baseline**: the network's output is added to the seasonal naive forecast
+  or to the last value (``baseline``; ``auto`` picks the closer on the validation windows).
 - **Relative to the last observed value.** Each window is shifted by its own last observed
   value and divided by its own scale (the mean absolute value of the window: a level), so
   inputs and targets are the changes from "now" in units of the series' level. The network
@@ -14,10 +16,11 @@ How the network is fed (it matters more than its size):
   steps at once (no recursion, so no error feeding on itself).
 - **Inputs per step**: the scaled value, the known-future covariates (standardised over the
   training panel) and the position in the season (sine and cosine) when there is one.
-- **Early stopping on time.** The last window of each series (its last ``horizon`` points
-  as targets) is the validation slice; training windows end before it. The weights of the
-  best validation epoch are kept; the fit stops at ``past_deadline()`` (checked every batch)
-  with the best weights so far.
+- **Early stopping on time.** The last windows of each series (its latest origins, about 32
+  windows in all) are the validation slice; training targets end before theirs begin. The
+  weights of the best validation epoch are kept, then (``refit``) a network is trained again
+  on every window for that many epochs. The fit stops at ``past_deadline()`` (checked every
+  batch) with the best weights so far. ``members`` networks from other seeds are averaged.
 - **Short histories** (fewer than ``window`` points) get the seasonal naive forecast.
 
 Torch is imported here only, lazily; a fitted forecaster pickles its weights as numpy
@@ -68,8 +71,11 @@ class RecurrentParams(BaseModel):
     batch_size: int = Field(64, ge=1, le=8192)
     max_epochs: int = Field(200, ge=1, le=10_000)
     patience: int = Field(10, ge=1, le=10_000, description="epochs without a better validation loss before stopping")
-    baseline: Literal["naive", "seasonal"] = Field(
-        "seasonal", description="what the network corrects: the last value, or the last season repeated")
+    baseline: Literal["auto", "naive", "seasonal"] = Field(
+        "auto", description="what the network corrects: the last value, the last season repeated, or "
+                            "(auto) whichever of the two is closer on the validation windows")
+    members: int = Field(1, ge=1, le=16, description="networks trained from different seeds, their forecasts "
+                         "averaged (added while the deadline allows)")
     refit: bool = Field(True, description="after early stopping, retrain on every window (the latest too) "
                         "for the epochs found")
     max_steps: int = Field(4000, ge=1, description="gradient steps at most over the whole fit "
@@ -115,7 +121,7 @@ class RecurrentForecaster:
         self.cell = cell
         self.params = RecurrentParams.model_validate(dict(params or {}))
         self.seed = seed
-        self._net: Any = None
+        self._nets: list[Any] | None = None
 
     # --- fitting ---------------------------------------------------------------------------
 
@@ -135,7 +141,9 @@ class RecurrentForecaster:
         wanted = p.window or int(round(p.lookback * max(self.season_, h)))
         # the longest series must still give a validation window and a few training ones
         self.window_ = max(2, min(wanted, longest - 2 * h - 4))
-        self.state_: dict[str, np.ndarray] | None = None
+        #: each member network's weights (numpy arrays by state-dict key); none: seasonal naive for all
+        self.states_: list[dict[str, np.ndarray]] = []
+        self.skip_ = 1
         self.epochs_ = 0
         data = self._training_windows(series)
         if data is None:  # every series too short: seasonal naive for all
@@ -198,31 +206,55 @@ class RecurrentForecaster:
 
     def _train(self, torch: Any, train: tuple[np.ndarray, ...], valid: tuple[np.ndarray, ...],
                every: tuple[np.ndarray, ...]) -> None:
-        """Early-stop on the validation windows; then, in time, refit on every window for as many epochs."""
+        """Per member: early-stop on the validation windows; then, in time, refit on every window
+        for as many epochs. Members (other seeds) are added while the deadline allows."""
+        self.skip_ = self._skip(valid)
         device = torch.device(current_device())
         fit, val = self._tensors(torch, train, device), self._tensors(torch, valid, device)
+        everything = self._tensors(torch, every, device) if self.params.refit else None
         self.validation_curve_: list[float] = []
-        self.state_, self.epochs_, self.validation_loss_, finished = self._epochs(
-            torch, fit, val, self.params.max_epochs)
-        if self.params.refit and finished and self.state_ is not None:
-            state, _, _, finished = self._epochs(torch, self._tensors(torch, every, device), None, self.epochs_)
-            if finished:  # a refit cut short by the deadline is worse than the early-stopped one
-                self.state_ = state
+        self.member_epochs_: list[int] = []
+        for member in range(self.params.members):
+            if member and past_deadline():
+                break
+            seed = self.seed + 1000 * member
+            state, epochs, loss, finished = self._epochs(torch, fit, val, self.params.max_epochs, seed)
+            if state is None:
+                break
+            if everything is not None and finished:
+                refitted, _, _, finished = self._epochs(torch, everything, None, epochs, seed)
+                if finished and refitted is not None:  # a refit cut short is worse than the early-stopped net
+                    state = refitted
+            self.states_.append(state)
+            self.member_epochs_.append(epochs)
+            if member == 0:
+                self.epochs_, self.validation_loss_ = epochs, loss
+
+    def _skip(self, valid: tuple[np.ndarray, ...]) -> int:
+        """The baseline's lag: the season, or 1 (the last value, which is 0 once scaled)."""
+        baseline, m, h = self.params.baseline, self.season_, self.layout.horizon
+        if m == 1 or self.window_ < m or baseline == "naive":
+            return 1
+        if baseline == "seasonal":
+            return m
+        inputs, _, targets = _model_arrays(*valid)
+        seasonal = np.tile(inputs[:, -m:, 0], -(-h // m))[:, :h]
+        return m if np.abs(targets - seasonal).mean() <= np.abs(targets).mean() else 1
 
     def _tensors(self, torch: Any, arrays: tuple[np.ndarray, ...], device: Any) -> list[Any]:
         return [torch.as_tensor(a, dtype=torch.float32, device=device) for a in _model_arrays(*arrays)]
 
-    def _epochs(self, torch: Any, fit: list[Any], val: list[Any] | None, epochs: int
+    def _epochs(self, torch: Any, fit: list[Any], val: list[Any] | None, epochs: int, seed: int
                 ) -> tuple[dict[str, np.ndarray] | None, int, float, bool]:
         """Train a new network for up to ``epochs``: (its best weights, their epoch, their validation
         loss, whether it ended by itself rather than at the deadline). Without ``val``: the last weights."""
         p = self.params
         device = fit[0].device
-        torch.manual_seed(self.seed)
+        torch.manual_seed(seed)
         net = _network(torch, self._config()).to(device)
         optimiser = torch.optim.Adam(net.parameters(), lr=p.learning_rate, weight_decay=p.weight_decay)
         loss_fn = torch.nn.L1Loss()
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(seed)
         n = len(fit[0])
         batches = max(1, n // min(p.batch_size, n))
         best, best_state, best_epoch, stale, steps = math.inf, None, 0, 0, 0
@@ -245,7 +277,8 @@ class RecurrentForecaster:
                 net.eval()
                 with torch.no_grad():
                     score = float(loss_fn(net(val[0], val[1]), val[2]))
-                self.validation_curve_.append(score)
+                if seed == self.seed:
+                    self.validation_curve_.append(score)
             if score < best - 1e-6 or val is None:
                 best, stale, best_epoch = score, 0, epoch + 1
                 best_state = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
@@ -259,7 +292,7 @@ class RecurrentForecaster:
         p = self.params
         return {"cell": self.cell, "inputs": 1 + self._n_features, "hidden": p.hidden_size, "layers": p.num_layers,
                 "dropout": p.dropout, "horizon": self.layout.horizon, "future": self._n_features,
-                "skip": self.season_ if p.baseline == "seasonal" and self.window_ >= self.season_ else 1}
+                "skip": self.skip_}
 
     # --- forecasting -------------------------------------------------------------------------
 
@@ -274,7 +307,7 @@ class RecurrentForecaster:
         values: dict[str, np.ndarray] = {}
         ready = []
         for s in series:
-            if self.state_ is None or len(s.values) < w:
+            if not self.states_ or len(s.values) < w:
                 values[s.sid] = _seasonal_naive(s.values, self.season_, h)
                 continue
             n = len(s.values)
@@ -309,27 +342,30 @@ class RecurrentForecaster:
     def _forecast(self, x: np.ndarray, xf: np.ndarray, ff: np.ndarray) -> np.ndarray:
         torch = require("torch", extra="torch")
         with _torch_threads(torch):
-            net = self._network(torch)
+            nets = self._networks(torch)
             inputs, futures, _, last, scale = _model_arrays(x, None, xf, ff, keep=True)
-            device = next(net.parameters()).device
+            device = next(nets[0].parameters()).device
             with torch.no_grad():
-                out = net(torch.as_tensor(inputs, dtype=torch.float32, device=device),
-                          torch.as_tensor(futures, dtype=torch.float32, device=device)).cpu().numpy()
+                a = torch.as_tensor(inputs, dtype=torch.float32, device=device)
+                b = torch.as_tensor(futures, dtype=torch.float32, device=device)
+                out = torch.stack([net(a, b) for net in nets]).mean(dim=0).cpu().numpy()
         result: np.ndarray = out.astype(float) * scale + last
         return result
 
-    def _network(self, torch: Any) -> Any:
-        if self._net is None:
-            net = _network(torch, self._config())
-            net.load_state_dict({k: torch.as_tensor(v) for k, v in (self.state_ or {}).items()})
-            self._net = net.to(torch.device(current_device())).eval()
-        return self._net
+    def _networks(self, torch: Any) -> list[Any]:
+        if self._nets is None:
+            self._nets = []
+            for state in self.states_:
+                net = _network(torch, self._config())
+                net.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
+                self._nets.append(net.to(torch.device(current_device())).eval())
+        return self._nets
 
     # --- pickling: weights as numpy arrays, the torch module rebuilt on demand ---------------
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_net"] = None
+        state["_nets"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -410,16 +446,19 @@ def _builder(cell: Cell) -> Any:
 
 
 _SPACE: dict[str, Distribution] = {
-    "hidden_size": Choice((16, 32, 64, 128)),
+    "hidden_size": Choice((16, 32, 64)),
     "num_layers": Int(1, 2),
     "lookback": Choice((1.0, 1.5, 2.0, 3.0, 4.0)),
     "dropout": Choice((0.0, 0.1, 0.2)),
     "learning_rate": Float(1e-3, 1e-2, log=True),
+    "baseline": Choice(("auto", "seasonal", "naive")),
 }
+# small nets first (they train in a second or two on a few thousand windows), each preset a
+# different view: the season's correction, the last value's, an average of three seeds
 _PRESETS: tuple[Mapping[str, Any], ...] = (
     {},
-    {"hidden_size": 64, "lookback": 3.0},
-    {"hidden_size": 32, "num_layers": 2, "dropout": 0.1, "lookback": 1.5},
+    {"baseline": "naive"},
+    {"members": 3, "lookback": 3.0},
 )
 
 if importlib.util.find_spec("torch") is not None:  # registered only where torch is installed

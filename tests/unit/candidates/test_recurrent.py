@@ -62,9 +62,20 @@ def test_the_deadline_stops_training_with_a_usable_model():
     panel, layout = sample_panel(n_series=2, length=48)
     train, _ = _split(panel, layout.horizon)
     with fit_deadline(time.time() - 1):
-        model = candidate_registry.get("lstm").estimator("forecast", {"max_epochs": 500}, seed=0).fit(train, layout)
+        model = candidate_registry.get("lstm").estimator(
+            "forecast", {"max_epochs": 500, "members": 3}, seed=0).fit(train, layout)
     assert model.epochs_ == 1 and len(model.validation_curve_) == 1
+    assert len(model.states_) == 1  # no member started past the deadline
     assert np.isfinite(model.predict(train)[FORECAST]).all()
+
+
+def test_members_are_averaged():
+    panel, layout = sample_panel(n_series=2, length=48)
+    train, _ = _split(panel, layout.horizon)
+    pair = RecurrentForecaster("gru", {**TINY, "members": 2}, seed=0).fit(train, layout)
+    assert len(pair.states_) == 2
+    alone = [RecurrentForecaster("gru", TINY, seed=s).fit(train, layout).predict(train)[FORECAST] for s in (0, 1000)]
+    assert np.allclose(pair.predict(train)[FORECAST], (alone[0] + alone[1]) / 2, atol=1e-5)
 
 
 def test_a_history_shorter_than_the_window_gets_the_seasonal_naive_forecast():
@@ -79,5 +90,5 @@ def test_a_history_shorter_than_the_window_gets_the_seasonal_naive_forecast():
 def test_series_too_short_for_any_window_fall_back_entirely():
     panel, layout = sample_panel(n_series=1, length=20)
     model = RecurrentForecaster("lstm", {**TINY, "window": 16}).fit(panel, layout)
-    assert model.state_ is None
+    assert model.states_ == []
     assert len(model.predict(panel)) == layout.horizon
