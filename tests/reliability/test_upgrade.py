@@ -28,6 +28,7 @@ from podium.registry.engine import create_registry_engine
 from podium.registry.migrate import (
     BASELINE,
     alembic_config,
+    declared_head,
     ensure_schema,
     head_revision,
     schema_status,
@@ -170,6 +171,7 @@ def test_a_new_registry_is_created_at_head_with_exactly_the_code_tables(backend:
 def test_the_migrations_are_one_line_from_the_baseline():
     revisions = list(script_directory().walk_revisions())  # head first; raises on several heads
     assert revisions[0].revision == head_revision() and revisions[-1].revision == BASELINE
+    assert declared_head() == head_revision()  # what a serving worker reads without Alembic
     for newer, older in zip(revisions, revisions[1:]):
         assert newer.down_revision == older.revision
         assert Path(newer.path).name.startswith(f"{newer.revision}_")

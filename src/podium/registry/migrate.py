@@ -16,22 +16,25 @@ so processes that open a new database together create it once.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from podium.errors import IntegrityError, RegistryRevisionError
 from podium.registry.engine import WRITE_OPTION
 
+if TYPE_CHECKING:  # Alembic is imported where a schema is read or changed, not to open a registry
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
 __all__ = ["SchemaStatus", "ensure_schema", "upgrade_schema", "schema_status", "head_revision",
-           "alembic_config", "script_directory", "BASELINE", "UPGRADE_COMMAND"]
+           "alembic_config", "script_directory", "declared_head", "BASELINE", "UPGRADE_COMMAND"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: the revision of the schema podium 0.1.0 created without migrations
@@ -75,6 +78,8 @@ class SchemaStatus:
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration for the registry's migrations, on ``connection`` when given."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -84,6 +89,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 @functools.cache
 def script_directory() -> ScriptDirectory:
     """The migrations (``walk_revisions()`` lists them, head first)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
@@ -100,7 +107,44 @@ def head_revision() -> str:
     return head
 
 
+_REVISION_LINE = re.compile(r"""^(down_)?revision\s*=\s*(?:["']([^"']+)["']|None)\s*$""", re.MULTILINE)
+
+
+@functools.cache
+def declared_head() -> str | None:
+    """The head revision read from the migration files' ``revision = ...`` lines, without
+    Alembic (a serving worker opens the registry without importing it); None when the files
+    do not say it plainly (one line each, one head) — then :func:`head_revision` decides."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = {bool(m.group(1)): m.group(2) for m in _REVISION_LINE.finditer(path.read_text(encoding="utf-8"))}
+        if False not in found or found[False] is None:
+            return None
+        revisions.add(found[False])
+        parent = found.get(True)
+        if parent:
+            parents.add(parent)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_declared_head(conn: Connection) -> bool:
+    """Whether the database records exactly the head revision (one query, no Alembic)."""
+    head = declared_head()
+    if head is None:
+        return False
+    try:
+        rows = conn.execute(text("SELECT version_num FROM alembic_version")).fetchall()
+    except DBAPIError:  # no such table: empty, or made by podium 0.1.0
+        conn.rollback()
+        return False
+    return [r[0] for r in rows] == [head]
+
+
 def _status(conn: Connection) -> SchemaStatus:
+    from alembic.runtime.migration import MigrationContext
+
     heads = MigrationContext.configure(conn).get_current_heads()
     if heads:
         return SchemaStatus(current=",".join(sorted(heads)), head=head_revision())
@@ -135,6 +179,9 @@ def ensure_schema(engine: Engine) -> None:
     """Check the database before use: a new, empty one is brought to head (under a lock, so
     processes opening it together create it once); one at another revision raises
     :class:`RegistryRevisionError`, which names both revisions and ``podium db upgrade``."""
+    with engine.connect() as conn:
+        if _at_declared_head(conn):  # the usual case, answered without importing Alembic
+            return
     status = schema_status(engine)
     if status.up_to_date:
         return
@@ -159,6 +206,8 @@ def _upgrade(engine: Engine, *, only_if_empty: bool) -> tuple[SchemaStatus, Sche
             return before, before
         if not before.known or (only_if_empty and not before.empty):
             raise _mismatch(engine, before)
+        from alembic import command
+
         command.upgrade(alembic_config(conn), "head")
         if conn.dialect.name == "sqlite":
             broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()

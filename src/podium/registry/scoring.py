@@ -147,6 +147,7 @@ class OnnxEngine:
                  threads: int | None = None) -> None:
         import onnxruntime as ort
 
+        ort.disable_telemetry_events()  # a model scored here reports nothing to anyone
         options = ort.SessionOptions()
         if threads is not None:  # a serving worker: one core each (see serving/workers.py)
             options.intra_op_num_threads = threads

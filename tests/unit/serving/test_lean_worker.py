@@ -1,4 +1,5 @@
-"""A worker serving a compiled model imports neither scikit-learn nor pandas, and unpickles nothing."""
+"""A worker serving a compiled model imports neither scikit-learn nor pandas (nor Alembic: opening a
+registry at head needs no migration machinery), and unpickles nothing."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ with TestClient(app) as client:
     many = client.post("/v1/models/titanic/predict/batch", json={"records": [json.loads(sys.argv[3])] * 3})
 print(json.dumps({"status": [one.status_code, many.status_code], "one": one.json(),
                   "engine": served.predictor.engine, "unpickled": served.package.pipeline_loaded,
-                  "loaded": [m for m in ("sklearn", "pandas", "joblib", "lightgbm", "xgboost") if m in sys.modules],
+                  "loaded": [m for m in ("sklearn", "pandas", "joblib", "lightgbm", "xgboost", "alembic") if m in sys.modules],
                   "forecasting": [m for m in ("podium.serving.forecasting", "podium.data.series", "torch",
                                               "statsforecast") if m in sys.modules]}))
 """
