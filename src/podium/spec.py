@@ -49,6 +49,8 @@ class StepSpec(_Strict):
 
 class SplitSpec(_Strict):
     test_size: float = Field(0.2, gt=0, lt=1, description="fraction of rows held out")
+    max_test_rows: int | None = Field(
+        50_000, ge=10, description="at most this many rows held out (more only slow every trial); null: no cap")
     seed: int = 42
     time_column: str | None = Field(None, description="hold out the latest rows by this column")
     cv_folds: int | Literal["auto"] = Field(

@@ -33,11 +33,14 @@ from podium.registry.scoring import FORECASTER, EngineInfo
 from podium.registry.datasets import DatasetStore
 from podium.registry.pipelines import new_owner
 from podium.spec import PipelineSpec
+from podium._internal.process import release_memory
+from podium.training.budget import CHECK_ROWS, SMOKE_ROWS
 from podium.training.compile import compile_model
 from podium.training.forecasting import NOT_A_GRAPH, fitted_layout
 from podium.training import (
     ForecastProblem,
     GateDecision,
+    PhaseClock,
     Prepared,
     Problem,
     TrainerEvent,
@@ -46,6 +49,7 @@ from podium.training import (
     compete,
     fit_final,
     make_executor,
+    plan_finish,
     prepare,
     select_candidates,
 )
@@ -71,6 +75,8 @@ class RunResult:
     seconds: float = 0.0
     columns: dict[str, str] = field(default_factory=dict)
     promotion: PromotionDecision | None = None
+    #: the budget's plan and what each phase took (``PhaseClock.to_json``)
+    timing: dict[str, Any] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -93,6 +99,7 @@ class RunResult:
                               for d in self.deliveries],
             "seconds": round(self.seconds, 2),
             "columns": self.columns,
+            "timing": self.timing,
         }
 
 
@@ -110,6 +117,7 @@ def run_pipeline(
     fence: Callable[[], None] | None = None,
     dataset: str | None = None,
     owner: str | None = None,
+    started: float | None = None,
 ) -> RunResult:
     """Run the whole pipeline of ``spec``; returns the result (gate failures included).
 
@@ -120,25 +128,31 @@ def run_pipeline(
     that may no longer register (a watcher that lost its job's lease); ``owner`` names the
     process running it (default this one), for recovery to tell a killed run. ``dataset`` names the
     dataset version the rows are (``sales:3``): a later challenger is also compared with this
-    run's model on that version's holdout.
+    run's model on that version's holdout. ``started`` is when the budget's clock started (default:
+    now; the CLI passes its process's start, so that the budget covers its imports too).
     """
-    started = time.time()
+    started = time.time() if started is None else started
     device = resolve_device(spec.device or settings.device)  # cuda asked without one: SpecError
+    clock = PhaseClock(spec.budget.seconds if spec.budget.trials is None else None, started)
     registry = registry or Registry.from_settings(settings)
     failpoints.arm(settings.test_kill_at)
     notifiers = build_notifiers(spec.notify if spec.notify is not None else settings.notify)
-    if frame is None or origin is None:
-        source = resolve_source(spec.source)
-        origin = source.describe()
-        if frame is None:
-            frame = source.read()
-    prepared = prepare(frame, spec)
-    if on_prepared is not None:
-        on_prepared(prepared)
-    problem = prepared.problem
-    candidates, notes = select_candidates(spec.candidates, problem.task, problem.n_rows)
-    notes = prepared.notes + notes
-    fingerprint = frame_fingerprint(frame)
+    with clock.phase("read"):
+        if frame is None or origin is None:
+            source = resolve_source(spec.source)
+            origin = source.describe()
+            if frame is None:
+                frame = source.read()
+    with clock.phase("prepare"):
+        prepared = prepare(frame, spec)
+        if on_prepared is not None:
+            on_prepared(prepared)
+        problem = prepared.problem
+        candidates, notes = select_candidates(spec.candidates, problem.task, problem.n_rows)
+        notes = prepared.notes + notes
+        fingerprint = frame_fingerprint(frame)
+        n_read = len(frame)
+        del frame  # the problem holds the typed rows; the frame as read is not needed again
     run_id = registry.start_run(
         spec.name, spec=spec.recorded(), task=problem.task,
         metric=problem.metric.name, dataset_fingerprint=fingerprint,
@@ -150,8 +164,10 @@ def run_pipeline(
         executor = make_executor(settings.executor, spec.n_jobs or settings.n_jobs,
                                  ray_address=settings.ray_address,
                                  ray_temp_dir=Path(settings.cache_dir) / "ray" if settings.cache_dir else None)
-        board = compete(problem, candidates, budget=spec.budget, executor=executor, seed=spec.seed,
-                        constraints=spec.constraints, on_event=on_event, ensemble=spec.ensemble, device=device)
+        with clock.phase("competition"):
+            board = compete(problem, candidates, budget=spec.budget, executor=executor, seed=spec.seed,
+                            constraints=spec.constraints, on_event=on_event, ensemble=spec.ensemble, device=device,
+                            clock=clock, refit=spec.split.refit)
         rows = board.rows()
         registry.record_trials(run_id, rows)
         failpoints.reach("run.trials_recorded")
@@ -166,17 +182,26 @@ def run_pipeline(
                 greater_is_better=problem.metric.greater_is_better,
                 command=f"podium runs replay {run_id}"), data_note))
             result.seconds = time.time() - started
+            result.timing = clock.to_json()
             registry.finish_run(run_id, "gate_failed", summary=_summary(result))
             return result
-        with use_device(device):
-            pipeline = fit_final(problem, best.trial, board, refit_all=spec.split.refit)
+        final_rows = plan_finish(problem, board, best, clock, refit=spec.split.refit)
+        with clock.phase("final_fit"), use_device(device):
+            # iterative families stop past their share of what is left (never before 1.2 × their plan)
+            left = clock.left()
+            fixed = clock.planned["compile"] + clock.planned["package"] + clock.planned["register"]
+            pipeline = fit_final(problem, best.trial, board, refit_all=spec.split.refit, rows=final_rows,
+                                 deadline=None if left is None else time.time() + max(
+                                     left - fixed, 1.2 * clock.planned["final_fit"] + 1.0))
+            release_memory()
         if isinstance(problem, ForecastProblem):
             package = _forecast_package(spec, prepared, problem, pipeline, best, rows, notes,
-                                        _lineage(spec, origin, frame, fingerprint, run_id, best.trial.candidate))
+                                        _lineage(spec, origin, n_read, fingerprint, run_id, best.trial.candidate))
         else:
             schema = prepared.input_schema
-            compiled = compile_model(pipeline, schema, problem.task, problem.classes or [],
-                                     schema.typed(problem.X_test))
+            with clock.phase("compile"):  # the graph checked on up to CHECK_ROWS holdout rows
+                compiled = compile_model(pipeline, schema, problem.task, problem.classes or [],
+                                         schema.typed(problem.X_test.iloc[:CHECK_ROWS]))
             _engine_on_board(rows, best.trial.id, compiled.engine)
             if compiled.engine.reason:
                 notes.append(f"served on the scikit-learn engine: {compiled.engine.reason}")
@@ -189,15 +214,15 @@ def run_pipeline(
                 metric=problem.metric.name,
                 metrics=best.metrics,
                 leaderboard=rows,
-                lineage=_lineage(spec, origin, frame, fingerprint, run_id, best.trial.candidate),
+                lineage=_lineage(spec, origin, n_read, fingerprint, run_id, best.trial.candidate),
                 notes=notes,
                 engine_info=compiled.engine,
                 onnx_model=compiled.model,
-                training=_training_block(problem, refit=spec.split.refit),
+                training=_training_block(problem, refit=spec.split.refit, final_rows=final_rows),
             )
         _register_and_promote(registry, spec, package, result, prepared, best.value, fingerprint,
                               fence=fence, dataset=dataset, notifiers=notifiers, data_note=data_note,
-                              started=started)
+                              started=started, clock=clock)
         return result
     except PodiumError as exc:
         registry.finish_run(run_id, "failed", summary={"notes": notes}, error=str(exc))
@@ -260,9 +285,19 @@ def _judged_rows(prepared: Prepared) -> tuple[pd.DataFrame, pd.Series]:
     return problem.X_test, problem.y_test
 
 
-def _training_block(problem: Problem, *, refit: bool) -> dict[str, Any]:
+def _training_block(problem: Problem, *, refit: bool, final_rows: int) -> dict[str, Any]:
     """How the shipped model relates to the metrics recorded with it (stated in the package)."""
     train, holdout = len(problem.X_train), len(problem.X_test)
+    if final_rows < (train + holdout if refit else train):  # the budget allowed fewer rows
+        return {
+            "metrics_from": f"the winning configuration scored on the {holdout} holdout rows it never saw",
+            "refit_on_all_rows": False,
+            "shipped_model": f"refitted on {final_rows} rows ({'the holdout and ' if refit else ''}train rows "
+                             "at random): as many as the time budget allowed",
+            "train_rows": train,
+            "holdout_rows": holdout,
+            "final_rows": final_rows,
+        }
     return {
         "metrics_from": f"the winning configuration fitted on the {train} train rows, scored on the "
                         f"{holdout} holdout rows it never saw",
@@ -278,46 +313,51 @@ def _training_block(problem: Problem, *, refit: bool) -> dict[str, Any]:
 def _register_and_promote(registry: Registry, spec: PipelineSpec, package: ModelPackage, result: RunResult,
                           prepared: Prepared, value: float, fingerprint: str, *, fence: Callable[[], None] | None,
                           dataset: str | None, notifiers: list[Notifier[Any]], data_note: str | None,
-                          started: float) -> None:
+                          started: float, clock: PhaseClock) -> None:
     """Decide, record the decision, register the challenger, then act on the decision.
 
     The decision (smoke test included) is recorded before the version is registered, so a
     crash anywhere after it leaves a promotion that recovery completes (``finish_promotion``).
     """
     model, alias = spec.model_name, spec.registration.alias
-    champion_info = _current_version(registry, model, alias)
-    champion = None if champion_info is None else registry.load(champion_info.ref)
-    X_test, y_test = _judged_rows(prepared)
-    try:
-        reference = _reference_holdout(registry, spec, champion_info, champion)
-        promotion = decide_promotion(
-            challenger_value=value, champion=champion, challenger=package, X_test=X_test,
-            y_test=y_test, metric=prepared.problem.metric, policy=spec.promotion, dataset_fingerprint=fingerprint,
-            reference=reference)
-    except PodiumError as exc:  # an unreadable reference must not let a challenger through
-        promotion = PromotionDecision(False, f"the reference holdout cannot be used: {exc}", {})
-    if promotion.promote and spec.promotion.smoke_test:
-        failure = _smoke_test(registry, package, X_test)
-        if failure is not None:
-            promotion = PromotionDecision(False, f"smoke test failed: {failure}", promotion.figures)
+    with clock.phase("package"):
+        champion_info = _current_version(registry, model, alias)
+        champion = None if champion_info is None else registry.load(champion_info.ref)
+        X_test, y_test = _judged_rows(prepared)
+        try:
+            reference = _reference_holdout(registry, spec, champion_info, champion)
+            promotion = decide_promotion(
+                challenger_value=value, champion=champion, challenger=package, X_test=X_test,
+                y_test=y_test, metric=prepared.problem.metric, policy=spec.promotion,
+                dataset_fingerprint=fingerprint, reference=reference)
+        except PodiumError as exc:  # an unreadable reference must not let a challenger through
+            promotion = PromotionDecision(False, f"the reference holdout cannot be used: {exc}", {})
+        if promotion.promote and spec.promotion.smoke_test:
+            failure = _smoke_test(registry, package, X_test)
+            if failure is not None:
+                promotion = PromotionDecision(False, f"smoke test failed: {failure}", promotion.figures)
     decision = "keep" if not promotion.promote else "approve" if spec.promotion.approval == "manual" else "promote"
     if fence is not None:
         fence()
-    registry.record_promotion(result.run_id, model=model, alias=alias, dataset=dataset,
-                              champion=None if champion_info is None else champion_info.version,
-                              decision=decision, message=promotion.message, figures=promotion.figures)
-    failpoints.reach("run.decided")
-    version = registry.register(model, package, run_id=result.run_id, alias=None)
-    failpoints.reach("run.registered")
-    registry.promotion_registered(result.run_id, version)
-    failpoints.reach("run.version_noted")
-    result.model, result.version = model, version
-    result.status = {"promote": "registered", "approve": "awaiting_approval"}.get(decision, "not_promoted")
-    result.alias = alias if decision == "promote" else None
-    result.promotion = promotion
+    with clock.phase("register"):
+        registry.record_promotion(result.run_id, model=model, alias=alias, dataset=dataset,
+                                  champion=None if champion_info is None else champion_info.version,
+                                  decision=decision, message=promotion.message, figures=promotion.figures)
+        failpoints.reach("run.decided")
+        version = registry.register(model, package, run_id=result.run_id, alias=None)
+        failpoints.reach("run.registered")
+        registry.promotion_registered(result.run_id, version)
+        failpoints.reach("run.version_noted")
+        result.model, result.version = model, version
+        result.status = {"promote": "registered", "approve": "awaiting_approval"}.get(decision, "not_promoted")
+        result.alias = alias if decision == "promote" else None
+        result.promotion = promotion
+        result.seconds = time.time() - started
+        result.timing = clock.to_json()
+        record, result.deliveries = finish_promotion(registry, result.run_id, notifiers=notifiers,
+                                                     data_note=data_note, summary=_summary(result))
     result.seconds = time.time() - started
-    record, result.deliveries = finish_promotion(registry, result.run_id, notifiers=notifiers, data_note=data_note,
-                                                 summary=_summary(result))
+    result.timing = clock.to_json()
     if record.state != "promoted" and result.status == "registered":  # a newer move won meanwhile
         result.status, result.alias = "not_promoted", None
         result.promotion = PromotionDecision(False, record.outcome or record.state, promotion.figures)
@@ -326,11 +366,12 @@ def _register_and_promote(registry: Registry, spec: PipelineSpec, package: Model
 def _smoke_test(registry: Registry, package: ModelPackage, X_test: pd.DataFrame) -> str | None:
     """The package, saved (and signed) as registering will save it, then loaded in a fresh
     process with every check a load makes (checksums, signature under the registry's trust),
-    reproduces its holdout predictions (a forecast package: its forecast from the series).
-    Run before registering: it is part of the decision."""
+    reproduces its predictions of (up to ``SMOKE_ROWS``) holdout rows (a forecast package: its
+    forecast from the series). Run before registering: it is part of the decision."""
     if package.series_layout is not None:
         expected = package.forecast(X_test)[package.series_layout.target].to_numpy()
     else:
+        X_test = X_test.iloc[:SMOKE_ROWS]
         expected = package.predict_frame(X_test)[0]["prediction"].to_numpy()
     with tempfile.TemporaryDirectory(prefix="podium-smoke-") as tmp:
         package.save(None, tmp, signer=registry.signing_key)
@@ -373,7 +414,7 @@ def _summary(result: RunResult) -> dict[str, Any]:
     return {k: v for k, v in result.to_json().items() if k not in ("leaderboard", "run_id")}
 
 
-def _lineage(spec: PipelineSpec, origin: str, frame: pd.DataFrame, fingerprint: str, run_id: str,
+def _lineage(spec: PipelineSpec, origin: str, n_rows: int, fingerprint: str, run_id: str,
              winner: str) -> dict[str, Any]:
     import lightgbm
     import numpy
@@ -382,7 +423,7 @@ def _lineage(spec: PipelineSpec, origin: str, frame: pd.DataFrame, fingerprint: 
     return {
         "run_id": run_id,
         "dataset_fingerprint": fingerprint,
-        "rows": len(frame),
+        "rows": n_rows,
         "source": origin,
         "spec_hash": spec.fingerprint(),
         "spec": spec.recorded(),  # no literal secret: ${NAME} as written, the rest ***

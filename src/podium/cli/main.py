@@ -101,6 +101,7 @@ def run(
 
 def execute(pipeline: Any, *, as_json: bool) -> None:
     """Run a validated spec with progress and print the outcome (used by run and replay)."""
+    from podium._internal.process import process_started
     from podium.automation.run import run_pipeline
     from podium.cli.progress import CompetitionProgress
     from podium.cli.render import columns_table, leaderboard_table
@@ -119,7 +120,8 @@ def execute(pipeline: Any, *, as_json: bool) -> None:
     # notes on a lost worker, say) goes to stderr
     quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     with quiet, CompetitionProgress(err, enabled=not as_json and err.is_terminal) as progress:
-        result = run_pipeline(pipeline, settings, on_event=progress, on_prepared=show_prepared)
+        result = run_pipeline(pipeline, settings, on_event=progress, on_prepared=show_prepared,
+                              started=process_started())
     if as_json:
         print(json.dumps(result.to_json(), default=str))
         raise typer.Exit(result.exit_code)

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from podium._internal.lazy import require
+from podium._internal.process import release_memory
 from podium._internal.named import Named
 from podium._internal.orphans import exit_with_parent
 from podium.errors import NotFoundError, SpecError
@@ -73,7 +74,10 @@ def _init_worker(problem: Problem | ForecastProblem, parent_pid: int) -> None:
 
 def _run_in_worker(trial: Trial, deadline: float | None) -> TrialResult:
     assert _worker_problem is not None
-    return run_trial(_worker_problem, trial, deadline)
+    try:
+        return run_trial(_worker_problem, trial, deadline)
+    finally:
+        release_memory()  # the trial's model is gone: its pages go back, the worker stays small
 
 
 class LocalExecutor(Executor):

@@ -22,6 +22,8 @@ class Trial:
     seed: int
     #: the run's device (cpu or cuda); a family that cannot use it trains on the CPU
     device: str = "cpu"
+    #: train rows it is fitted on (the first ones of the shuffled train split); None: all of them
+    rows: int | None = None
 
 
 @dataclass
@@ -50,6 +52,8 @@ class TrialResult:
     oof_proba: np.ndarray | None = field(default=None, repr=False)
     #: the device the trial trained on: the run's, where the family can use it (Tags.gpu)
     device: str = "cpu"
+    #: the train rows it was fitted on
+    rows: int | None = None
 
     @property
     def candidate(self) -> str:
@@ -67,6 +71,7 @@ class TrialResult:
             "cv_score": self.cv_value,
             "metrics": self.metrics,
             "fit_seconds": round(self.fit_seconds, 3),
+            "rows": self.rows,
             "predict_ms_per_1000": None if self.predict_ms_per_1000 is None
             else round(self.predict_ms_per_1000, 3),
             "size_bytes": self.size_bytes,

@@ -88,6 +88,7 @@ def prepare(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:
         transforms=built.transforms or None,  # only frame steps: the defaults encode
         cv_folds=cv_folds(split.y_train, folds, task=task, seed=spec.split.seed) if folds else [],
         classes=sorted(y.unique().tolist()) if task != "regression" else None,
+        time_ordered=spec.split.time_column is not None,
     )
     return Prepared(problem, X, column_types, schema, source_types, notes)
 

@@ -32,10 +32,20 @@ class Problem:
     transforms: list[tuple[str, Any]] | None = None
     cv_folds: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     classes: list[Any] | None = None
+    #: the train split is in time order (``split.time_column``), not shuffled
+    time_ordered: bool = False
 
     @property
     def n_rows(self) -> int:
         return len(self.X_train) + len(self.X_test)
+
+    def train_part(self, rows: int | None) -> tuple[pd.DataFrame, pd.Series]:
+        """``rows`` train rows for a subsampled trial: the first of the shuffled split (a random
+        sample, nested as rows grow), or the latest when the split is in time order."""
+        if rows is None or rows >= len(self.X_train):
+            return self.X_train, self.y_train
+        part = slice(len(self.X_train) - rows, None) if self.time_ordered else slice(0, rows)
+        return self.X_train.iloc[part], self.y_train.iloc[part]
 
 
 @dataclass(frozen=True)

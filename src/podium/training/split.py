@@ -10,6 +10,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from podium.errors import DataError, SchemaError
 from podium.spec import SplitSpec
+from podium.training.budget import holdout_rows
 
 __all__ = ["Split", "holdout_split", "cv_folds"]
 
@@ -25,9 +26,10 @@ class Split:
 
 
 def holdout_split(X: pd.DataFrame, y: pd.Series, spec: SplitSpec, *, task: str) -> Split:
-    """Hold out ``spec.test_size`` of the rows: the latest by ``time_column``, else at random."""
+    """Hold out ``spec.test_size`` of the rows (at most ``spec.max_test_rows``): the latest by
+    ``time_column``, else at random."""
     n = len(X)
-    n_test = int(round(n * spec.test_size))
+    n_test = holdout_rows(n, spec.test_size, spec.max_test_rows)
     if n < 10 or n_test < 2 or n - n_test < 5:
         raise DataError(f"Only {n} usable rows: too few to train and hold out a test set.",
                         hint="provide more rows (at least a few dozen)")

@@ -1,33 +1,47 @@
 """The competition: candidates train in parallel under one budget; the best one wins.
 
 ``compete`` fans trials out to an executor, records every result (a failing or overrunning
-trial is recorded with its error and the rest go on), and keeps time for the winner's
-final fit. ``fit_final`` refits the winner on every row for the package.
+trial is recorded with its error and the rest go on), and keeps time for the phases after
+it (``podium.training.budget``); on large data trials climb rungs of rows
+(``podium.training.halving``). ``plan_finish`` plans those phases from what the trials
+measured; ``fit_final`` refits the winner on every row (or as many as the plan allows).
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import pandas as pd
 
-from podium.candidates import Candidate, candidate_registry
+from podium.candidates import Candidate, candidate_registry, fit_deadline
 from podium.candidates.device import Device
 from podium.errors import SpecError
 from podium.spec import BudgetSpec, ConstraintsSpec
+from podium.training.budget import (
+    DEFAULT_EXPONENT,
+    Finish,
+    PhaseClock,
+    affordable_rows,
+    finish_estimate,
+    fit_exponent,
+    rungs,
+    scaled_seconds,
+)
 from podium.training.ensemble import ENSEMBLE, ensemble_estimator, select_ensemble
 from podium.training.executors import Executor
+from podium.training.halving import Ladder
 from podium.training.leaderboard import Leaderboard, Trial, TrialResult
 from podium.training.planner import Planner
 from podium.training.forecasting import fit_final_forecast, select_forecast_ensemble
 from podium.training.problem import ForecastProblem, Problem, make_pipeline
 
-__all__ = ["TrainerEvent", "compete", "fit_final", "select_candidates"]
+__all__ = ["TrainerEvent", "compete", "fit_final", "plan_finish", "select_candidates"]
 
 
 @dataclass(frozen=True)
@@ -78,13 +92,29 @@ def compete(
     on_event: Callable[[TrainerEvent], None] | None = None,
     ensemble: bool = True,
     device: Device = "cpu",
+    clock: PhaseClock | None = None,
+    refit: bool = True,
 ) -> Leaderboard:
     """Run trials until the budget is spent; return the leaderboard of every trial,
-    plus a weighted ensemble of the best ones when it scores better than each alone."""
+    plus a weighted ensemble of the best ones when it scores better than each alone.
+
+    With a time budget and the run's ``clock`` the budget covers the whole run: trials stop
+    launching when what is left is what the winner's final fit (on every row with ``refit``),
+    compilation, packaging and registration need, as the trials measured them. Without a clock
+    it covers the competition alone. On large data trials climb rungs of rows (``Ladder``)."""
     start = time.time()
-    deadline = start + budget.seconds if budget.seconds else None
-    grace = 1.0 + 0.02 * budget.seconds if budget.seconds else 0.0  # then running trials are stopped
-    member_cap = 0.15 * budget.seconds if budget.seconds else None  # ensemble members' fit time
+    keep_for_finish = clock is not None
+    clock = clock or PhaseClock(budget.seconds, start)
+    finish_by = clock.finish_by if budget.seconds is not None else None
+    span = max(0.0, finish_by - start) if finish_by is not None else 0.0
+    grace = 1.0 + 0.02 * span  # then running trials are stopped
+    first_cap = _trial_cap(budget.seconds or 0.0)  # the first trials' time, however little is left
+    n_train, _ = _split_rows(problem)
+    timing = _Timing(problem, final_rows=problem.n_rows if refit else n_train, span=span,
+                     fresh_process=clock.fresh_process)
+    subsample = (finish_by is not None and budget.trials is None and isinstance(problem, Problem)
+                 and not problem.cv_folds)
+    ladder = Ladder(rungs(n_train) if subsample else (n_train,))
     planner = Planner(candidates, seed=seed, adaptive=budget.trials is None, device=device)
     results: list[TrialResult] = []
     running: dict[Future[TrialResult], Trial] = {}
@@ -96,34 +126,54 @@ def compete(
             best = Leaderboard(results, problem.metric.name).best
             on_event(TrainerEvent(kind, trial, result, best, time.time() - start, budget))
 
+    def ends() -> float | None:
+        """When the competition must end: the finish phases' reserve before the run's end."""
+        if finish_by is None:
+            return None
+        return finish_by - timing.reserve(results) if keep_for_finish else finish_by
+
     def may_launch() -> bool:
         if exhausted or (budget.trials is not None and launched >= budget.trials):
             return False
-        if deadline is None:
-            return True
-        # keep time for the final fit of the best few (an ensemble's members)
-        top = [r for r in Leaderboard(results, problem.metric.name).results[:5]
-               if r.status == "ok" and (member_cap is None or r.fit_seconds <= member_cap)]
-        reserve = min(0.4 * (budget.seconds or 0.0),  # + packaging and the smoke test
-                      3.0 + 1.5 * sum(r.fit_seconds for r in top))
-        return time.time() < deadline - reserve
+        end = ends()
+        # the first trial runs whatever is left: a model late is better than none
+        return end is None or time.time() < end or launched == 0
+
+    def fits(result: TrialResult, rows: int) -> bool:
+        end = ends()
+        return end is None or time.time() + timing.trial_seconds(result, rows, results) < min(
+            end, time.time() + _trial_cap(span))
+
+    def next_trial() -> Trial | None:
+        promoted = ladder.promotion(results, launched, fits) if ladder.subsampled else None
+        if promoted is not None:
+            return promoted
+        fresh = planner.next(results)
+        return None if fresh is None else replace(ladder.first(fresh), id=launched)
 
     executor.start(problem)
     try:
         while True:
             while len(running) < executor.n_jobs and may_launch():
-                trial = planner.next(results)
+                trial = next_trial()
                 if trial is None:
                     exhausted = True
                     break
-                running[executor.submit(trial, _trial_deadline(deadline, budget))] = trial
+                deadline = _trial_deadline(ends(), span)
+                if deadline is not None and launched < executor.n_jobs:
+                    deadline = max(deadline, time.time() + first_cap)
+                running[executor.submit(trial, deadline)] = trial
                 launched += 1
                 emit("started", trial, None)
             if not running:
                 break
-            timeout = None if deadline is None else max(0.0, deadline + grace - time.time())
+            end = ends()
+            if end is not None and not any(r.status == "ok" for r in results):
+                # nothing to ship yet: the first trials may stop at their deadline and score, not be killed
+                end = max(end, start + 2 * first_cap)
+            timeout = None if end is None else max(0.0, end + grace - time.time())
             done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
-            if not done:  # past the budget and its grace: abandon what still runs
+            if not done:  # past the competition's end and its grace: abandon what still runs
                 for trial in running.values():
                     results.append(TrialResult(trial, "timeout", error="stopped at the end of the time budget"))
                     emit("finished", trial, results[-1])
@@ -150,25 +200,110 @@ def compete(
                 executor.start(problem)
     finally:
         executor.close(kill=bool(running))
+    clock.plan("competition", time.time() - start if finish_by is None else (ends() or start) - start)
+    clock.notes["rungs"] = list(ladder.sizes)
     reproducible = budget.trials is not None and budget.seconds is None
     board = Leaderboard(results, problem.metric.name, reproducible=reproducible)
     if ensemble:
         if isinstance(problem, ForecastProblem):
             combined = select_forecast_ensemble(problem, board.results, next_id=len(results),
-                                                max_member_seconds=member_cap)
+                                                max_member_seconds=0.15 * span if finish_by is not None else None)
         else:
-            combined = select_ensemble(problem, board.results, next_id=len(results), max_member_seconds=member_cap)
+            combined = _ensemble(problem, board, timing, finish_by, next_id=len(results))
         if combined is not None:
             board = Leaderboard([*results, _apply_constraints(combined, constraints)], problem.metric.name,
                                 reproducible=reproducible)
     return board
 
 
-def _trial_deadline(deadline: float | None, budget: BudgetSpec) -> float | None:
+def _ensemble(problem: Problem, board: Leaderboard, timing: _Timing, finish_by: float | None, *,
+              next_id: int) -> TrialResult | None:
+    """The greedy ensemble of the trials fitted on the most rows, when its members' final fits
+    (each under a member cap, all together within what is left) fit in the budget."""
+    ok = [r for r in board.results if r.status == "ok"]
+    if not ok:
+        return None
+    top_rows = max(r.rows or 0 for r in ok)
+    pool = [r for r in board.results if r.status != "ok" or (r.rows or 0) == top_rows]
+    if finish_by is None:
+        return select_ensemble(problem, pool, next_id=next_id)
+    cap = 0.15 * timing.span
+    final = {r.trial.id: timing.final_fit_seconds(r, board.results) for r in ok}
+    usable = [r for r in pool if r.status != "ok" or final[r.trial.id] <= cap]
+    combined = select_ensemble(problem, usable, next_id=next_id)
+    if combined is None:
+        return None
+    members = [m for m in ok if m.trial.id in combined.trial.params["members"]]
+    fit = sum(final[m.trial.id] for m in members)
+    finish = finish_estimate(fit_seconds=fit, size_bytes=combined.size_bytes or 0,
+                             predict_ms_per_1000=combined.predict_ms_per_1000 or 0.0, holdout=len(problem.X_test),
+                             fresh_process=timing.fresh_process)
+    return combined if time.time() + finish.total <= finish_by else None
+
+
+def _split_rows(problem: Problem | ForecastProblem) -> tuple[int, int]:
+    """Rows of the train split and of the holdout (a forecast's points)."""
+    if isinstance(problem, ForecastProblem):
+        return len(problem.train), len(problem.test)
+    return len(problem.X_train), len(problem.X_test)
+
+
+class _Timing:
+    """What the trials measured, turned into the seconds a fit or the run's end will take."""
+
+    def __init__(self, problem: Problem | ForecastProblem, *, final_rows: int, span: float,
+                 fresh_process: float) -> None:
+        self.holdout = _split_rows(problem)[1]
+        self.final_rows = final_rows
+        self.span = span
+        self.fresh_process = fresh_process
+
+    def exponent(self, result: TrialResult, results: list[TrialResult]) -> float:
+        """How this configuration's (else its family's) fit time grew with rows."""
+        same = [(r.rows or 0, r.fit_seconds) for r in results
+                if r.status == "ok" and r.trial.candidate == result.trial.candidate and r.rows]
+        config = [(r.rows or 0, r.fit_seconds) for r in results if r.status == "ok" and r.rows
+                  and r.trial.candidate == result.trial.candidate and r.trial.params == result.trial.params]
+        return fit_exponent(config if len({rows for rows, _ in config}) > 1 else same)
+
+    def final_fit_seconds(self, result: TrialResult, results: list[TrialResult]) -> float:
+        return scaled_seconds(result.fit_seconds, result.rows or self.final_rows, self.final_rows,
+                              self.exponent(result, results))
+
+    def trial_seconds(self, result: TrialResult, rows: int, results: list[TrialResult]) -> float:
+        """A trial of ``result``'s configuration on ``rows`` rows: its fit and the holdout's scoring."""
+        predict = (result.predict_ms_per_1000 or 0.0) / 1000 * self.holdout / 1000
+        return scaled_seconds(result.fit_seconds, result.rows or rows, rows, self.exponent(result, results)) + predict
+
+    def reserve(self, results: list[TrialResult]) -> float:
+        """Seconds to keep for the phases after the competition: those of the likeliest winners
+        (the best three trials; the best five together, as an ensemble), at most half the span.
+        Before anything is measured: a guess of 5 s + 10 % of the span."""
+        ok = sorted((r for r in results if r.status == "ok" and r.score is not None), key=lambda r: -(r.score or 0.0))
+        if not ok:
+            return min(0.5 * self.span, 5.0 + 0.1 * self.span)
+        finishes = [self._finish(r, results, self.final_fit_seconds(r, results)) for r in ok[:3]]
+        members = [r for r in ok[:5] if self.final_fit_seconds(r, results) <= 0.15 * self.span]
+        if len(members) > 1:
+            finishes.append(self._finish(members[0], results,
+                                         sum(self.final_fit_seconds(r, results) for r in members)))
+        return min(0.5 * self.span, max(f.total for f in finishes))
+
+    def _finish(self, result: TrialResult, results: list[TrialResult], fit: float) -> Finish:
+        return finish_estimate(fit_seconds=fit, size_bytes=result.size_bytes or 0,
+                               predict_ms_per_1000=result.predict_ms_per_1000 or 0.0, holdout=self.holdout,
+                               fresh_process=self.fresh_process)
+
+
+def _trial_cap(span: float) -> float:
     """No single trial may take more than a third of the budget."""
-    if deadline is None or budget.seconds is None:
-        return deadline
-    return min(deadline, time.time() + max(5.0, budget.seconds / 3))
+    return max(5.0, span / 3)
+
+
+def _trial_deadline(end: float | None, span: float) -> float | None:
+    if end is None:
+        return None
+    return min(end, time.time() + _trial_cap(span))
 
 
 def _apply_constraints(result: TrialResult, constraints: ConstraintsSpec | None) -> TrialResult:
@@ -188,9 +323,48 @@ def _apply_constraints(result: TrialResult, constraints: ConstraintsSpec | None)
     return result
 
 
-def fit_final(problem: Problem | ForecastProblem, winner: Trial, board: Leaderboard, *, refit_all: bool) -> Any:
-    """The winner's pipeline (or ensemble) fitted on train + test (or train only) for the package;
-    for a forecast, its forecaster fitted on every point of every series (or the train part)."""
+def plan_finish(problem: Problem | ForecastProblem, board: Leaderboard, winner: TrialResult, clock: PhaseClock, *,
+                refit: bool) -> int:
+    """Plan the phases after the competition on ``clock``; returns the rows of the final fit.
+
+    Every row (train + holdout with ``refit``) when the winner's measured fit, scaled to them,
+    fits in what is left of the budget beside compilation, packaging and registration; else
+    as many as fit (never fewer than the winner's trial saw; a forecast: every point)."""
+    n_train, n_holdout = _split_rows(problem)
+    final_rows = problem.n_rows if refit else n_train
+    timing = _Timing(problem, final_rows=final_rows, span=clock.budget or 0.0, fresh_process=clock.fresh_process)
+    results = board.results
+    if winner.trial.candidate == ENSEMBLE:
+        members = [r for r in results if r.trial.id in winner.trial.params["members"]]
+        fit = sum(timing.final_fit_seconds(m, results) for m in members)
+        trial_rows, exponent = min((m.rows or final_rows for m in members), default=final_rows), DEFAULT_EXPONENT
+    else:
+        fit = timing.final_fit_seconds(winner, results)
+        trial_rows, exponent = winner.rows or final_rows, timing.exponent(winner, results)
+    finish = finish_estimate(fit_seconds=fit, size_bytes=winner.size_bytes or 0,
+                             predict_ms_per_1000=winner.predict_ms_per_1000 or 0.0, holdout=n_holdout,
+                             fresh_process=clock.fresh_process)
+    left = clock.left()
+    rows = final_rows
+    clock.notes["final_fit_every_row"] = round(fit, 2)  # the estimate for every row, before any cut
+    if left is not None and fit > left - finish.fixed and isinstance(problem, Problem):
+        available = max(0.0, left - finish.fixed)
+        rows = max(min(trial_rows, final_rows), min(final_rows, affordable_rows(fit, final_rows, available, exponent)))
+        fit = scaled_seconds(fit, final_rows, rows, exponent)
+    clock.plan("final_fit", fit)
+    clock.plan("compile", finish.compile)
+    clock.plan("package", finish.package)
+    clock.plan("register", finish.register)
+    clock.notes["final_rows"] = rows
+    return rows
+
+
+def fit_final(problem: Problem | ForecastProblem, winner: Trial, board: Leaderboard, *, refit_all: bool,
+              rows: int | None = None, deadline: float | None = None) -> Any:
+    """The winner's pipeline (or ensemble) fitted on train + test (or train only) for the package:
+    on ``rows`` of them when given (the holdout's rows first, then train rows as a trial takes
+    them); iterative families stop at ``deadline``. For a forecast, its forecaster fitted on every
+    point of every series (or the train part)."""
     if isinstance(problem, ForecastProblem):
         return fit_final_forecast(problem, winner, board, refit_all=refit_all)
     if winner.candidate == ENSEMBLE:
@@ -203,8 +377,11 @@ def fit_final(problem: Problem | ForecastProblem, winner: Trial, board: Leaderbo
         candidate = candidate_registry.get(winner.candidate)
         pipeline = make_pipeline(problem, candidate, winner.params, winner.seed)
     if refit_all:
-        X: Any = pd.concat([problem.X_train, problem.X_test])
-        y: Any = pd.concat([problem.y_train, problem.y_test])
+        X_part, y_part = problem.train_part(None if rows is None else max(0, rows - len(problem.X_test)))
+        X: Any = pd.concat([X_part, problem.X_test])
+        y: Any = pd.concat([y_part, problem.y_test])
     else:
-        X, y = problem.X_train, problem.y_train
-    return pipeline.fit(X, y)
+        X, y = problem.train_part(rows)
+    with warnings.catch_warnings(), fit_deadline(deadline):
+        warnings.simplefilter("ignore")
+        return pipeline.fit(X, y)

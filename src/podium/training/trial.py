@@ -84,14 +84,15 @@ def _run_trial(problem: Problem, trial: Trial, deadline: float | None) -> TrialR
             pipeline = make_pipeline(problem, candidate, trial.params, trial.seed)
             if problem.cv_folds:
                 return _cross_validated(problem, trial, pipeline)
+            X, y = problem.train_part(trial.rows)
             start = time.perf_counter()
-            pipeline.fit(problem.X_train, problem.y_train)
+            pipeline.fit(X, y)
             fit_seconds = time.perf_counter() - start
             values, pred, proba, predict_seconds = evaluate(problem, pipeline, problem.X_test, problem.y_test)
     except Exception as exc:  # a failing candidate is recorded; the others go on
         return TrialResult(trial, "failed", error=_one_line(exc))
     return _result(problem, trial, values, None, fit_seconds=fit_seconds, predict_seconds=predict_seconds,
-                   model=pipeline, predictions=pred, proba=proba)
+                   model=pipeline, predictions=pred, proba=proba, rows=len(X))
 
 
 def _cross_validated(problem: Problem, trial: Trial, pipeline: Any) -> TrialResult:
@@ -122,7 +123,7 @@ def _cross_validated(problem: Problem, trial: Trial, pipeline: Any) -> TrialResu
     values = metric_values(problem, problem.y_test.to_numpy(), pred, proba)
     return _result(problem, trial, values, cv_values.get(problem.metric.name), fit_seconds=fit_seconds / k,
                    predict_seconds=predict_seconds / k, model=fold, predictions=pred, proba=proba,
-                   oof_predictions=oof_pred, oof_proba=oof_proba)
+                   oof_predictions=oof_pred, oof_proba=oof_proba, rows=len(X))
 
 
 def _result(problem: Problem, trial: Trial, values: dict[str, float], cv_value: float | None, *,
