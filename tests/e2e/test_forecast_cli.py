@@ -43,7 +43,7 @@ def _seasonal_naive_mase(values: np.ndarray, horizon: int, m: int) -> float:
 
 
 def test_quick_form_trains_registers_and_forecasts_the_next_year(airline: Path) -> None:
-    run = _cli(airline, "run", "--data", "train.csv", *QUICK, "--horizon", "12", "--trials", "3", "--json")
+    run = _cli(airline, "run", "--data", "train.csv", *QUICK, "--horizon", "12", "--trials", "2", "--json")
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert (result["task"], result["metric"], result["status"]) == ("forecast", "mase", "registered")

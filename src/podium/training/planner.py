@@ -19,8 +19,9 @@ __all__ = ["Planner", "FAMILY_ORDER"]
 #: strong and cheap first, so that a short budget still meets the best families
 FAMILY_ORDER = ("lightgbm", "logistic_regression", "ridge", "random_forest", "hist_gradient_boosting",
                 "xgboost", "extra_trees", "mlp", "knn", "decision_tree",
-                # forecasters: the baseline, the quick statistical fits, then the slower learners
-                "seasonal_naive", "theta", "ets", "lightgbm_lags", "arima", "statistical", "gru", "lstm")
+                # forecasters: the baseline and a quick statistical fit, then the recurrent nets early
+                # (the slowest: under a time budget they need the most of it), the others between
+                "seasonal_naive", "theta", "gru", "ets", "lstm", "lightgbm_lags", "arima", "statistical")
 
 
 class Planner:
