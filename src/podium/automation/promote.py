@@ -194,7 +194,8 @@ package = ModelPackage.load(sys.argv[1], manifest_sha256=sys.argv[3] or None,
                             trust=TrustPolicy.from_json(json.loads(sys.argv[4])))
 rows = pd.read_parquet(sys.argv[2])
 if package.series_layout is not None:
-    scored = package.forecast(rows).rename(columns={package.series_layout.target: "prediction"})
+    future = pd.read_parquet(sys.argv[5]) if sys.argv[5] else None
+    scored = package.forecast(rows, future).rename(columns={package.series_layout.target: "prediction"})
 else:
     scored, _ = package.predict_frame(rows)
 print(json.dumps(scored["prediction"].astype(str).tolist()))
@@ -202,8 +203,12 @@ print(json.dumps(scored["prediction"].astype(str).tolist()))
 
 
 def smoke_test(package_path: str | Path, X: pd.DataFrame, expected: np.ndarray, *, checksum: str | None,
-               trust: TrustPolicy | None = None, timeout: float = 120) -> str | None:
+               trust: TrustPolicy | None = None, timeout: float = 120,
+               future: pd.DataFrame | None = None) -> str | None:
     """Load the package in a fresh process and predict ``X``; None when the predictions match.
+
+    A forecast package forecasts from the histories ``X``, with the known-future covariates
+    ``future`` when it has some.
 
     The load is verified like any other: the manifest against ``checksum`` (the registry's
     record; None only for a package that was never registered), the files against the
@@ -213,7 +218,11 @@ def smoke_test(package_path: str | Path, X: pd.DataFrame, expected: np.ndarray, 
     with tempfile.TemporaryDirectory() as tmp:
         rows = Path(tmp) / "rows.parquet"
         X.to_parquet(rows)
-        proc = subprocess.run([sys.executable, "-c", _SMOKE, str(package_path), str(rows), checksum or "", policy],
+        ahead = Path(tmp) / "future.parquet"
+        if future is not None:
+            future.to_parquet(ahead)
+        proc = subprocess.run([sys.executable, "-c", _SMOKE, str(package_path), str(rows), checksum or "", policy,
+                               str(ahead) if future is not None else ""],
                               capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 import podium
@@ -25,6 +26,7 @@ from podium.automation.notifiers import Delivery, Notifier, build_notifiers, not
 from podium.candidates import resolve_device, use_device
 from podium.config import Settings
 from podium.data import resolve_source
+from podium.data.series import SeriesLayout, parse_times
 from podium.automation.promote import Holdout, PromotionDecision, decide_promotion, finish_promotion, smoke_test
 from podium.errors import NotFoundError, PodiumError
 from podium.registry import ModelPackage, ModelVersionInfo, OutputSchema, Registry
@@ -368,15 +370,32 @@ def _smoke_test(registry: Registry, package: ModelPackage, X_test: pd.DataFrame)
     process with every check a load makes (checksums, signature under the registry's trust),
     reproduces its predictions of (up to ``SMOKE_ROWS``) holdout rows (a forecast package: its
     forecast from the series). Run before registering: it is part of the decision."""
+    future = None
     if package.series_layout is not None:
-        expected = package.forecast(X_test)[package.series_layout.target].to_numpy()
+        X_test, future = _smoke_series(package.series_layout, X_test)
+        expected = package.forecast(X_test, future)[package.series_layout.target].to_numpy()
     else:
         X_test = X_test.iloc[:SMOKE_ROWS]
         expected = package.predict_frame(X_test)[0]["prediction"].to_numpy()
     with tempfile.TemporaryDirectory(prefix="podium-smoke-") as tmp:
         package.save(None, tmp, signer=registry.signing_key)
-        return smoke_test(tmp, X_test, expected,
+        return smoke_test(tmp, X_test, expected, future=future,
                           checksum=file_fingerprint(Path(tmp) / MANIFEST), trust=registry.trust)
+
+
+def _smoke_series(layout: SeriesLayout, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The histories and future covariates a forecast package's smoke test forecasts from: the
+    whole series without known-future covariates; with them, each series but its last
+    ``horizon`` points, whose covariates are the future (the values after the data are unknown)."""
+    if not layout.known_future:
+        return rows, None
+    keys = [layout.series_id] if layout.series_id else []
+    ordered = rows.assign(_time=parse_times(rows[layout.time_column], layout.time_column).to_numpy())
+    ordered = ordered.sort_values([*keys, "_time"], kind="stable").drop(columns="_time")
+    from_end = ordered.groupby(keys, sort=False).cumcount(ascending=False) if keys else \
+        pd.Series(np.arange(len(ordered))[::-1], index=ordered.index)
+    ahead = from_end < layout.horizon
+    return ordered[~ahead], ordered.loc[ahead, [*keys, layout.time_column, *layout.known_future]]
 
 
 def _reference_holdout(registry: Registry, spec: PipelineSpec, champion_info: ModelVersionInfo | None,
