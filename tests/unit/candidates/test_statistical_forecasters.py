@@ -57,6 +57,9 @@ def test_the_best_of_keeps_one_model_per_series_chosen_on_validation_windows():
     assert set(fitted.chosen_.values()) <= {"ets", "arima", "theta"}
     mean = candidate_registry.get("statistical").estimator("forecast", {"combine": "mean"}).fit(panel, LAYOUT)
     assert set(mean.chosen_.values()) == {"mean"}
+    either = candidate_registry.get("statistical").estimator(
+        "forecast", {"combine": "best_or_mean", "models": ("ets", "theta"), "windows": 1}).fit(panel, LAYOUT)
+    assert set(either.chosen_.values()) <= {"ets", "theta", "mean"}
 
 
 def test_past_the_deadline_the_remaining_series_get_the_seasonal_naive_forecast():
