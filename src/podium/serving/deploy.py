@@ -51,7 +51,10 @@ _SERVE_PACKAGES = ("fastapi", "uvicorn", "uvloop", "httptools", "prometheus-clie
                    "threadpoolctl")
 #: what each engine scores with
 _ENGINE_PACKAGES = {"onnx": ("onnxruntime",),
-                    "sklearn": ("scikit-learn", "scipy", "joblib", "pandas")}
+                    "sklearn": ("scikit-learn", "scipy", "joblib", "pandas"),
+                    # a forecast package: its pickled forecaster; the libraries it refers to
+                    # (statsforecast, lightgbm, torch…) come from model_libraries
+                    "forecaster": ("joblib", "pandas")}
 #: podium's dependencies that serving does not import (training, data sources, automation, the
 #: client); a test checks that every dependency podium declares is in one of these three lists
 NOT_SERVING = ("pyarrow", "lightgbm", "xgboost", "openpyxl", "httpx", "croniter",
@@ -79,7 +82,7 @@ def write_docker(registry: Any, ref: str, out_dir: str | Path, *, port: int = 80
     name, version = str(info.name), int(info.version)
     package = registry.load(f"{name}:{version}")
     engine = engine_of(package)
-    libraries = model_libraries(package.pipeline) if engine == "sklearn" else set()
+    libraries = model_libraries(package.pipeline) if engine in ("sklearn", "forecaster") else set()
     serve_ref = _copy_model(package, name, version, ref, out / "project")
     _copy_podium(out / "podium")
     requirements = pinned_requirements(engine=engine, libraries=libraries)

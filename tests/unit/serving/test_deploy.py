@@ -180,6 +180,9 @@ def test_the_engine_comes_from_the_package():
     assert engine_of(package) == "sklearn"
     package.manifest = {"engine": {"name": "onnx", "file": "model.onnx"}}
     assert engine_of(package) == "onnx"
+    package.manifest = {"engine": {"name": "forecaster"}}  # a forecast package: its pickled forecaster
+    assert engine_of(package) == "forecaster"
+    assert {"pandas", "joblib", "fastapi"} <= {p.split("==")[0] for p in pinned_requirements(engine="forecaster")}
     package.manifest = {"engine": {"name": "tensorrt"}}
     with pytest.raises(SpecError, match="engine 'tensorrt'"):
         engine_of(package)
