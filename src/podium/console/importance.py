@@ -80,6 +80,7 @@ def feature_importance(registry: Registry, settings: Settings, name: str, versio
     from podium._internal.fingerprint import frame_fingerprint
     from podium.spec import parse_spec
     from podium.training.prepare import prepare
+    from podium.training.problem import Problem
 
     info = registry.resolve(f"{name}:{version}")
     cache = settings.state_dir / "console" / "importance" / f"{info.name}-{info.version}.json"
@@ -87,6 +88,9 @@ def feature_importance(registry: Registry, settings: Settings, name: str, versio
         cached: dict[str, Any] = json.loads(cache.read_text())
         return cached
     package = registry.load(f"{info.name}:{info.version}")
+    if package.series_layout is not None:
+        raise DataError("Feature importance is for models that score rows: a forecast model reads whole series.",
+                        hint="compare its forecasting families on the leaderboard instead")
     lineage = dict(package.lineage or {})
     spec_data = lineage.get("spec")
     if not isinstance(spec_data, dict):
@@ -97,6 +101,7 @@ def feature_importance(registry: Registry, settings: Settings, name: str, versio
         notes.append("the source's rows changed since this version was trained: its holdout is rebuilt "
                      "from the rows there are now")
     problem = prepare(frame, parse_spec(spec_data, origin=f"{info.name}:{info.version} lineage")).problem
+    assert isinstance(problem, Problem), "a forecast package was refused above"
     X, y = problem.X_test, problem.y_test
     if len(X) > MAX_ROWS:
         keep = np.random.default_rng(0).choice(len(X), MAX_ROWS, replace=False)

@@ -309,9 +309,10 @@ def build_forecaster(winner: Trial, board: Leaderboard) -> Forecaster:
 
 
 def fit_final_forecast(problem: ForecastProblem, winner: Trial, board: Leaderboard, *,
-                       refit_all: bool) -> Forecaster:
-    """The winner fitted on every point (or the train part only) for the package."""
-    with warnings.catch_warnings():
+                       refit_all: bool, deadline: float | None = None) -> Forecaster:
+    """The winner fitted on every point (or the train part only) for the package; iterative
+    families (the recurrent nets) stop at ``deadline``."""
+    with warnings.catch_warnings(), fit_deadline(deadline):
         warnings.simplefilter("ignore")
         return build_forecaster(winner, board).fit(problem.panel if refit_all else problem.train, problem.layout)
 

@@ -366,7 +366,7 @@ def fit_final(problem: Problem | ForecastProblem, winner: Trial, board: Leaderbo
     them); iterative families stop at ``deadline``. For a forecast, its forecaster fitted on every
     point of every series (or the train part)."""
     if isinstance(problem, ForecastProblem):
-        return fit_final_forecast(problem, winner, board, refit_all=refit_all)
+        return fit_final_forecast(problem, winner, board, refit_all=refit_all, deadline=deadline)
     if winner.candidate == ENSEMBLE:
         trials = {r.trial.id: r.trial for r in board.results}
         members = [trials[i] for i in winner.params["members"]]
