@@ -119,15 +119,17 @@ class LagBoostingForecaster:
 
     # -- scaling --------------------------------------------------------------------------------
 
-    def _prepare(self, y: np.ndarray) -> tuple[np.ndarray, float, float]:
-        """The series transformed and scaled, with its (scale, log?) to undo it."""
+    def _prepare(self, y: np.ndarray) -> tuple[np.ndarray, float, bool]:
+        """The series transformed and scaled, with its scale and whether it was logged (to undo it).
+
+        A series that never changes has scale 0 (and is returned unscaled)."""
         y = pd.Series(y, dtype=float).ffill().bfill().fillna(0.0).to_numpy()
         use_log = self.shape_.log and len(y) > 0 and bool((y > 0).all())
         z = np.log(y) if use_log else y
         scale = float(np.mean(np.abs(np.diff(z)))) if len(z) > 1 else 0.0
-        if not np.isfinite(scale) or scale <= 1e-12:
-            scale = float(np.mean(np.abs(z))) or 1.0
-        return z / scale, scale, float(use_log)
+        if not np.isfinite(scale) or scale <= 1e-12 * max(1.0, float(np.mean(np.abs(z)))):
+            return z, 0.0, use_log
+        return z / scale, scale, use_log
 
     def _rows(self, z: np.ndarray, times: pd.DatetimeIndex, covariates: np.ndarray,
               origins: np.ndarray, steps: np.ndarray) -> np.ndarray:
@@ -191,7 +193,7 @@ class LagBoostingForecaster:
         for sid, part in history.groupby(SERIES, sort=False):
             y = part[VALUE].to_numpy(dtype=float)
             z, scale, use_log = self._prepare(y)
-            if self.model_ is None or len(z) < 2:
+            if self.model_ is None or len(z) < 2 or scale == 0.0:  # nothing learnt, or nothing changes
                 values[sid] = np.full(h, y[np.isfinite(y)][-1] if np.isfinite(y).any() else 0.0)
                 continue
             times = pd.DatetimeIndex(part[TIME])

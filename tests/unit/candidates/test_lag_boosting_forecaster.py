@@ -66,10 +66,12 @@ def test_a_series_never_seen_is_forecast_at_its_own_level():
 def test_short_histories_and_a_passed_deadline_still_answer():
     train, future, layout = _promo_panel()
     fitted = candidate_registry.get("lightgbm_lags").estimator("forecast").fit(train, layout)
-    short = pd.concat([_series("one", [7.0], promo=[0.0]), _series("three", [5.0, 6.0, 7.0], promo=[0.0] * 3)])
+    short = pd.concat([_series("one", [7.0], promo=[0.0]), _series("three", [5.0, 6.0, 7.0], promo=[0.0] * 3),
+                       _series("flat", [4.0] * 30, promo=[0.0] * 30)])
     answer = fitted.predict(short, None)
     assert np.allclose(answer.loc[answer[SERIES] == "one", FORECAST], 7.0)
-    assert np.isfinite(answer[FORECAST]).all() and len(answer) == 8
+    assert np.allclose(answer.loc[answer[SERIES] == "flat", FORECAST], 4.0)  # nothing ever changed
+    assert np.isfinite(answer[FORECAST]).all() and len(answer) == 12
     with fit_deadline(time.time() - 1):
         late = candidate_registry.get("lightgbm_lags").estimator("forecast").fit(train, layout)
     last = train.groupby(SERIES)[VALUE].last()
