@@ -15,8 +15,8 @@ and packaging not.
 
 N machines: run ``ray start --head --port 6379 --num-cpus C`` on one machine and
 ``ray start --address HEAD:6379 --num-cpus C`` on each other (the same Python, Ray and
-podium everywhere, the same ``RAY_AUTH_TOKEN`` when token authentication is on), then
-``python bench/scale.py --address HEAD:6379`` adds that cluster's row. Throughput grows with
+podium everywhere, the same ``RAY_AUTH_TOKEN`` when token authentication is on), then, on the
+head, ``python bench/scale.py --address HEAD:6379`` adds that cluster's row. Throughput grows with
 the cluster's CPUs while the trials, not the driver, are the bottleneck: the driver only
 submits and collects (milliseconds a trial), and each node fetches the training data once
 from the object store, not once per trial. Trials longer than the per-trial overhead (Ray's
