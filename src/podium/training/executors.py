@@ -23,13 +23,15 @@ from podium._internal.lazy import require
 from podium._internal.process import release_memory
 from podium._internal.named import Named
 from podium._internal.orphans import exit_with_parent
+from podium.candidates import candidate_registry
+from podium.candidates.device import device_used
 from podium.errors import NotFoundError, SpecError
 from podium.training.leaderboard import Trial, TrialResult
 from podium.training.problem import ForecastProblem, Problem
 from podium.training.trial import run_trial
 
 __all__ = ["Executor", "LocalExecutor", "InlineExecutor", "RayExecutor", "executor_kinds", "make_executor",
-           "ray_temp_root"]
+           "gpu_request", "ray_temp_root"]
 
 
 class Executor(ABC):
@@ -133,14 +135,17 @@ class RayExecutor(Executor):
         self._session: Path | None = None  # the temp folder of a Ray this executor started
         self._running: dict[Any, tuple[Trial, Future[TrialResult]]] = {}  # by ObjectRef
         self._lock = threading.Lock()
+        self._gpus = 0.0  # the cluster's GPUs
 
     def start(self, problem: Problem | ForecastProblem) -> None:
         ray = self._ray = require("ray", package="podium[ray]")
         if not ray.is_initialized():
             self._connect(ray, problem)
             self._connected = True
+        resources = ray.cluster_resources()
         if self._requested_jobs <= 0:
-            self.n_jobs = max(1, int(ray.cluster_resources().get("CPU", 1)))
+            self.n_jobs = max(1, int(resources.get("CPU", 1)))
+        self._gpus = float(resources.get("GPU", 0))
         self._problem_ref = ray.put(problem)  # once: every task gets this reference
         self._remote = ray.remote(num_cpus=1, max_retries=0)(_ray_trial)
 
@@ -171,7 +176,7 @@ class RayExecutor(Executor):
 
     def submit(self, trial: Trial, deadline: float | None) -> Future[TrialResult]:
         assert self._problem_ref is not None, "start() first"
-        ref = self._remote.remote(self._problem_ref, trial, deadline)
+        ref = self._remote.options(num_gpus=gpu_request(trial, self._gpus)).remote(self._problem_ref, trial, deadline)
         future: Future[TrialResult] = Future()
         with self._lock:
             self._running[ref] = (trial, future)
@@ -248,6 +253,15 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
         raise SpecError(f"ray_address: no Ray cluster answers at {address} ({exc.strerror or exc}).",
                         hint="start one (ray start --head --port PORT) or remove ray_address to let "
                              "podium start Ray on this machine") from None
+
+
+def gpu_request(trial: Trial, cluster_gpus: float) -> int:
+    """The GPUs a trial's Ray task asks for: one when the run trains on cuda, the family trains
+    on a GPU there (``device_used``, with this machine's libraries) and the cluster has one.
+    Ray hides the GPUs from a task that asks for none."""
+    if trial.device != "cuda" or cluster_gpus < 1:
+        return 0
+    return 1 if device_used(candidate_registry.get(trial.candidate).tags.gpu, "cuda") == "cuda" else 0
 
 
 def _ray_trial(problem: Problem | ForecastProblem, trial: Trial, deadline: float | None) -> TrialResult:

@@ -2,8 +2,9 @@
 
 A spec trains unchanged on the local pool and on a Ray that podium starts itself; on a
 cluster of two nodes joined with `ray start --address` (two "machines" on this one), trials
-run on both nodes, a worker killed mid-trial is a failed trial and not a failed run, and a
-trial still running at the end of the time budget is cancelled and its worker ended.
+run on both nodes, a worker killed mid-trial is a failed trial and not a failed run, a node
+lost mid-trial fails the trial it ran, and a trial still running at the end of the time
+budget is cancelled and its worker ended.
 
 Every Ray driver is a `podium` process: Ray's process-wide state (its token, its logging)
 stays out of the test process.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -194,10 +196,12 @@ def test_trials_run_on_both_nodes_and_a_lost_worker_is_a_failed_trial(
     assert {t["node"] for t in stored if t["status"] == "ok" and t["candidate"] != "ensemble"} == nodes
 
 
-# The trainer calls close(kill=True) at the end of the time budget; this driver does the same
-# once the hanging trial's fit has begun, then says what the trial became.
-CANCEL = """
+# Two trials that hang, one on each node; when told that the second node is gone, the driver
+# waits for the first trial to settle, then does what the trainer does at the end of the time
+# budget — close(kill=True) — and says what each trial became.
+HANG_TWO = """
 import json, os, sys, time
+from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
 import pandas as pd
 from podium.spec import parse_spec
@@ -207,25 +211,49 @@ frame = pd.read_csv(sys.argv[2])
 problem = prepare(frame, parse_spec({"source": "table.csv", "target": "label"})).problem
 executor = RayExecutor(address=sys.argv[1])
 executor.start(problem)
-future = executor.submit(Trial(0, "worker_hangs", {}, 0), None)
-pids = Path(os.environ["PODIUM_TEST_PIDS"])
-deadline = time.monotonic() + 120
-while not any(pids.iterdir()) and time.monotonic() < deadline:
-    time.sleep(0.1)
+futures = [executor.submit(Trial(i, "worker_hangs", {}, 0), None) for i in (0, 1)]
+print("submitted", flush=True)
+sys.stdin.readline()  # the second node is gone
+wait(futures, timeout=120, return_when=FIRST_COMPLETED)
 executor.close(kill=True)
-result = future.result(timeout=0)
-print(json.dumps({"status": result.status, "error": result.error}))
+print(json.dumps([[f.result(timeout=0).status, f.result(timeout=0).error] for f in futures]))
 """
 
 
-def test_a_trial_past_the_budget_is_cancelled_and_its_worker_ended(
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(entry.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.parent.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def test_a_lost_node_fails_its_trial_and_a_trial_past_the_budget_is_cancelled(
         cluster: RayCluster, plugin: Path, pids: Path, tmp_path: Path) -> None:
+    """Kills the second node: the module's last test."""
     write_table(tmp_path)
-    ran = subprocess.run([sys.executable, "-c", CANCEL, cluster.address, str(tmp_path / "table.csv")],
-                         capture_output=True, text=True, timeout=240,
-                         env={**os.environ, **cluster.env, "PYTHONPATH": with_plugin(plugin),
-                              "PODIUM_TEST_PIDS": str(pids)})
-    assert ran.returncode == 0, ran.stderr[-4000:]
-    assert json.loads(ran.stdout) == {"status": "timeout", "error": "cancelled at the end of the time budget"}
-    (pid_file,) = pids.iterdir()  # the fit had begun in a Ray worker…
-    wait_for(lambda: not alive(int(pid_file.name)), "the cancelled trial's worker to end", 30)  # …now ended
+    driver = subprocess.Popen([sys.executable, "-c", HANG_TWO, cluster.address, str(tmp_path / "table.csv")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, **cluster.env, "PYTHONPATH": with_plugin(plugin),
+                                   "PODIUM_TEST_PIDS": str(pids)})
+    try:
+        assert driver.stdout is not None and driver.stdout.readline() == "submitted\n"
+        workers = wait_for(lambda: [int(p.name) for p in pids.iterdir()] if len(list(pids.iterdir())) == 2 else None,
+                           "both trials' fits to begin", 120)
+        # the second node as a machine that crashed: its raylet (and with it its workers) killed
+        (raylet,) = [c for c in children(cluster.nodes[1].pid)
+                     if Path(f"/proc/{c}/cmdline").read_bytes().split(b"\0")[0].endswith(b"raylet")]
+        os.kill(raylet, signal.SIGKILL)
+        out, err = driver.communicate("lost\n", timeout=180)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert driver.returncode == 0, err[-4000:]
+    outcomes = sorted(json.loads(out.strip().splitlines()[-1]))
+    assert outcomes[0][0] == "failed" and outcomes[0][1].startswith("its Ray worker died: "), outcomes
+    assert outcomes[1] == ["timeout", "cancelled at the end of the time budget"]
+    for worker in workers:  # the lost node's worker died with it; the cancelled one was ended
+        wait_for(lambda: not alive(worker), f"worker {worker} to end", 30)

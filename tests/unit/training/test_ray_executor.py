@@ -16,8 +16,8 @@ from podium.cli.render import leaderboard_table
 from podium.errors import SpecError
 from podium.spec import parse_spec
 from podium.testing.servers import free_port
-from podium.training import RayExecutor, make_executor, prepare
-from podium.training.executors import ray_temp_root
+from podium.training import RayExecutor, Trial, make_executor, prepare
+from podium.training.executors import gpu_request, ray_temp_root
 
 
 def test_the_ray_address_is_a_setting_and_an_environment_variable(tmp_path: Path) -> None:
@@ -67,3 +67,11 @@ def test_the_leaderboard_names_the_node_of_each_trial_only_when_trials_ran_on_ra
     assert "node" in on_ray.splitlines()[2] and "5e3e3f91 " in on_ray
     assert "its Ray worker died" in on_ray
     assert "node" not in shown([{**row, "node": None}]).splitlines()[2]
+
+
+def test_a_trial_asks_ray_for_a_gpu_only_when_it_trains_on_one_and_the_cluster_has_one() -> None:
+    lstm = Trial(0, "lstm", {}, 0, device="cuda")
+    assert gpu_request(lstm, cluster_gpus=2) == 1
+    assert gpu_request(lstm, cluster_gpus=0) == 0  # a task asking for none never waits for one
+    assert gpu_request(Trial(1, "lstm", {}, 0, device="cpu"), cluster_gpus=2) == 0
+    assert gpu_request(Trial(2, "logistic_regression", {}, 0, device="cuda"), cluster_gpus=2) == 0
