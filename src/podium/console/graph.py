@@ -21,15 +21,15 @@ __all__ = ["GraphError", "graph_to_data", "graph_to_yaml", "node_for_location", 
 
 #: which node owns each top-level spec key
 _OWNER: dict[str, str] = {
-    "name": "source", "source": "source", "target": "source", "task": "source",
-    "split": "split",
+    "name": "source", "source": "source", "target": "source", "task": "source", "forecast": "source",
+    "split": "split", "device": "competition",
     "metric": "competition", "budget": "competition", "time_budget": "competition", "seed": "competition",
     "ensemble": "competition", "n_jobs": "competition", "constraints": "competition",
     "gate": "gate",
     "register": "register", "promotion": "register",
     "notify": "notify",
 }
-_COMPETITION_KEYS = ("metric", "budget", "seed", "ensemble", "n_jobs", "constraints")
+_COMPETITION_KEYS = ("metric", "budget", "seed", "ensemble", "n_jobs", "constraints", "device")
 _ALL = "candidate-all"
 
 
@@ -68,7 +68,7 @@ def spec_to_graph(data: dict[str, Any], *, origin: str = "spec") -> dict[str, An
         nodes.append({"id": node_id, "type": kind, "data": node_data})
         edges.extend({"id": f"{a}->{node_id}", "source": a, "target": node_id} for a in after)
 
-    add("source", "source", {k: written[k] for k in ("name", "source", "target", "task") if k in written}, [])
+    add("source", "source", {k: written[k] for k in ("name", "source", "target", "task", "forecast") if k in written}, [])
     previous = "source"
     for i, step in enumerate(spec.steps or []):
         add(f"step-{i}", "step", {"name": step.name, "params": step.params}, [previous])

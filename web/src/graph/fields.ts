@@ -6,7 +6,8 @@ export const NODE_FIELDS: Readonly<Record<string, Record<string, JsonSchema>>> =
     name: { type: "string", description: "the pipeline's name (the registered model's, unless register says otherwise)" },
     source: { description: "a file path, or a mapping with the source's kind and options" },
     target: { type: "string", description: "the column to predict" },
-    task: { enum: ["auto", "classification", "regression"], description: "what kind of prediction; auto guesses from the target" },
+    task: { enum: ["auto", "binary", "multiclass", "regression", "forecast"], description: "what kind of prediction; auto guesses from the target" },
+    forecast: { description: "a forecast task's series, e.g. {\"time_column\": \"ds\", \"horizon\": 14}" },
   },
   split: {
     test_size: { type: "number", description: "fraction of rows held out", default: 0.2 },
@@ -22,6 +23,7 @@ export const NODE_FIELDS: Readonly<Record<string, Record<string, JsonSchema>>> =
     ensemble: { type: "boolean", description: "also try a weighted ensemble of the best trials", default: true },
     n_jobs: { type: "integer" },
     constraints: { description: "e.g. {\"max_predict_ms\": 5, \"compiled\": true}" },
+    device: { enum: ["auto", "cpu", "cuda"], description: "where trials fit: auto takes a GPU when PyTorch sees one" },
   },
   gate: { min_score: { type: "number", description: "the metric value the winner must reach" } },
   register: {
