@@ -1,10 +1,11 @@
 """No key can do more than it was given, and no request can make a worker hold more than its limits.
 
-Against a real `podium serve` (uvicorn on 127.0.0.1) of a model podium trained: a key scoped
-to one model cannot upload (and so cannot start a retraining that would move the champion);
-revocations and rights changes apply within seconds, from the registry or a keys file; a
-600 MiB chunked upload and a 50 MiB prediction body are refused with 413 while the worker's
-memory stays flat.
+Against a real `podium serve` (uvicorn on 127.0.0.1) of a model podium trained: the service takes
+no uploads (the console does), and a key scoped to one model cannot upload through the console
+either (and so cannot start a retraining that would move the champion); revocations and rights
+changes apply within seconds, from the registry or a keys file; a 50 MiB prediction body is
+refused with 413 while the worker's memory stays flat (the console's upload limit:
+tests/integration/console/test_console_process.py).
 """
 
 from __future__ import annotations
@@ -30,18 +31,27 @@ def _versions(project: Path) -> list[int]:
 
 
 def test_a_model_scoped_key_cannot_upload_and_the_champion_does_not_move(trained, serve):
+    from fastapi.testclient import TestClient
+
+    from podium.config import load_settings
+    from podium.console import create_app
+
     service = serve()
     scoped = cli(trained, "keys", "create", "--name", "churn-only", "--model", "churn")
     other = cli(trained, "keys", "create", "--name", "returns-loader", "--upload", "returns")
     assert scoped.returncode == 0 and other.returncode == 0, scoped.stderr + other.stderr
     before = (_versions(trained), registry_of(trained).resolve("churn@champion").version)
     body = NEW_CUSTOMERS.read_bytes()
-    with httpx.Client(base_url=service.url, timeout=30) as client:
+    console = create_app(load_settings(trained), registry=registry_of(trained))
+    with httpx.Client(base_url=service.url, timeout=30) as client, TestClient(console) as admin_plane:
         for key, held in ((scoped.stdout.strip(), "none"), (other.stdout.strip(), "returns")):
             assert client.post("/v1/models/churn/predict", json=RECORD,
                                headers={"X-API-Key": key}).status_code == 200
-            refused = client.post("/v1/datasets/sales/versions", content=body,
-                                  headers={"X-API-Key": key, "Content-Type": "text/csv"})
+            # the model service (the data plane) takes no upload at all
+            assert client.post("/v1/datasets/sales/versions", content=body,
+                               headers={"X-API-Key": key, "Content-Type": "text/csv"}).status_code == 404
+            refused = admin_plane.post("/api/datasets/sales/versions", content=body,
+                                       headers={"X-API-Key": key, "Content-Type": "text/csv"})
             assert refused.status_code == 403, refused.text
             assert refused.json()["detail"] == (
                 f"This key may not upload to dataset 'sales' (it has upload rights on: {held}).")
@@ -75,19 +85,14 @@ def test_a_keys_file_is_re_read_when_it_changes(trained, serve, tmp_path):
     keys.write_text("# mounted secret\nfirst-deploy-key models=churn\n")
     service = serve(keys_file=str(keys), key_cache_seconds=1.0)
 
-    def status(key: str, path: str = "/v1/models/churn/predict") -> int:
+    def status(key: str) -> int:
         with httpx.Client(base_url=service.url, timeout=10) as client:
-            if path.startswith("/v1/datasets"):
-                return client.post(path, content=NEW_CUSTOMERS.read_bytes(),
-                                   headers={"X-API-Key": key, "Content-Type": "text/csv"}).status_code
-            return client.post(path, json=RECORD, headers={"X-API-Key": key}).status_code
+            return client.post("/v1/models/churn/predict", json=RECORD, headers={"X-API-Key": key}).status_code
 
     assert status("first-deploy-key") == 200 and status("second-deploy-key") == 401
-    assert status("first-deploy-key", "/v1/datasets/scratch/versions") == 403  # no upload right
-    keys.write_text("second-deploy-key models=churn uploads=scratch\n")
+    keys.write_text("second-deploy-key models=churn\n")
     until(lambda: status("second-deploy-key") == 200, 10, "the new key from the keys file")
     until(lambda: status("first-deploy-key") == 401, 10, "the removed key to be refused")
-    assert status("second-deploy-key", "/v1/datasets/scratch/versions") == 201
 
 
 # -- bounded memory -----------------------------------------------------------------------------
@@ -138,30 +143,25 @@ class Counted:
 
 
 def test_huge_bodies_get_413_while_memory_stays_flat(trained, serve):
-    key = cli(trained, "keys", "create", "--name", "bulk-loader", "--upload", "sales").stdout.strip()
-    service = serve(max_upload_bytes=64 * MiB)  # predict bodies: the default limit, 16 MiB
+    key = cli(trained, "keys", "create", "--name", "bulk-caller", "--model", "churn").stdout.strip()
+    service = serve()  # predict bodies: the default limit, 16 MiB
     [worker] = service.workers()
-    upload = Counted(600 * MiB, head=b"plan,region,tenure_months\n")
     predict = Counted(50 * MiB, head=b'{"records": [')
     with PeakRss([worker]) as memory, httpx.Client(base_url=service.url, timeout=60,
                                                     headers={"X-API-Key": key}) as client:
-        refused_upload = client.post("/v1/datasets/sales/versions", content=upload,
-                                     headers={"Content-Type": "text/csv"})
         refused_predict = client.post("/v1/models/churn/predict/batch", content=predict,
                                       headers={"Content-Type": "application/json"})
         declared = client.post("/v1/models/churn/predict/batch", content=b" " * (50 * MiB),
                                headers={"Content-Type": "application/json"})
-    for refused in (refused_upload, refused_predict, declared):
+    for refused in (refused_predict, declared):
         assert refused.status_code == 413, refused.text
         assert "larger than the limit" in refused.json()["detail"]
-    assert "64 MiB" in refused_upload.json()["detail"] and "16 MiB" in refused_predict.json()["detail"]
+    assert "16 MiB" in refused_predict.json()["detail"]
     # the server stopped reading: the client could push only the limit plus what socket buffers hold
-    assert upload.sent < 64 * MiB + 32 * MiB, upload.sent / MiB
     assert predict.sent < 16 * MiB + 32 * MiB, predict.sent / MiB
     grew = memory.peak - memory.before
-    print(f"upload: {upload.sent / MiB:.0f} MiB of 600 taken; predict: {predict.sent / MiB:.0f} MiB of 50 taken; "
+    print(f"predict: {predict.sent / MiB:.0f} MiB of 50 taken; "
           f"worker RSS {memory.before / MiB:.0f} MiB, peak +{grew / MiB:.1f} MiB")
     assert grew < 100 * MiB, f"the worker grew by {grew / MiB:.0f} MiB"
-    assert _versions(trained) == [1]  # nothing stored from the refused upload
     with httpx.Client(base_url=service.url, timeout=10, headers={"X-API-Key": key}) as client:
         assert client.post("/v1/models/churn/predict", json=RECORD).status_code == 200  # still serving

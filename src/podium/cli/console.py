@@ -14,6 +14,8 @@ def console(
     port: int = typer.Option(8080, "--port", help="the port to listen on"),
     host: str = typer.Option("127.0.0.1", "--host", help="the address to listen on (0.0.0.0: every interface)"),
     no_auth: bool = typer.Option(False, "--no-auth", help="no sign-in (only on 127.0.0.1, e.g. a laptop)"),
+    max_upload_mb: float = typer.Option(512.0, "--max-upload-mb", min=0.001,
+                                        help="largest dataset upload, MiB (more: 413)"),
     force_no_auth: bool = typer.Option(False, "--force-no-auth", hidden=True,
                                        help="allow --no-auth on another address than 127.0.0.1"),
 ) -> None:
@@ -32,4 +34,5 @@ def console(
               + (" [yellow](no sign-in)[/]" if no_auth else " (sign in with an admin API key)"))
     if no_auth:
         err.print("[yellow]note[/]: --no-auth: anyone who can reach this port administers the project.")
-    serve(settings, host=host, port=port, options=ConsoleOptions(auth=not no_auth, local_only=not force_no_auth))
+    serve(settings, host=host, port=port, options=ConsoleOptions(auth=not no_auth, local_only=not force_no_auth,
+                                                                        max_upload_bytes=int(max_upload_mb * 2**20)))

@@ -46,7 +46,6 @@ def serve(
     reload_interval: float = typer.Option(2.0, "--reload-interval",
                                           help="seconds between alias checks (0: never follow)"),
     max_body_mb: float = typer.Option(16.0, "--max-body-mb", help="largest prediction request body, MiB (more: 413)"),
-    max_upload_mb: float = typer.Option(512.0, "--max-upload-mb", help="largest dataset upload, MiB (more: 413)"),
     max_queue_rows: int = typer.Option(10_000, "--max-queue-rows",
                                        help="rows waiting per model before requests get 503 + Retry-After"),
     max_concurrency: int = typer.Option(512, "--max-concurrency",
@@ -118,7 +117,7 @@ def serve(
         prediction_log_policy=settings.prediction_log,
         access_log=None if access_log == "off" else access_log, reload_interval=reload_interval,
         keys_file=str(keys_file.resolve()) if keys_file else None,
-        max_request_bytes=int(max_body_mb * 2**20), max_upload_bytes=int(max_upload_mb * 2**20),
+        max_request_bytes=int(max_body_mb * 2**20),
         max_queue_rows=max_queue_rows, max_concurrency=max_concurrency, registry_grace=registry_grace,
         protect_docs=protect_docs, real_examples=real_examples,
     )

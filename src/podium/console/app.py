@@ -483,11 +483,38 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
                                                 for v in store.versions(d.name)]}
                 for d in store.list_datasets()]
 
-    @api.post("/datasets/{name}/versions", status_code=201)
-    async def upload_version(name: str, request: Request, format: str | None = None) -> JSONResponse:
-        """A CSV or Parquet body as a new version of NAME (created if new); 200 when the content is unchanged."""
-        from podium.registry.datasets import DatasetStore
+    def require_uploader(name: str, request: Request) -> str:
+        """Who uploads to dataset ``name``: an admin (session or key), or a key in a header with the
+        upload right on that dataset (``podium keys create --upload NAME``)."""
+        plaintext = key_from_headers(request.headers) if options.auth else None
+        if plaintext is None:
+            return require_admin(request)
+        found = checker.lookup(plaintext)
+        if found.refusal("admin") is None and found.key is not None:
+            return found.key.name
+        refusal = found.refusal("upload", name)
+        if refusal is not None:
+            raise ApiError(refusal[0], refusal[1], headers={"WWW-Authenticate": "Bearer"} if refusal[0] == 401 else None)
+        assert found.key is not None
+        return found.key.name
 
+    uploads = APIRouter(prefix="/api")
+
+    @uploads.post("/datasets/{name}/versions", status_code=201)
+    async def upload_version(name: str, request: Request, format: str | None = None,
+                             who: str = Depends(require_uploader)) -> JSONResponse:
+        """A CSV or Parquet body as a new version of NAME (created if new); 200 when the content is unchanged.
+        An admin, or a key with the upload right on NAME, may upload."""
+        from podium.console.uploads import read_upload
+        from podium.registry.datasets import DatasetStore
+        from podium.registry.refs import check_name
+
+        check_name(name, "dataset name")
+        too_large = ApiError(413, f"The upload is over the limit of {options.max_upload_bytes:,} bytes.",
+                             headers={"Connection": "close"})  # closing: the client's body is read no further
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > options.max_upload_bytes:
+            raise too_large
         kind = format or _format_of(request.headers.get("content-type", ""))
         if format is not None and format not in ("csv", "parquet"):
             raise ApiError(400, f"format '{format}' is not csv or parquet.")
@@ -498,7 +525,7 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
                 async for chunk in request.stream():
                     size += len(chunk)
                     if size > options.max_upload_bytes:
-                        raise ApiError(413, f"The upload is over the limit of {options.max_upload_bytes:,} bytes.")
+                        raise too_large
                     if len(head) < 4096:
                         head += chunk[:4096 - len(head)]
                     handle.write(chunk)
@@ -510,8 +537,9 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
                                     "(Content-Type: text/csv or application/vnd.apache.parquet).")
             path = path.rename(path.with_suffix(f".{kind}"))
             store = DatasetStore(registry)
-            version = await asyncio.get_running_loop().run_in_executor(
-                None, lambda: store.upload(name, str(path), creator="console"))
+            loop = asyncio.get_running_loop()
+            frame = await loop.run_in_executor(None, read_upload, path, kind)
+            version = await loop.run_in_executor(None, lambda: store.upload(name, frame, creator=f"console:{who}"))
         if version is None:
             return JSONResponse(jsonable_encoder({"unchanged": True, "version": asdict(store.get(name))}))
         return JSONResponse(jsonable_encoder({"unchanged": False, "version": asdict(version),
@@ -578,6 +606,7 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
         raise ApiError(404, f"No API path /api/{rest}. See /api/openapi.json.")
 
     app.include_router(public)
+    app.include_router(uploads)  # before the API's catch-all 404
     app.include_router(api)
     _mount_web(app)
     return app

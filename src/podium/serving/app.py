@@ -122,8 +122,6 @@ def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
 
     Every model is loaded (checksum verified), checked and warmed up before this returns.
     """
-    from podium.serving.uploads import add_upload_routes  # here: uploads imports this module
-
     options = (options or ServeOptions()).model_copy(update={"refs": list(refs), "auth": auth})
     if not options.refs:
         raise SpecError("Nothing to serve: name at least one model (podium serve churn@champion).")
@@ -210,7 +208,6 @@ def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
     _add_model_routes(app, state)
     _add_service_routes(app, state)
     _add_docs_routes(app, state)
-    add_upload_routes(app, state, registry)
     _add_error_handlers(app, state)
     app.add_middleware(BodyLimit, limit_for=lambda scope: _body_limit(options, scope))
     app.add_middleware(ObserveMiddleware, state=state)
@@ -453,8 +450,6 @@ def _key_checker(registry: Any, options: ServeOptions, health: RegistryHealth) -
 def _body_limit(options: ServeOptions, scope: Scope) -> tuple[int, str] | None:
     if scope["method"] in ("GET", "HEAD", "OPTIONS"):
         return options.max_request_bytes, "request"
-    if scope["path"].startswith("/v1/datasets/"):
-        return options.max_upload_bytes, "upload"
     return options.max_request_bytes, "request"
 
 

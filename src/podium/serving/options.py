@@ -48,8 +48,6 @@ class ServeOptions(BaseModel):
     # -- bounds: nothing a client sends can make a worker hold more than these
     max_request_bytes: int = Field(default=16 * 2**20, ge=1024,
                                    description="largest prediction request body (more: 413, read no further)")
-    max_upload_bytes: int = Field(default=512 * 2**20, ge=1024,
-                                  description="largest dataset upload body (more: 413, read no further)")
     max_string_length: int = Field(default=4096, ge=1, description="longest text value in a record (more: 422)")
     max_queue_rows: int = Field(default=10_000, ge=1,
                                 description="rows waiting for a model at most; more: 503 with Retry-After")

@@ -114,3 +114,39 @@ def test_no_auth_is_refused_off_localhost(project: Path) -> None:
     _out, err = process.communicate(timeout=60)
     assert process.returncode == 2
     assert b"--no-auth on 0.0.0.0 would let anyone" in err
+
+
+def test_a_huge_upload_gets_413_while_the_consoles_memory_stays_flat(project: Path, admin_key: str) -> None:
+    """Dataset uploads go to the console (not the model service): a 600 MiB chunked body is cut off at the
+    limit, streamed to disk as it came, and nothing is stored."""
+    mib = 2**20
+    port = free_port()
+    process = _podium("console", "--port", str(port), "--max-upload-mb", "64", project=project)
+    sent = 0
+
+    def body() -> Iterator[bytes]:
+        nonlocal sent
+        head, block = b"plan,region,tenure_months\n", b"x" * mib
+        sent += len(head)
+        yield head
+        while sent < 600 * mib:
+            sent += len(block)
+            yield block
+
+    try:
+        wait_for_port(port, timeout=30)
+        console = psutil.Process(process.pid)
+        before = peak = console.memory_info().rss
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120,
+                          headers={"Authorization": f"Bearer {admin_key}", "Content-Type": "text/csv"}) as client:
+            refused = client.post("/api/datasets/sales/versions", content=body())
+            peak = max(peak, console.memory_info().rss)
+            assert refused.status_code == 413, refused.text
+            assert refused.json()["detail"] == f"The upload is over the limit of {64 * mib:,} bytes."
+            assert client.get("/api/datasets").json() == []  # nothing stored
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    print(f"upload: {sent / mib:.0f} MiB of 600 taken; console RSS peak +{(peak - before) / mib:.1f} MiB")
+    assert sent < 64 * mib + 32 * mib, sent / mib  # the console stopped reading at the limit
+    assert peak - before < 100 * mib, (peak - before) / mib

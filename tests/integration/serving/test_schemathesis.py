@@ -12,16 +12,10 @@ import pytest
 pytestmark = pytest.mark.integration
 
 # A 413 is the documented refusal of a batch over the limit (schemathesis expects 4xx codes
-# it knows for "too many items"). The dataset upload is left out: its body is a file (any
-# string to the schema), so random strings say nothing; tests/unit/serving/test_uploads.py
-# covers it. Everything else is schemathesis' defaults, all checks on.
+# it knows for "too many items"). Everything else is schemathesis' defaults, all checks on.
 CONFIG = """
 [checks.negative_data_rejection]
 expected-statuses = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]
-
-[[operations]]
-include-path-regex = "^/v1/datasets/"
-enabled = false
 """
 
 
@@ -39,5 +33,5 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(service, tmp
     tail = "\n".join(result.stdout.splitlines()[-40:])
     assert result.returncode == 0, tail
     assert "No issues found" in result.stdout, tail
-    assert "Selected: 7/8" in result.stdout, tail  # every operation but the upload
+    assert "Selected: 7/7" in result.stdout, tail  # every operation (the service takes no upload)
     assert "Traceback" not in service.log.read_text()
