@@ -19,9 +19,10 @@ __all__ = ["Planner", "FAMILY_ORDER"]
 #: strong and cheap first, so that a short budget still meets the best families
 FAMILY_ORDER = ("lightgbm", "logistic_regression", "ridge", "random_forest", "hist_gradient_boosting",
                 "xgboost", "extra_trees", "mlp", "knn", "decision_tree",
-                # forecasters: the baseline and a quick statistical fit, then the recurrent nets early
+                # forecasters: the baseline and two quick fits (theta; lightgbm_lags, a second or two and
+                # the best single family on most of the public suite), then the recurrent nets early
                 # (the slowest: under a time budget they need the most of it), the others between
-                "seasonal_naive", "theta", "gru", "ets", "lstm", "lightgbm_lags", "arima", "statistical")
+                "seasonal_naive", "theta", "lightgbm_lags", "gru", "ets", "lstm", "arima", "statistical")
 
 
 class Planner:
