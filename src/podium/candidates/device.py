@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -17,8 +18,8 @@ from typing import Literal
 
 from podium.errors import SpecError
 
-__all__ = ["DEVICES", "Device", "current_device", "cuda_available", "resolve_device", "use_device",
-           "device_used", "booster_device_params"]
+__all__ = ["DEVICES", "Device", "current_device", "cuda_available", "cuda_initialised", "resolve_device",
+           "use_device", "device_used", "booster_device_params"]
 
 Device = Literal["cpu", "cuda"]
 #: what a spec or podium.yaml may ask for
@@ -37,6 +38,12 @@ def cuda_available() -> bool:
     os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
     torch = importlib.import_module("torch")
     return bool(torch.cuda.is_available())
+
+
+def cuda_initialised() -> bool:
+    """Whether this process has started CUDA (then a process forked from it cannot use CUDA)."""
+    torch = sys.modules.get("torch")  # never imported here for the question: not started then
+    return bool(torch is not None and torch.cuda.is_initialized())
 
 
 def resolve_device(requested: str | None) -> Device:

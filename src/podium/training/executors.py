@@ -24,7 +24,7 @@ from podium._internal.process import release_memory
 from podium._internal.named import Named
 from podium._internal.orphans import exit_with_parent
 from podium.candidates import candidate_registry
-from podium.candidates.device import device_used
+from podium.candidates.device import cuda_initialised, device_used
 from podium.errors import NotFoundError, SpecError
 from podium.training.leaderboard import Trial, TrialResult
 from podium.training.problem import ForecastProblem, Problem
@@ -87,7 +87,9 @@ class LocalExecutor(Executor):
 
     Workers are forked: they start at once with the libraries already imported and the
     data shared copy-on-write, and a caller's script needs no ``__main__`` guard. They end
-    when this process ends, even by SIGKILL (``exit_with_parent``).
+    when this process ends, even by SIGKILL (``exit_with_parent``). Once this process has
+    started CUDA (a final fit on the GPU, in a watcher that runs again) they are spawned
+    instead: a forked child cannot use CUDA then.
     """
 
     def __init__(self, n_jobs: int = 0) -> None:
@@ -95,7 +97,8 @@ class LocalExecutor(Executor):
         self._pool: ProcessPoolExecutor | None = None
 
     def start(self, problem: Problem | ForecastProblem) -> None:
-        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        fork = os.name == "posix" and not cuda_initialised()
+        context = multiprocessing.get_context("fork" if fork else "spawn")
         self._pool = ProcessPoolExecutor(self.n_jobs, mp_context=context,
                                          initializer=_init_worker, initargs=(problem, os.getpid()))
 

@@ -86,3 +86,21 @@ def test_podium_run_with_cuda_on_a_machine_without_one_is_one_line_and_exit_2(tm
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "no CUDA GPU" in lines[0] and "Traceback" not in result.stderr
     assert not (tmp_path / ".podium").exists()  # refused before anything was recorded
+
+
+def test_trial_workers_are_spawned_once_this_process_has_started_cuda(monkeypatch):
+    import podium.training.executors as executors
+    from podium.training import LocalExecutor
+
+    methods = []
+    get_context = executors.multiprocessing.get_context
+    monkeypatch.setattr(executors.multiprocessing, "get_context", lambda method: methods.append(method)
+                        or get_context(method))
+    monkeypatch.setattr(executors, "cuda_initialised", lambda: True)  # as after a final fit on the GPU
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.normal(size=80)})
+    frame["y"] = np.where(frame["x"] > 0, "yes", "no")
+    problem = prepare(frame, parse_spec({"source": "x.csv", "target": "y"})).problem
+    cands, _ = select_candidates(["logistic_regression"], "binary", 80)
+    board = compete(problem, cands, budget=BudgetSpec(trials=1), executor=LocalExecutor(1), ensemble=False)
+    assert methods == ["spawn"] and board.best is not None and board.best.value > 0.8
