@@ -144,7 +144,8 @@ def run_pipeline(
             source = resolve_source(spec.source)
             origin = source.describe()
             if frame is None:
-                frame = source.read()
+                columns = _needed_columns(spec)
+                frame = source.read() if columns is None else source.read_columns(columns)
     with clock.phase("prepare"):
         prepared = prepare(frame, spec)
         if on_prepared is not None:
@@ -235,6 +236,16 @@ def run_pipeline(
             notify_all(notifiers, Event(kind="run_failed", title=f"podium run of '{spec.name}' failed",
                                         text=f"{type(exc).__name__}: {exc}", payload={"run_id": run_id}))
         raise
+
+
+def _needed_columns(spec: PipelineSpec) -> list[str] | None:
+    """The columns to read when the spec's first step selects them (with the target and the
+    split's time column): the source reads no other. None: every column."""
+    if spec.task == "forecast" or not spec.steps or spec.steps[0].name != "select_columns":
+        return None
+    named = [str(c) for c in spec.steps[0].params.get("columns", [])]
+    extra = [spec.target, *([spec.split.time_column] if spec.split.time_column else [])]
+    return named + [c for c in extra if c not in named]
 
 
 def _engine_on_board(rows: list[dict[str, Any]], trial_id: int, engine: EngineInfo) -> None:

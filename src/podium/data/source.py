@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from importlib import import_module
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -39,6 +39,16 @@ class Source(ABC):
     def write(self, frame: pd.DataFrame, *, mode: WriteMode = "replace") -> None:
         """Upload a frame (e.g. scored rows). Sources that cannot be written say so."""
         raise SourceError(f"{self.describe()} cannot be written to.")
+
+    def read_columns(self, columns: Sequence[str]) -> pd.DataFrame:
+        """Only these columns of the table, in this order. Sources that can (parquet and CSV files,
+        SQL tables) read no other column; the others read the whole table and keep these."""
+        frame = self.read()
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise SourceError(f"{self.describe()} has no column {missing[0]!r}.",
+                              hint=f"its columns: {', '.join(map(str, frame.columns[:20]))}")
+        return frame[list(columns)]
 
     def read_batches(self, rows: int) -> Iterator[pd.DataFrame]:
         """The table in frames of at most ``rows`` rows. Sources that can read a part at a time

@@ -15,7 +15,7 @@ it names a fingerprint query.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode
@@ -39,6 +39,8 @@ _PODIUM_PARAMS = ("table", "query", "schema", "fingerprint")
 #: columns whose max marks a changed row, in order of preference (matched without case)
 UPDATED_COLUMNS = ("updated_at", "modified_at", "last_modified", "last_updated", "updated", "modified",
                    "changed_at", "update_time", "mtime")
+#: rows a table is read at a time
+_READ_CHUNK = 100_000
 #: ``fingerprint: full``: read and hash the whole table, as sources without a cheaper way do
 FULL = "full"
 _DRIVER_PACKAGES = {  # module SQLAlchemy imports → what pip installs
@@ -106,6 +108,18 @@ class SqlSource(Source):
     # reading -----------------------------------------------------------------------
 
     def read(self) -> pd.DataFrame:
+        return self._read(None)
+
+    def read_columns(self, columns: Sequence[str]) -> pd.DataFrame:
+        """Only these columns: a table is asked for them alone (``SELECT a, b FROM t``); a query
+        is read whole and cut."""
+        if not self.table:
+            return super().read_columns(columns)
+        return self._read(list(columns))
+
+    def _read(self, columns: list[str] | None) -> pd.DataFrame:
+        """A table is streamed in chunks of ``chunksize`` rows (a server-side cursor where the
+        driver has one: the driver never holds every row as Python tuples), then joined."""
         self._check_sqlite_file()
         table, query = self.table, self.query or ""
         engine = self._engine()
@@ -113,7 +127,10 @@ class SqlSource(Source):
             with self._connect(engine) as conn:
                 if table:
                     self._check_table(conn)
-                    frame = self._run(lambda: pd.read_sql_table(table, conn, schema=self.schema))
+                    streamed = conn.execution_options(stream_results=True)
+                    frame = self._run(lambda: _joined(pd.read_sql_table(
+                        table, streamed, schema=self.schema, columns=columns,
+                        chunksize=self.chunksize or _READ_CHUNK)))
                 else:
                     # no_parameters: the driver gets the SQL as written ('A%', '10:30')
                     plain = conn.execution_options(no_parameters=True)
@@ -281,6 +298,15 @@ class SqlSource(Source):
         if password:
             line = line.replace(str(password), "***")
         return line if len(line) <= 200 else line[:197] + "..."
+
+
+def _joined(chunks: Iterator[pd.DataFrame]) -> pd.DataFrame:
+    parts = list(chunks)
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        raise ValueError("no chunks")  # read_sql_table yields one empty frame for an empty table
+    return pd.concat(parts, ignore_index=True)
 
 
 def _single(value: str | tuple[str, ...] | None) -> str | None:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from podium._internal.process import release_memory
 from podium.candidates import Candidate, candidate_registry, fit_deadline
 from podium.candidates.device import Device
 from podium.errors import SpecError
@@ -151,6 +152,7 @@ def compete(
         fresh = planner.next(results)
         return None if fresh is None else replace(ladder.first(fresh), id=launched)
 
+    release_memory()  # what preparing the data freed goes back before the workers fork
     executor.start(problem)
     try:
         while True:
