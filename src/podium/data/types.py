@@ -51,13 +51,12 @@ def infer_column_type(values: pd.Series) -> ColumnType:
         if ptypes.is_integer_dtype(present) and distinct == n and n >= 20 and _is_sequence(present):
             return ColumnType.ID
         return ColumnType.NUMERIC
-    text = present.astype(str)
-    if _parses_as_dates(text):
+    if _parses_as_dates(present.head(200).astype(str)):  # it looks at 200 values: text only those
         return ColumnType.DATETIME
     if distinct == n and n >= 20:
         return ColumnType.ID
     if distinct > max(50, _MAX_CATEGORIES_RATIO * n):
-        return ColumnType.TEXT if text.str.len().mean() > 30 else ColumnType.ID
+        return ColumnType.TEXT if present.astype(str).str.len().mean() > 30 else ColumnType.ID
     return ColumnType.CATEGORICAL
 
 
@@ -93,6 +92,7 @@ def as_text(values: pd.Series) -> pd.Series:
     ``1``, ``1.0`` and ``"1"`` all become ``"1"`` so numbers that arrive as strings
     (or as floats after a missing value) meet the categories seen in training.
     """
+    import pandas as pd
     from pandas.api import types as ptypes
 
     missing = values.isna()
@@ -100,9 +100,16 @@ def as_text(values: pd.Series) -> pd.Series:
         present = values[~missing]
         if (present == np.round(present)).all() and present.abs().max() < 2**53:
             values = values.astype("Int64")
-    text = values.astype(str)
+    # the text of each distinct value, then spread over the rows: a column of a million rows
+    # holds a few thousand distinct values at most (else it is an id or free text)
+    codes, uniques = pd.factorize(values)
+    if len(uniques) == 0:  # every value missing
+        return pd.Series(np.full(len(values), np.nan, dtype=object), index=values.index, name=values.name)
+    text = pd.Series(uniques).astype(str)
     if text.str.endswith(".0").any():
         text = text.str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
-    if missing.any():
-        text = text.where(~missing)
-    return text
+    out = text.iloc[np.maximum(codes, 0)]
+    out.index, out.name = values.index, values.name
+    if (codes < 0).any():
+        out = out.where(codes >= 0)
+    return out
