@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: demo test install install-test system-deps lint bench clean console console-check
+.PHONY: demo test install install-test system-deps lint bench bench-large clean console console-check
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -78,6 +78,10 @@ test: install-test system-deps console-check $(CHECKOV)
 
 bench: install
 	$(BIN)/python bench/automl.py --budget 60
+
+bench-large: install
+	$(BIN)/pip install -q -e ".[all,torch,bench]"
+	$(BIN)/python bench/automl.py --suite large --budget 60
 
 clean:
 	rm -rf $(VENV) examples/quickstart/.podium

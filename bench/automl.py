@@ -2,6 +2,15 @@
 
     python bench/automl.py --budget 60                 # every dataset, 60 s each
     python bench/automl.py --budget 20 --only titanic  # one dataset
+    python bench/automl.py --suite large --budget 60   # flights, birthdays, synthetic 5M rows
+
+``--suite large`` (tables from ``bench/tables.py``, written once under ``--data-dir``) runs
+``podium run --json`` as a user would (the CLI, a fresh project folder), then LightGBM with its
+defaults and FLAML (``pip install 'podium[bench]'``) at the same budget on the same Parquet
+files, each tool in its own process. It reports the wall time against the budget
+(podium's promise: budget × 1.1 + 5 s), the peak memory of the tool's process tree (the sum of
+RSS, which counts pages shared by forked workers once a process, and of PSS, which shares them
+out) and the test score.
 
 Each dataset runs in a child process (a fresh project folder): podium trains on train.csv
 with the quick form alone, then the registered champion scores test.csv. The table shows
@@ -81,16 +90,207 @@ def _tree_rss_mb(root: int) -> float:
     return sum(rss.get(p, 0) for p in tree) / 2**20
 
 
+def _tree_pss_mb(root: int) -> float:
+    """Proportional memory of a process tree: each shared page split among the processes mapping it."""
+    total = 0
+    for pid in _tree(root):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+        except OSError:
+            continue
+    return total / 2**20
+
+
+def _tree(root: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parents[int(entry)] = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return tree
+
+
+def sampled(command: list[str], *, env: dict[str, str] | None = None, cwd: str | None = None) -> dict:
+    """Run ``command``; its wall seconds, peak RSS and PSS of its process tree (MB), stdout, exit code."""
+    start = time.time()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+                            env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
+    peak = {"rss": 0.0, "pss": 0.0}
+
+    def sample() -> None:
+        while proc.poll() is None:
+            peak["rss"] = max(peak["rss"], _tree_rss_mb(proc.pid))
+            peak["pss"] = max(peak["pss"], _tree_pss_mb(proc.pid))
+            time.sleep(0.25)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.time() - start
+    sampler.join()
+    return {"wall": wall, "rss_mb": peak["rss"], "pss_mb": peak["pss"], "out": out, "err": err,
+            "code": proc.returncode}
+
+
+# -- the large suite ------------------------------------------------------------------------------
+
+def _features(frame, target: str):
+    """Datetimes as epoch seconds, text as categories: what LightGBM and FLAML take as they are."""
+    import pandas as pd
+
+    X = frame.drop(columns=[target])
+    for column in X.columns:
+        if pd.api.types.is_datetime64_any_dtype(X[column]):
+            X[column] = X[column].astype("int64") // 10**9
+        elif X[column].dtype == object:
+            X[column] = X[column].astype("category")
+    return X, frame[target]
+
+
+def _score(metric: str, y, pred, proba_positive=None) -> float:
+    import numpy as np
+    from sklearn.metrics import mean_squared_error, roc_auc_score
+
+    if metric == "rmse":
+        return float(np.sqrt(mean_squared_error(y, pred)))
+    return float(roc_auc_score(y, proba_positive))
+
+
+def tool_child(tool: str, info: dict, budget: float, seed: int) -> dict:
+    """In a child process: fit ``tool`` on the train file, score the test file."""
+    import pandas as pd
+
+    target, metric, task = info["target"], info["primary_metric"], info["task"]
+    train, test = pd.read_parquet(info["train"]), pd.read_parquet(info["test"])
+    if task == "binary":  # the positive class: the later of the two labels, as podium's proba_ columns
+        positive = sorted(train[target].unique())[-1]
+    X, y = _features(train, target)
+    Xt, yt = _features(test, target)
+    for column in X.columns:  # the test's categories in the train's order
+        if str(X[column].dtype) == "category":
+            Xt[column] = pd.Categorical(Xt[column], categories=X[column].cat.categories)
+    del train, test
+    start = time.time()
+    if tool == "lightgbm":
+        import lightgbm
+
+        model = lightgbm.LGBMRegressor(random_state=seed, verbose=-1) if task == "regression" else \
+            lightgbm.LGBMClassifier(random_state=seed, verbose=-1)
+        model.fit(X, y)
+    else:
+        from flaml import AutoML
+
+        model = AutoML()
+        model.fit(X, y, task="regression" if task == "regression" else "classification", time_budget=budget,
+                  metric="rmse" if metric == "rmse" else "roc_auc", seed=seed, verbose=0, n_jobs=os.cpu_count())
+    fit = time.time() - start
+    if task == "regression":
+        value = _score(metric, yt, model.predict(Xt))
+    else:
+        proba = model.predict_proba(Xt)
+        value = _score(metric, yt, None, proba[:, list(model.classes_).index(positive)])
+    return {"score": value, "fit_seconds": fit}
+
+
+def podium_large(info: dict, budget: float, seed: int) -> dict:
+    """``podium run`` on the train file as a user types it, then its champion on the test file."""
+    import pandas as pd
+
+    from podium.registry import Registry
+    from podium.config import load_settings
+
+    folder = Path(tempfile.mkdtemp(prefix=f"podium-bench-{info['name']}-"))
+    run = sampled([str(Path(sys.executable).parent / "podium"), "--project", str(folder), "run",
+                   "--data", info["train"], "--target", info["target"], "--metric", info["primary_metric"],
+                   "--time-budget", f"{budget:g}", "--seed", str(seed), "--name", info["name"], "--json"])
+    if run["code"] not in (0, 3):
+        return {"error": (run["err"].strip().splitlines() or ["no output"])[-1][:200], **_figures(run)}
+    report = json.loads(run["out"])
+    package = Registry.from_settings(load_settings(folder)).load(f"{info['name']}@champion")
+    test = pd.read_parquet(info["test"])
+    y = test.pop(info["target"])
+    scored, _ = package.predict_frame(test)
+    if info["task"] == "regression":
+        value = _score(info["primary_metric"], y, scored["prediction"].to_numpy())
+    else:
+        positive = sorted(y.unique())[-1]
+        value = _score(info["primary_metric"], y, None, scored[f"proba_{positive}"].to_numpy())
+    best = report["leaderboard"][0]
+    timing = report.get("timing", {})
+    return {"score": value, "winner": best["candidate"], "trials": len(report["leaderboard"]),
+            "final_rows": timing.get("final_rows"), "phases": timing.get("phases"), **_figures(run)}
+
+
+def _figures(run: dict) -> dict:
+    return {"wall": run["wall"], "rss_mb": run["rss_mb"], "pss_mb": run["pss_mb"]}
+
+
+def large_suite(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from tables import write
+
+    manifest = write(args.data_dir, args.rows, args.only)
+    tools = ["podium", "lightgbm", "flaml"] if not args.tools else args.tools
+    results = []
+    for info in manifest["datasets"]:
+        info = {**info, "rows": len(__import__("pandas").read_parquet(info["train"], columns=[info["target"]]))}
+        for tool in tools:
+            print(f"… {info['name']} {tool}", file=sys.stderr, flush=True)
+            if tool == "podium":
+                figures = podium_large(info, args.budget, args.seed)
+            else:
+                run = sampled([sys.executable, __file__, "--tool", tool, "--child", json.dumps(info),
+                               "--budget", str(args.budget), "--seed", str(args.seed)])
+                figures = _figures(run)
+                if run["code"] == 0:
+                    figures.update(json.loads(run["out"].strip().splitlines()[-1]))
+                else:
+                    figures["error"] = (run["err"].strip().splitlines() or ["no output"])[-1][:200]
+            results.append({"dataset": info["name"], "rows": info["rows"], "metric": info["primary_metric"],
+                            "tool": tool, **figures})
+            print(json.dumps(results[-1], default=str), file=sys.stderr, flush=True)
+    print(f"\n{args.budget:g}-second budget, {os.cpu_count()} cores, load average at the end "
+          f"{os.getloadavg()[0]:.1f}\n")
+    print("| dataset | train rows | metric | tool | score | wall s | wall ÷ budget | promise (≤ 1.1 × budget + 5 s) "
+          "| peak RSS MB | peak PSS MB | podium: winner, trials, final fit rows |")
+    print("|:--|--:|:--|:--|--:|--:|--:|:--|--:|--:|:--|")
+    for r in results:
+        score = "failed: " + r["error"] if "error" in r else f"{r['score']:.4f}" if r["score"] < 100 else \
+            f"{r['score']:.2f}"
+        promise = ("yes" if r["wall"] <= 1.1 * args.budget + 5 else "**no**") if r["tool"] == "podium" else "—"
+        extra = f"{r.get('winner')}, {r.get('trials')}, {r.get('final_rows')}" if r["tool"] == "podium" else ""
+        print(f"| {r['dataset']} | {r['rows']:,} | {r['metric']} | {r['tool']} | {score} | {r['wall']:.0f} | "
+              f"{r['wall'] / args.budget:.2f} | {promise} | {r['rss_mb']:.0f} | {r['pss_mb']:.0f} | {extra} |")
+    for r in results:
+        if r["tool"] == "podium" and r.get("phases"):
+            phases = ", ".join(f"{k} {v['actual']}" + (f" (plan {v['planned']})" if v["planned"] is not None else "")
+                               for k, v in r["phases"].items())
+            print(f"\n{r['dataset']} — podium's phases, seconds: {phases}")
+
+
 def measure(name: str, budget: float, seed: int) -> dict:
     proc = subprocess.Popen([sys.executable, __file__, "--child", name, "--budget", str(budget),
                              "--seed", str(seed)], stdout=subprocess.PIPE, text=True,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
-    peak = 0.0
+    peak = pss = 0.0
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, pss
         while proc.poll() is None:
             peak = max(peak, _tree_rss_mb(proc.pid))
+            pss = max(pss, _tree_pss_mb(proc.pid))
             time.sleep(0.25)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -99,7 +299,7 @@ def measure(name: str, budget: float, seed: int) -> dict:
     sampler.join()
     if proc.returncode != 0:
         return {"dataset": name, "error": f"exit {proc.returncode}"}
-    return {**json.loads(stdout.strip().splitlines()[-1]), "peak_mb": peak}
+    return {**json.loads(stdout.strip().splitlines()[-1]), "peak_mb": peak, "pss_mb": pss}
 
 
 def anchors() -> tuple[list[str], dict[str, list[float]]]:
@@ -120,8 +320,22 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per dataset")
     parser.add_argument("--only", nargs="*", help="dataset names (default: all)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--suite", choices=["tabular", "large"], default="tabular")
+    parser.add_argument("--data-dir", type=Path, default=Path("/tmp/podium-large"),
+                        help="large suite: where its tables are written (once)")
+    parser.add_argument("--rows", type=int, default=5_000_000, help="large suite: rows of the synthetic table")
+    parser.add_argument("--tools", nargs="*", choices=["podium", "lightgbm", "flaml"])
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--tool", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.tool:
+        print(json.dumps(tool_child(args.tool, json.loads(args.child), args.budget, args.seed)))
+        return
+    if args.suite == "large":
+        if args.only:
+            args.only = [n for n in args.only if n in ("flights", "birthdays", "synthetic")]
+        large_suite(args)
+        return
     if args.child:
         print(json.dumps(run_one(args.child, args.budget, args.seed)))
         return
@@ -133,9 +347,9 @@ def main() -> None:
         print(f"… {name}", file=sys.stderr, flush=True)
         results.append(measure(name, args.budget, args.seed))
     print(f"\npodium at a {args.budget:g}-second budget, {os.cpu_count()} cores\n")
-    print("| dataset | metric | podium | winner | trials | fit s | peak MB | " +
+    print("| dataset | metric | podium | winner | trials | fit s | peak MB | peak PSS MB | " +
           " | ".join(tools) + " | podium rank |")
-    print("|:--|:--|--:|:--|--:|--:|--:|" + "--:|" * len(tools) + "--:|")
+    print("|:--|:--|--:|:--|--:|--:|--:|--:|" + "--:|" * len(tools) + "--:|")
     ranks = []
     for r in results:
         if "error" in r:
@@ -149,7 +363,7 @@ def main() -> None:
         ranks.append(rank)
         fmt = "{:.1f}" if lower and r["score"] > 100 else "{:.4f}"
         print(f"| {r['dataset']} | {r['metric']} | **{fmt.format(r['score'])}** | {r['winner']} | {r['trials']} | "
-              f"{r['fit_seconds']:.0f} | {r['peak_mb']:.0f} | " +
+              f"{r['fit_seconds']:.0f} | {r['peak_mb']:.0f} | {r['pss_mb']:.0f} | " +
               " | ".join(fmt.format(o) for o in others) + f" | {rank:g} |")
     if ranks:
         print(f"\npodium's mean rank among {len(tools) + 1} tools on these {len(ranks)} datasets: "
