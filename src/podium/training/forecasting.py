@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,9 @@ from podium.training.leaderboard import Leaderboard, Trial, TrialResult
 from podium.training.metrics import Metric, default_metric, get_metric, metric_registry
 from podium.training.problem import ForecastProblem, Window
 from podium.training.task import check_target
+
+if TYPE_CHECKING:
+    from podium.training.prepare import Prepared
 
 __all__ = ["prepare_forecast", "run_forecast_trial", "select_forecast_ensemble", "fit_final_forecast",
            "forecast_scales", "forecast_values", "holdout_score", "split_last", "fitted_layout",
@@ -62,9 +65,9 @@ def layout_for(frame: pd.DataFrame, spec: PipelineSpec) -> SeriesLayout:
         known_future=tuple(fc.known_future), static=tuple(fc.static))
 
 
-def prepare_forecast(frame: pd.DataFrame, spec: PipelineSpec) -> Any:
+def prepare_forecast(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:
     """The forecast counterpart of ``prepare``: checked series, split by time, as a ``Prepared``."""
-    from podium.training.prepare import Prepared
+    from podium.training.prepare import Prepared  # prepare dispatches here: imported when called
 
     if frame.empty:
         raise DataError("The data has no rows.", hint="check the source, its table name or filter")

@@ -43,8 +43,7 @@ def prepare(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:
     if spec.task == "forecast":
         from podium.training.forecasting import prepare_forecast
 
-        prepared: Prepared = prepare_forecast(frame, spec)
-        return prepared
+        return prepare_forecast(frame, spec)
     notes: list[str] = []
     if frame.empty or len(frame.columns) == 0:
         raise DataError("The data has no rows.", hint="check the source, its table name or filter")

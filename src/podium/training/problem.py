@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from podium.candidates import Candidate
-from podium.data.series import SeriesLayout
+from podium.data.series import SERIES, SeriesLayout
 from podium.data.types import ColumnType
 from podium.registry.schema import Task
 from podium.steps import compose_steps, default_transforms
@@ -79,7 +79,7 @@ class ForecastProblem:
 
     @property
     def n_series(self) -> int:
-        return int(self.panel["unique_id"].nunique())
+        return int(self.panel[SERIES].nunique())
 
 
 def make_pipeline(problem: Problem, candidate: Candidate, params: dict[str, Any], seed: int) -> Pipeline:
