@@ -273,7 +273,10 @@ def _ray_trial(problem: Problem | ForecastProblem, trial: Trial, deadline: float
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):  # one trial a CPU, as in the local pool
-        result = run_trial(problem, trial, deadline)
+        try:
+            result = run_trial(problem, trial, deadline)
+        finally:
+            release_memory()  # the trial's model is gone: the worker stays small, as in the local pool
     result.node = ray.get_runtime_context().get_node_id()
     return result
 
