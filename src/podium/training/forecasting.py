@@ -58,11 +58,31 @@ def layout_for(frame: pd.DataFrame, spec: PipelineSpec) -> SeriesLayout:
             raise SpecError(f"forecast.time_column '{fc.time_column}' is not a column of the data.",
                             hint=f"the columns are: {', '.join(map(str, frame.columns[:20]))}")
         series = frame[fc.series_id].astype(str) if fc.series_id and fc.series_id in frame.columns else None
-        freq = infer_freq(parse_times(frame[fc.time_column], fc.time_column), series)
+        times = parse_times(frame[fc.time_column], fc.time_column)
+        try:
+            freq = infer_freq(times, series)
+        except DataError:
+            freq = _fixed_step(times, series)  # a gap in a daily or hourly grid: the grid check names it
+            if freq is None:
+                raise
     return SeriesLayout(
         time_column=fc.time_column, target=spec.target, horizon=fc.horizon, freq=freq,
         season_length=fc.season_length or default_season(freq), series_id=fc.series_id,
         known_future=tuple(fc.known_future), static=tuple(fc.static))
+
+
+def _fixed_step(times: pd.Series, series: pd.Series | None) -> str | None:
+    """The most common step between timestamps when it is a fixed span of at most a week
+    (minutes, hours, days), so that a gap can be named; None for calendar steps (months…)."""
+    frame = pd.DataFrame({"s": series if series is not None else "", "t": times}).sort_values(["s", "t"])
+    steps = frame.groupby("s", sort=False)["t"].diff().dropna()
+    steps = steps[steps > pd.Timedelta(0)]
+    if steps.empty:
+        return None
+    step = steps.mode().iloc[0]
+    if step > pd.Timedelta(days=7) or (steps == step).mean() < 0.5:
+        return None
+    return str(pd.tseries.frequencies.to_offset(step).freqstr)
 
 
 def prepare_forecast(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:

@@ -116,6 +116,18 @@ def test_bad_series_get_one_clear_line(edit, message) -> None:
         prepare(edit(frame), _spec(freq="MS"))
 
 
+def test_a_gap_in_a_daily_series_is_named_even_when_the_frequency_is_inferred() -> None:
+    days = pd.date_range("2024-01-01", periods=40, freq="D").delete(17)
+    frame = pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "units": np.arange(39.0)})
+    spec = parse_spec({"source": "s.csv", "target": "units", "forecast": {"time_column": "day", "horizon": 7}})
+    with pytest.raises(DataError, match=r"series 'series' has no row for 2024-01-18 00:00:00 \(frequency D\)"):
+        prepare(frame, spec)
+    monthly = pd.DataFrame({"month": pd.date_range("2020-01-01", periods=30, freq="MS").delete(5), "units": 1.0})
+    spec = parse_spec({"source": "s.csv", "target": "units", "forecast": {"time_column": "month", "horizon": 3}})
+    with pytest.raises(DataError, match="not evenly spaced, so their frequency cannot be inferred"):
+        prepare(monthly, spec)
+
+
 def test_a_horizon_longer_than_the_history_and_short_series_are_refused() -> None:
     with pytest.raises(DataError, match=r"The horizon \(40\) is longer than the history: the longest series has 30"):
         prepare(_sales(), _spec(horizon=40))
