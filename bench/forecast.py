@@ -17,8 +17,9 @@ call), and the forecast is scored on ``test.csv`` with the suite's definitions:
 - RMSE: per series, averaged over series.
 
 Printed: per dataset MASE, sMAPE, RMSE, the winning family, fit seconds (the whole run:
-read, competition, refit, registration) and the peak resident memory of the child's process
-tree (psutil, sampled every 0.1 s); then the anchors of ``../shared/bench/forecast/README.md``
+read, competition, refit, registration) and the peak memory of the child's process tree
+(psutil, sampled every 0.1 s): the sum of RSS (pages shared with forked workers counted in
+each) and of PSS (each shared page split between its sharers); then the anchors of ``../shared/bench/forecast/README.md``
 with podium among them, ranked by MASE on the datasets run.
 """
 
@@ -140,23 +141,27 @@ def measure(name: str, budget: float, seed: int) -> dict[str, Any]:
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     proc = subprocess.Popen([sys.executable, __file__, "--child", name, "--budget", str(budget),
                              "--seed", str(seed)], stdout=subprocess.PIPE, text=True, env=env)
-    peak = 0.0
+    peak, peak_pss = 0.0, 0.0
 
     def sample() -> None:
-        nonlocal peak
+        # RSS summed over the tree counts the pages forked workers share with the parent once per
+        # process; PSS (Linux) splits each shared page between its sharers: the tree's real footprint
+        nonlocal peak, peak_pss
         root = psutil.Process(proc.pid)
         while proc.poll() is None:
             try:
                 tree = [root, *root.children(recursive=True)]
-                total = 0
-                for p in tree:
-                    try:
-                        total += p.memory_info().rss
-                    except psutil.NoSuchProcess:
-                        continue
-                peak = max(peak, total / 2**20)
             except psutil.NoSuchProcess:
                 break
+            rss = pss = 0
+            for p in tree:
+                try:
+                    full = p.memory_full_info()
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+                rss += full.rss
+                pss += getattr(full, "pss", full.rss)
+            peak, peak_pss = max(peak, rss / 2**20), max(peak_pss, pss / 2**20)
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -170,7 +175,7 @@ def measure(name: str, budget: float, seed: int) -> dict[str, Any]:
     sampler.join()
     if proc.returncode != 0:
         return {"dataset": name, "error": f"exit {proc.returncode}"}
-    return {**json.loads(stdout.strip().splitlines()[-1]), "peak_mb": peak}
+    return {**json.loads(stdout.strip().splitlines()[-1]), "peak_mb": peak, "peak_pss_mb": peak_pss}
 
 
 def anchors() -> tuple[list[str], dict[str, dict[str, float]]]:
@@ -218,16 +223,16 @@ def main() -> None:
         print(f"… {name}", file=sys.stderr, flush=True)
         results.append(measure(name, args.budget, args.seed))
     print(f"\npodium at a {args.budget:g}-second budget per dataset, {os.cpu_count()} cores\n")
-    print("| dataset | MASE | sMAPE | RMSE | winner | trials | LSTM/GRU ran | fit s | peak RSS MB |")
-    print("|:--|--:|--:|--:|:--|--:|:--|--:|--:|")
+    print("| dataset | MASE | sMAPE | RMSE | winner | trials | LSTM/GRU ran | fit s | peak RSS MB | peak PSS MB |")
+    print("|:--|--:|--:|--:|:--|--:|:--|--:|--:|--:|")
     done = [r for r in results if "error" not in r]
     for r in results:
         if "error" in r:
-            print(f"| {r['dataset']} | failed: {r['error']} | | | | | | | |")
+            print(f"| {r['dataset']} | failed: {r['error']} | | | | | | | | |")
             continue
         print(f"| {r['dataset']} | {r['mase']:.3f} | {r['smape']:.2f} | {r['rmse']:.4g} | {r['winner']} | "
               f"{r['trials']} | {', '.join(f for f in r['families'] if f in RECURRENT) or 'no'} | "
-              f"{r['fit_seconds']:.0f} | {r['peak_mb']:.0f} |")
+              f"{r['fit_seconds']:.0f} | {r['peak_mb']:.0f} | {r['peak_pss_mb']:.0f} |")
     recurrent_wins = [r["dataset"] for r in done if any(n in r["winner"].lower() for n in RECURRENT)]
     print(f"\nLSTM or GRU won (alone or in the winning ensemble) on {len(recurrent_wins)} of {len(done)} "
           f"dataset(s){': ' + ', '.join(recurrent_wins) if recurrent_wins else ''}")
