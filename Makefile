@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: demo test install install-test system-deps lint bench bench-large clean console console-check
+.PHONY: demo test install install-test system-deps lint bench bench-large clean console console-check console-api
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -57,8 +57,17 @@ web/node_modules/.package-lock.json: web/package-lock.json $(BIN)/npm
 console: web/node_modules/.package-lock.json
 	cd web && $(NODE_PATH_ENV) npm run --silent build
 
-# Type check, lint and the unit tests of the web app (vitest).
+# The web app's API client types, generated from the console's OpenAPI document: run it when the
+# console API changes (tests/unit/console/test_console_openapi.py says when web/openapi.json is stale).
+# openapi-typescript runs through npx, not from package.json: it asks for TypeScript 5, the app uses 6.
+OPENAPI_TS := npx --yes openapi-typescript@7.13.0
+console-api: web/node_modules/.package-lock.json
+	$(BIN)/python -m podium.console.openapi > web/openapi.json
+	cd web && $(NODE_PATH_ENV) $(OPENAPI_TS) openapi.json -o src/schema.d.ts
+
+# Type check, lint and the unit tests of the web app (vitest); the client types match web/openapi.json.
 console-check: web/node_modules/.package-lock.json
+	cd web && $(NODE_PATH_ENV) $(OPENAPI_TS) openapi.json -o src/schema.d.ts --check
 	cd web && $(NODE_PATH_ENV) npx tsc -b && $(NODE_PATH_ENV) npx eslint . && $(NODE_PATH_ENV) npx vitest run
 
 demo: install console

@@ -184,6 +184,8 @@ def test_a_page_without_a_session_shows_the_sign_in_form(page: Page, secured: tu
     # State-changing calls carry the session's CSRF token: the YAML panel converts through POST.
     open_yaml(page, url, QUICKSTART_YAML)
     expect(page.get_by_test_id("node-register")).to_be_visible()
+    page.get_by_role("button", name="Save").click()  # the typed client (client.ts) sends the token too
+    expect(page.get_by_role("status")).to_contain_text("Saved churn as version 1.")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to podium")).to_be_visible()
 

@@ -15,6 +15,30 @@ export function setCsrf(token: string): void {
   csrfToken = token;
 }
 
+/** The session's CSRF token, for the typed client (client.ts). */
+export function csrf(): string {
+  return csrfToken;
+}
+
+/** Tell the app that a call answered 401. */
+export function unauthorized(): void {
+  onUnauthorized();
+}
+
+/** The one-line message of an error body (FastAPI's `detail`), if it has one. */
+export function detailOf(body: unknown): string | null {
+  if (body && typeof body === "object" && "detail" in body) {
+    const detail = (body as { detail: unknown }).detail;
+    if (typeof detail === "string") return detail;
+    if (Array.isArray(detail)) {
+      return detail
+        .map((d: unknown) => (d && typeof d === "object" && "msg" in d ? String((d as { msg: unknown }).msg) : String(d)))
+        .join("; ");
+    }
+  }
+  return null;
+}
+
 /** Called when any call answers 401: the page shows the sign-in form again. */
 export function setUnauthorizedHandler(handler: () => void): void {
   onUnauthorized = handler;
@@ -24,16 +48,8 @@ export function setUnauthorizedHandler(handler: () => void): void {
 async function messageOf(res: Response): Promise<string> {
   const text = await res.text();
   try {
-    const body: unknown = JSON.parse(text);
-    if (body && typeof body === "object" && "detail" in body) {
-      const detail = (body as { detail: unknown }).detail;
-      if (typeof detail === "string") return detail;
-      if (Array.isArray(detail)) {
-        return detail
-          .map((d: unknown) => (d && typeof d === "object" && "msg" in d ? String((d as { msg: unknown }).msg) : String(d)))
-          .join("; ");
-      }
-    }
+    const detail = detailOf(JSON.parse(text));
+    if (detail !== null) return detail;
   } catch {
     // not JSON: fall through to the status line
   }

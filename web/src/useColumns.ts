@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
-import { errorText, post } from "./api";
+import { errorText } from "./api";
+import { call, client } from "./client";
 import type { ColumnInfo } from "./graph/columns";
 import { useDesigner } from "./store";
 
@@ -19,7 +20,7 @@ export function useSourceColumns(): SourceColumns {
     if (key === "" || cache.has(key)) return;
     let live = true;
     const timer = window.setTimeout(() => {
-      post<{ columns: ColumnInfo[] }>("/api/specs/columns", { source }).then(
+      call(client.POST("/api/specs/columns", { body: { source } })).then(
         (r) => {
           cache.set(key, r.columns);
           if (live) setState({ key, columns: r.columns, error: null });

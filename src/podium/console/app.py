@@ -19,6 +19,8 @@ from pydantic import BaseModel
 from podium.config import Settings
 from podium.console.auth import COOKIE, CSRF_HEADER, Session, SessionSigner, load_secret
 from podium.console.jobs import END, JobStore, read_events
+from podium.console.models import BindingOut, Columns, Endpoint, Importance, PipelineDetail, PipelineSummary, \
+    SavedVersion, SavedVersionYaml
 from podium.errors import ConflictError, NotFoundError, PodiumError, UserError
 from podium.registry import Registry
 
@@ -238,7 +240,7 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
         data, _graph = spec_from_request(body)
         return preflight(parse_spec({k: v for k, v in data.items() if k != "layout"}), settings, registry=registry)
 
-    @api.post("/specs/columns")
+    @api.post("/specs/columns", response_model=Columns)
     def spec_columns(body: dict[str, Any]) -> dict[str, Any]:
         """``{"source"}`` (a path or a source mapping, as in a spec) → ``{"columns": [{"name", "type"}]}``,
         read from the source's first rows: what the designer's column pickers offer."""
@@ -349,14 +351,14 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     # -- saved pipelines ------------------------------------------------------------------------------
-    @api.get("/pipelines")
+    @api.get("/pipelines", response_model=list[PipelineSummary])
     def list_pipelines() -> list[dict[str, Any]]:
         """Every saved pipeline (its latest version) and every bound one, with its binding."""
         from podium.console.pipelines import list_pipelines as listed
 
         return listed(registry)
 
-    @api.post("/pipelines", status_code=201)
+    @api.post("/pipelines", status_code=201, response_model=SavedVersion)
     def save_pipeline(body: dict[str, Any], who: str = Depends(require_admin)) -> JSONResponse:
         """Save ``{"yaml"}`` or a graph as the next version of the pipeline its ``name`` names
         (201); 200 with ``saved: false`` when it equals the latest version."""
@@ -367,21 +369,21 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
         saved = save(registry, data, saved_by=who)
         return JSONResponse(jsonable_encoder(saved), status_code=201 if saved["saved"] else 200)
 
-    @api.get("/pipelines/{name}")
+    @api.get("/pipelines/{name}", response_model=PipelineDetail)
     def get_pipeline(name: str) -> dict[str, Any]:
         """A pipeline's saved versions (newest first), its binding and its latest jobs."""
         from podium.console.pipelines import pipeline_detail
 
         return pipeline_detail(registry, name)
 
-    @api.get("/pipelines/{name}/versions/{version}")
+    @api.get("/pipelines/{name}/versions/{version}", response_model=SavedVersionYaml)
     def get_pipeline_version(name: str, version: int) -> dict[str, Any]:
         """One saved version and its YAML (layout included): open it in the designer."""
         from podium.console.pipelines import pipeline_version
 
         return pipeline_version(registry, name, version)
 
-    @api.put("/pipelines/{name}/binding")
+    @api.put("/pipelines/{name}/binding", response_model=BindingOut)
     def bind_pipeline(name: str, body: Bind) -> dict[str, Any]:
         """Bind a saved version (the latest by default) to a dataset, with an optional cron schedule."""
         from podium.console.pipelines import bind_pipeline as bind
@@ -426,7 +428,7 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
         current, previous = rollback(registry, name, alias=alias)
         return {"model": name, "alias": alias, "previous": current, "version": previous}
 
-    @api.get("/models/{name}/versions/{version}/importance")
+    @api.get("/models/{name}/versions/{version}/importance", response_model=Importance)
     def version_importance(name: str, version: int) -> dict[str, Any]:
         """Global feature importance by permutation on the version's holdout rows (rebuilt as its run
         built them); computed once, then kept."""
@@ -577,7 +579,7 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
         subtitle = f"{found.rows:,} rows · fingerprint {found.fingerprint[:12]} · {found.created_at:%Y-%m-%d %H:%M} UTC"
         return HTMLResponse(render_report(found.profile, drift, title=f"Dataset {found.ref}", subtitle=subtitle))
 
-    @api.get("/endpoints")
+    @api.get("/endpoints", response_model=list[Endpoint])
     async def list_endpoints() -> list[dict[str, Any]]:
         """Model services (``podium serve``) heard from within a day: URL, models and the versions they
         answer with, workers, auth, started, last heartbeat, and their health asked now (``/readyz``)."""

@@ -1,32 +1,18 @@
 import { useState } from "react";
-import { errorText, get } from "../api";
+import { errorText } from "../api";
+import { call, client, type Schemas } from "../client";
 import { formatNumber } from "./DataView";
 import { ErrorLine } from "./ErrorLine";
 
-interface ColumnImportance {
-  column: string;
-  importance: number;
-  std: number;
-}
-
-interface Importance {
-  metric: string;
-  value: number;
-  rows: number;
-  repeats: number;
-  columns: ColumnImportance[];
-  notes: string[];
-}
-
 /** Global feature importance of a version (permutation on its holdout), computed on demand by the server. */
-export function ImportancePanel({ base }: { base: string }) {
-  const [found, setFound] = useState<Importance | null>(null);
+export function ImportancePanel({ name, version }: { name: string; version: number }) {
+  const [found, setFound] = useState<Schemas["Importance"] | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const compute = () => {
     setBusy(true);
     setError(null);
-    get<Importance>(`${base}/importance`)
+    call(client.GET("/api/models/{name}/versions/{version}/importance", { params: { path: { name, version } } }))
       .then(setFound, (e: unknown) => setError(errorText(e)))
       .finally(() => setBusy(false));
   };
@@ -43,7 +29,7 @@ export function ImportancePanel({ base }: { base: string }) {
       {found && (
         <>
           <p className="muted">
-            The drop of {found.metric} ({formatNumber(found.value)} on {found.rows} holdout rows) when each column is shuffled, averaged over {found.repeats} shuffles.
+            The drop of {found.metric ?? "the metric"} ({formatNumber(found.value)} on {found.rows} holdout rows) when each column is shuffled, averaged over {found.repeats} shuffles.
           </p>
           <table aria-label="Feature importance" className="importance">
             <tbody>

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { ReactFlowProvider } from "@xyflow/react";
-import { errorText, get, post } from "../api";
+import { errorText, post } from "../api";
+import { call, client, type Schemas } from "../client";
 import { navigate } from "../router";
 import { useDesigner } from "../store";
 import { useApi } from "../useApi";
@@ -23,12 +24,6 @@ function byNode(v: Validation, ids: Set<string>): Record<string, string[]> {
   return out;
 }
 
-interface Saved {
-  name: string;
-  version: number;
-  saved: boolean;
-}
-
 /** The pipeline designer: palette, canvas, the selected node's form and the YAML twin; `open` loads a saved version. */
 export function Designer({ open }: { open?: { name: string; version: string } }) {
   const catalog = useApi<Catalog>("/api/catalog");
@@ -37,15 +32,14 @@ export function Designer({ open }: { open?: { name: string; version: string } })
   const [message, setMessage] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [plan, setPlan] = useState<JsonObject | null>(null);
-  const [saved, setSaved] = useState<Saved | null>(null);
+  const [saved, setSaved] = useState<Schemas["SavedVersion"] | null>(null);
   const openName = open?.name;
   const openVersion = open?.version;
 
   useEffect(() => {
     if (!openName || !openVersion) return;
     let live = true;
-    const path = `/api/pipelines/${encodeURIComponent(openName)}/versions/${encodeURIComponent(openVersion)}`;
-    get<{ yaml: string }>(path)
+    call(client.GET("/api/pipelines/{name}/versions/{version}", { params: { path: { name: openName, version: Number(openVersion) } } }))
       .then(({ yaml }) => post<SpecGraph>("/api/specs/graph", { yaml }))
       .then(
         (g) => {
@@ -108,7 +102,7 @@ export function Designer({ open }: { open?: { name: string; version: string } })
     setSaved(null);
     try {
       if (!(await validate())) return;
-      const s = await post<Saved>("/api/pipelines", useDesigner.getState().graph());
+      const s = await call(client.POST("/api/pipelines", { body: { ...useDesigner.getState().graph() } }));
       setSaved(s);
       setMessage(s.saved ? `Saved ${s.name} as version ${s.version}.` : `${s.name} v${s.version} already holds this pipeline: nothing new to save.`);
     } catch (e) {

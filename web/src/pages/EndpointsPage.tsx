@@ -1,24 +1,22 @@
 import { useState } from "react";
-import { errorText, request } from "../api";
-import { useApi } from "../useApi";
-import type { Json, JsonObject } from "../types";
-import { listOf } from "../listOf";
+import { errorText } from "../api";
+import { call, client, type Schemas } from "../client";
+import { useCall } from "../useCall";
 import { ErrorLine } from "../components/ErrorLine";
 
-function models(e: JsonObject): string {
-  const list = Array.isArray(e.models) ? e.models : [];
-  return list
-    .map((m) => (m && typeof m === "object" && !Array.isArray(m) ? `${String(m.ref)} → v${String(m.version)}` : String(m)))
-    .join(", ");
+function models(e: Schemas["Endpoint"]): string {
+  return e.models.map((m) => `${String(m.ref)} → v${String(m.version)}`).join(", ");
 }
 
 /** The running model services: each registers itself in the registry and keeps a heartbeat; the console asks each how it is. */
 export function EndpointsPage() {
-  const endpoints = useApi<Json>("/api/endpoints");
+  const endpoints = useCall("endpoints", () => call(client.GET("/api/endpoints")));
   const [error, setError] = useState<string | null>(null);
-  const rows = listOf(endpoints.data);
+  const rows = endpoints.data ?? [];
   const forget = (id: string) =>
-    request("DELETE", `/api/endpoints/${encodeURIComponent(id)}`).then(endpoints.reload, (e: unknown) => setError(errorText(e)));
+    call(client.DELETE("/api/endpoints/{service_id}", { params: { path: { service_id: id } } })).then(endpoints.reload, (e: unknown) =>
+      setError(errorText(e)),
+    );
   return (
     <div className="page">
       <h1>Endpoints</h1>
@@ -48,16 +46,16 @@ export function EndpointsPage() {
           </thead>
           <tbody>
             {rows.map((e) => {
-              const id = String(e.id);
-              const status = String(e.status);
-              const health = e.health && typeof e.health === "object" && !Array.isArray(e.health) ? e.health : {};
+              const id = e.id;
+              const status = e.status;
+              const health = e.health;
               return (
                 <tr key={id}>
                   <td>
-                    <a href={String(e.url)} target="_blank" rel="noreferrer">
-                      {String(e.url)}
+                    <a href={e.url} target="_blank" rel="noreferrer">
+                      {e.url}
                     </a>{" "}
-                    <a href={String(e.docs_url)} target="_blank" rel="noreferrer" className="chip">
+                    <a href={e.docs_url} target="_blank" rel="noreferrer" className="chip">
                       docs
                     </a>
                   </td>
@@ -67,14 +65,14 @@ export function EndpointsPage() {
                       {status}
                     </span>
                   </td>
-                  <td>{String(e.auth_type)}</td>
-                  <td>{String(e.workers)}</td>
-                  <td>{String(e.started_at)}</td>
+                  <td>{e.auth_type}</td>
+                  <td>{e.workers}</td>
+                  <td>{e.started_at}</td>
                   <td>
-                    {String(e.heartbeat_at)} <small className="muted">({String(e.silent_seconds)} s ago)</small>
+                    {e.heartbeat_at} <small className="muted">({e.silent_seconds} s ago)</small>
                   </td>
                   <td>
-                    {e.alive === false && (
+                    {!e.alive && (
                       <button type="button" onClick={() => void forget(id)}>
                         Forget
                       </button>

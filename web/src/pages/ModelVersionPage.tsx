@@ -47,7 +47,7 @@ export function ModelVersionPage({ name, version }: { name: string; version: str
       </div>
       {message && <p className="status" role="status">{message}</p>}
       <ErrorLine error={error ?? info.error} />
-      {info.data && <ImportancePanel key={`${name}/${version}`} base={`${base}/versions/${encodeURIComponent(version)}`} />}
+      {info.data && <ImportancePanel key={`${name}/${version}`} name={name} version={Number(version)} />}
       {info.data && <DataView value={info.data} />}
     </div>
   );

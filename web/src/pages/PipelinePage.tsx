@@ -1,24 +1,22 @@
 import { useState, type FormEvent } from "react";
-import { errorText, post, request } from "../api";
+import { errorText } from "../api";
+import { call, client } from "../client";
 import { navigate } from "../router";
 import { useApi } from "../useApi";
-import type { Json, JsonObject } from "../types";
+import { useCall } from "../useCall";
+import type { Json } from "../types";
 import { listOf } from "../listOf";
 import { Confirm } from "../components/Confirm";
 import { ErrorLine } from "../components/ErrorLine";
 import { Table } from "../components/Table";
 
-function record(v: Json | undefined): JsonObject | null {
-  return v && typeof v === "object" && !Array.isArray(v) ? v : null;
-}
-
 /** One pipeline: its saved versions (each opens in the designer), its binding to a dataset and schedule, its jobs. */
 export function PipelinePage({ name }: { name: string }) {
-  const base = `/api/pipelines/${encodeURIComponent(name)}`;
-  const info = useApi<JsonObject>(base);
+  const path = { params: { path: { name } } };
+  const info = useCall(`pipeline/${name}`, () => call(client.GET("/api/pipelines/{name}", path)));
   const datasets = useApi<Json>("/api/datasets");
-  const binding = record(info.data?.binding);
-  const versions = listOf(info.data?.versions ?? null);
+  const binding = info.data?.binding ?? null;
+  const versions = info.data?.versions ?? [];
   const [dataset, setDataset] = useState("");
   const [schedule, setSchedule] = useState("");
   const [version, setVersion] = useState("");
@@ -31,27 +29,27 @@ export function PipelinePage({ name }: { name: string }) {
   };
   const bind = (e: FormEvent) => {
     e.preventDefault();
-    const body: JsonObject = { dataset, schedule: schedule.trim() || null, version: version ? Number(version) : null };
-    request<JsonObject>("PUT", `${base}/binding`, body).then(
-      (b) => done(`${name} runs on each new version of ${String(b.dataset)}${b.schedule ? ` and on '${String(b.schedule)}'` : ""}.`),
+    const body = { dataset, schedule: schedule.trim() || null, version: version ? Number(version) : null };
+    call(client.PUT("/api/pipelines/{name}/binding", { ...path, body })).then(
+      (b) => done(`${name} runs on each new version of ${b.dataset}${b.schedule ? ` and on '${b.schedule}'` : ""}.`),
       (err: unknown) => setError(errorText(err)),
     );
   };
   const unbind = () =>
-    request("DELETE", `${base}/binding`).then(
+    call(client.DELETE("/api/pipelines/{name}/binding", path)).then(
       () => done(`${name} is no longer bound.`),
       (err: unknown) => setError(errorText(err)),
     );
   const runNow = () =>
-    post<{ run_id: string }>("/api/runs", { pipeline: name }).then(
-      (r) => navigate(`/runs/${encodeURIComponent(r.run_id)}`),
+    call(client.POST("/api/runs", { body: { pipeline: name } })).then(
+      (r) => navigate(`/runs/${encodeURIComponent(String(r.run_id))}`),
       (err: unknown) => setError(errorText(err)),
     );
   const names = listOf(datasets.data).map((d) => String(d.name ?? ""));
   return (
     <div className="page">
       <h1>
-        Pipeline {name} {binding && <span className="badge">bound to {String(binding.dataset)}</span>}
+        Pipeline {name} {binding && <span className="badge">bound to {binding.dataset}</span>}
       </h1>
       <ErrorLine error={error ?? info.error} />
       {message && (
@@ -63,10 +61,10 @@ export function PipelinePage({ name }: { name: string }) {
         <h2>Binding</h2>
         {binding ? (
           <p>
-            Runs on each new version of <a href={`#/datasets`}>{String(binding.dataset)}</a>
-            {binding.schedule ? <> and on the schedule <code>{String(binding.schedule)}</code> (UTC)</> : null}
-            {binding.version !== null && binding.version !== undefined ? <>, with version {String(binding.version)}</> : null}.{" "}
-            <Confirm label="Unbind…" question={`Stop running ${name} on new versions of ${String(binding.dataset)}?`} onConfirm={() => void unbind()} />
+            Runs on each new version of <a href={`#/datasets`}>{binding.dataset}</a>
+            {binding.schedule ? <> and on the schedule <code>{binding.schedule}</code> (UTC)</> : null}
+            {binding.version !== null ? <>, with version {binding.version}</> : null}.{" "}
+            <Confirm label="Unbind…" question={`Stop running ${name} on new versions of ${binding.dataset}?`} onConfirm={() => void unbind()} />
           </p>
         ) : (
           <p className="empty">Not bound: new dataset versions do not run it.</p>
@@ -93,8 +91,8 @@ export function PipelinePage({ name }: { name: string }) {
               <select value={version} onChange={(e) => setVersion(e.target.value)} aria-label="version">
                 <option value="">latest</option>
                 {versions.map((v) => (
-                  <option key={String(v.version)} value={String(v.version)}>
-                    v{String(v.version)}
+                  <option key={v.version} value={String(v.version)}>
+                    v{v.version}
                   </option>
                 ))}
               </select>
@@ -119,7 +117,7 @@ export function PipelinePage({ name }: { name: string }) {
       <section aria-label="Versions">
         <h2>Versions</h2>
         <Table
-          rows={versions.map((v) => ({ version: v.version ?? null, saved_at: v.saved_at ?? null, saved_by: v.saved_by ?? null }))}
+          rows={versions.map((v) => ({ version: v.version, saved_at: v.saved_at, saved_by: v.saved_by }))}
           label="Pipeline versions"
           link={(r) => `#/designer/${encodeURIComponent(name)}/${encodeURIComponent(String(r.version))}`}
         />
@@ -127,7 +125,7 @@ export function PipelinePage({ name }: { name: string }) {
       <section aria-label="Jobs">
         <h2>Jobs</h2>
         <Table
-          rows={listOf(info.data?.jobs ?? null).map((j) => ({
+          rows={listOf((info.data?.jobs ?? []) as Json[]).map((j) => ({
             id: j.id ?? null,
             trigger: j.trigger ?? null,
             dataset_version: j.dataset_version ?? null,

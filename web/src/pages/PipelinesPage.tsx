@@ -1,22 +1,19 @@
-import { useApi } from "../useApi";
-import type { JsonObject } from "../types";
+import { call, client } from "../client";
+import { useCall } from "../useCall";
 import { ErrorLine } from "../components/ErrorLine";
 import { Table } from "../components/Table";
 
 /** Every saved pipeline (its latest version) and every bound one, with the dataset and schedule that run it. */
 export function PipelinesPage() {
-  const pipelines = useApi<JsonObject[]>("/api/pipelines");
-  const rows = (pipelines.data ?? []).map((p) => {
-    const b = p.binding && typeof p.binding === "object" && !Array.isArray(p.binding) ? p.binding : null;
-    return {
-      name: p.name ?? null,
-      latest: p.latest ?? null,
-      saved_at: p.saved_at ?? null,
-      dataset: b?.dataset ?? null,
-      schedule: b?.schedule ?? null,
-      bound_version: b?.version ?? null,
-    };
-  });
+  const pipelines = useCall("pipelines", () => call(client.GET("/api/pipelines")));
+  const rows = (pipelines.data ?? []).map((p) => ({
+    name: p.name,
+    latest: p.latest,
+    saved_at: p.saved_at,
+    dataset: p.binding?.dataset ?? null,
+    schedule: p.binding?.schedule ?? null,
+    bound_version: p.binding?.version ?? null,
+  }));
   return (
     <div className="page">
       <h1>Pipelines</h1>
