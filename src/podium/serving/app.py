@@ -200,15 +200,20 @@ def create_app(registry: Any, refs: Sequence[str], *, auth: bool = True,
         description=_DESCRIPTION.format(names=names, limit=options.max_batch,
                                         auth="required" if auth else "off (--no-auth)"),
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry hook asks, on every request, whether a provider is set
+        # (~30 µs); podium's metrics and logs are its own (FastAPI before 0.165 ignores this)
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         docs_url=None,  # served by _add_docs_routes, from local files
         redoc_url=None,
         openapi_url=None if options.protect_docs else "/openapi.json",
     )
     app.state.podium = state
-    _add_model_routes(app, state)
+    direct = _direct_routes(state)
+    _add_model_routes(app, state, direct)
     _add_service_routes(app, state)
     _add_docs_routes(app, state)
     _add_error_handlers(app, state)
+    app.add_middleware(DirectRoutes, routes=direct, handlers=app.exception_handlers)
     app.add_middleware(BodyLimit, limit_for=lambda scope: _body_limit(options, scope))
     app.add_middleware(ObserveMiddleware, state=state)
     app.openapi = lambda: _openapi(app, state)  # type: ignore[method-assign]
@@ -234,13 +239,57 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 # -- model endpoints ----------------------------------------------------------------------------
-def _add_model_routes(app: FastAPI, state: ServiceState) -> None:
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _direct_routes(state: ServiceState) -> dict[str, Endpoint]:
+    """The scoring endpoints, by path: what ``DirectRoutes`` answers without FastAPI's router."""
+    routes: dict[str, Endpoint] = {}
+    for name, slot in state.slots.items():
+        routes[f"/v1/models/{name}/predict"] = _predict_one(state, slot)
+        routes[f"/v1/models/{name}/predict/batch"] = _predict_batch(state, slot)
+    return routes
+
+
+class DirectRoutes:
+    """``POST`` to a scoring endpoint goes straight to its handler (pure ASGI).
+
+    The handlers read and validate their bodies themselves and take no FastAPI parameters, so
+    FastAPI's routing and dependency machinery would add only cost to the request that matters
+    most. The same handlers stay registered as FastAPI routes (the OpenAPI document, and any
+    request this does not take); their refusals go through the app's own exception handlers,
+    so every answer is the same whichever way a request comes.
+    """
+
+    def __init__(self, app: ASGIApp, *, routes: dict[str, Endpoint],
+                 handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]]) -> None:
+        self.app = app
+        self.routes = routes
+        self.handlers = handlers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self.routes.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if endpoint is None:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await endpoint(request)
+        except Exception as exc:  # noqa: BLE001  answered as the app's exception handlers answer it
+            handler = next((self.handlers[k] for k in type(exc).__mro__ if k in self.handlers), None)
+            if handler is None:  # pragma: no cover - the app registers a handler for Exception
+                raise
+            response = await handler(request, exc)
+        await response(scope, receive, send)
+
+
+def _add_model_routes(app: FastAPI, state: ServiceState, scoring: dict[str, Endpoint]) -> None:
     for name, slot in state.slots.items():
         op = re.sub(r"\W", "_", name)
-        app.add_api_route(f"/v1/models/{name}/predict", _predict_one(state, slot), methods=["POST"],
+        app.add_api_route(f"/v1/models/{name}/predict", scoring[f"/v1/models/{name}/predict"], methods=["POST"],
                           operation_id=f"predict_{op}", summary=f"Score one record with '{name}'",
                           tags=[name], responses=_ERRORS)
-        app.add_api_route(f"/v1/models/{name}/predict/batch", _predict_batch(state, slot),
+        app.add_api_route(f"/v1/models/{name}/predict/batch", scoring[f"/v1/models/{name}/predict/batch"],
                           methods=["POST"], operation_id=f"predict_batch_{op}",
                           summary=f"Score up to {state.options.max_batch} records with '{name}'",
                           tags=[name], responses={**_ERRORS, 413: {
