@@ -13,6 +13,7 @@ completed with the generated models of the versions being served.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import os
@@ -262,7 +263,7 @@ class DirectRoutes:
     """
 
     def __init__(self, app: ASGIApp, *, routes: dict[str, Endpoint],
-                 handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]]) -> None:
+                 handlers: dict[Any, Callable[[Request, Any], Any]]) -> None:
         self.app = app
         self.routes = routes
         self.handlers = handlers
@@ -279,7 +280,8 @@ class DirectRoutes:
             handler = next((self.handlers[k] for k in type(exc).__mro__ if k in self.handlers), None)
             if handler is None:  # pragma: no cover - the app registers a handler for Exception
                 raise
-            response = await handler(request, exc)
+            answer = handler(request, exc)
+            response = await answer if inspect.isawaitable(answer) else answer
         await response(scope, receive, send)
 
 
