@@ -218,6 +218,10 @@ def podium_large(info: dict, budget: float, seed: int) -> dict:
     if run["code"] not in (0, 3):
         return {"error": (run["err"].strip().splitlines() or ["no output"])[-1][:200], **_figures(run)}
     report = json.loads(run["out"])
+    if report["status"] != "registered":
+        errors = [row["error"] for row in report["leaderboard"] if row.get("error")]
+        return {"error": f"{report['status']}: {(errors or ['no trial'])[0]}"[:200], **_figures(run),
+                "phases": report.get("timing", {}).get("phases")}
     package = Registry.from_settings(load_settings(folder)).load(f"{info['name']}@champion")
     test = pd.read_parquet(info["test"])
     y = test.pop(info["target"])

@@ -121,6 +121,7 @@ def compete(
     running: dict[Future[TrialResult], Trial] = {}
     launched = 0
     exhausted = False
+    first_round: dict[int, float] = {}  # the first trial of each worker: its deadline
 
     def emit(kind: Literal["started", "finished"], trial: Trial, result: TrialResult | None) -> None:
         if on_event is not None:
@@ -137,8 +138,8 @@ def compete(
         if exhausted or (budget.trials is not None and launched >= budget.trials):
             return False
         end = ends()
-        # the first trial runs whatever is left: a model late is better than none
-        return end is None or time.time() < end or launched == 0
+        # the first round (a trial a worker) runs whatever is left: a model late is better than none
+        return end is None or time.time() < end or launched < executor.n_jobs
 
     def fits(result: TrialResult, rows: int) -> bool:
         end = ends()
@@ -164,15 +165,17 @@ def compete(
                 deadline = _trial_deadline(ends(), span)
                 if deadline is not None and launched < executor.n_jobs:
                     deadline = max(deadline, time.time() + first_cap)
+                    first_round[trial.id] = deadline
                 running[executor.submit(trial, deadline)] = trial
                 launched += 1
                 emit("started", trial, None)
             if not running:
                 break
             end = ends()
-            if end is not None and not any(r.status == "ok" for r in results):
-                # nothing to ship yet: the first trials may stop at their deadline and score, not be killed
-                end = max(end, start + 2 * first_cap)
+            if end is not None:
+                # the first round (one trial a worker, however late) may reach its deadline and score
+                waiting = [first_round[t.id] + 0.25 * first_cap for t in running.values() if t.id in first_round]
+                end = max([end, *waiting])
             timeout = None if end is None else max(0.0, end + grace - time.time())
             done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
             if not done:  # past the competition's end and its grace: abandon what still runs
