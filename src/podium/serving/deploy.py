@@ -35,7 +35,7 @@ import yaml
 from podium.errors import SpecError
 
 __all__ = ["DeployResult", "write_docker", "write_kubernetes", "write_ray_serve", "pinned_requirements",
-           "model_libraries", "engine_of", "preload", "KEYS_FILE"]
+           "requirements_lines", "model_libraries", "engine_of", "preload", "KEYS_FILE"]
 
 APP_DIR = "/srv/podium"
 KEYS_DIR = "/run/secrets/podium"
@@ -85,10 +85,10 @@ def write_docker(registry: Any, ref: str, out_dir: str | Path, *, port: int = 80
     libraries = model_libraries(package.pipeline) if engine in ("sklearn", "forecaster") else set()
     serve_ref = _copy_model(package, name, version, ref, out / "project")
     _copy_podium(out / "podium")
-    requirements = pinned_requirements(engine=engine, libraries=libraries)
     (out / "requirements.txt").write_text(
         f"# {name} v{version}, engine {engine}: pinned to what served it where it was deployed from;\n"
-        "# installed with --no-deps, so this list is all there is\n" + "\n".join(requirements) + "\n")
+        "# installed with --no-deps, so this list is all there is\n"
+        + requirements_lines(pinned_requirements(engine=engine, libraries=libraries)))
     (out / ".dockerignore").write_text(_DOCKERIGNORE)
     (out / "Dockerfile").write_text(_dockerfile(serve_ref, engine=engine, port=port, workers=workers,
                                                 libgomp=bool(libraries & _NEEDS_LIBGOMP)))
@@ -256,6 +256,8 @@ def _namespace(name: str) -> dict[str, Any]:
             "metadata": {"name": name, "labels": {**levels, "app.kubernetes.io/part-of": "podium"}}}
 
 
+_TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
 #: an image reference pinned by content: NAME@sha256:64 hex digits
 _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
@@ -351,6 +353,13 @@ def pinned_requirements(*, engine: str = "sklearn", libraries: Iterable[str] = (
             continue
         todo += [_name_of(r) for r in metadata.requires(name) or [] if _applies(r)]
     return [f"{_CPU_VARIANTS.get(name, name)}=={v}" for name, v in sorted(seen.items())]
+
+
+def requirements_lines(requirements: list[str]) -> str:
+    """The lines of requirements.txt: a PyTorch CPU build (``torch==X+cpu``) is on PyTorch's own
+    index, not on PyPI, so the file names that index too."""
+    index = [f"--extra-index-url {_TORCH_CPU_INDEX}"] if any("+cpu" in r for r in requirements) else []
+    return "\n".join([*index, *requirements]) + "\n"
 
 
 def _name_of(requirement: str) -> str:

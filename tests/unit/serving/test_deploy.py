@@ -18,7 +18,8 @@ from sklearn.preprocessing import StandardScaler
 
 from podium.errors import SpecError
 from podium.registry import InputSchema, ModelPackage, OutputSchema, Registry
-from podium.serving.deploy import engine_of, model_libraries, pinned_requirements, write_docker, write_kubernetes
+from podium.serving.deploy import (engine_of, model_libraries, pinned_requirements, requirements_lines, write_docker,
+                                  write_kubernetes)
 
 
 @pytest.fixture
@@ -364,3 +365,10 @@ def _requirement_name(requirement: str) -> str:
     from packaging.requirements import Requirement
 
     return re.sub(r"[-_.]+", "-", Requirement(requirement).name).lower()
+
+
+def test_a_pytorch_cpu_build_is_installed_from_pytorchs_own_index() -> None:
+    lines = requirements_lines(["numpy==2.4.6", "torch==2.13.0+cpu"]).splitlines()
+    assert lines[0] == "--extra-index-url https://download.pytorch.org/whl/cpu"
+    assert lines[1:] == ["numpy==2.4.6", "torch==2.13.0+cpu"]
+    assert requirements_lines(["numpy==2.4.6"]).splitlines() == ["numpy==2.4.6"]
