@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+from .conftest import PODIUM, _free_port
 from .test_console import QUICKSTART_YAML, open_yaml
 
 SAVED_YAML = QUICKSTART_YAML.replace("name: churn", "name: saved_churn").replace(
@@ -68,6 +73,36 @@ def test_save_bind_run_and_download_a_designed_pipeline(page: Page, console: str
     expect(importance).to_contain_text("tenure_months", timeout=30_000)
     expect(importance).not_to_contain_text("customer_id")  # dropped by the pipeline: not an input
     page.screenshot(path=shots / "model-version.png")
+    _its_service_is_listed_as_an_endpoint(page, console, project, shots)
+
+
+def _its_service_is_listed_as_an_endpoint(page: Page, console: str, project: Path, shots: Path) -> None:
+    """A real `podium serve` of the version registers itself: the endpoints page shows it ready, with
+    the curl and Python calls of its model."""
+    port = _free_port()
+    service = subprocess.Popen([*PODIUM, "serve", "saved_churn@champion", "--port", str(port), "--workers", "1",
+                                "--no-auth"], cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # polling for the service to answer, not a synchronisation by time
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2).close()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert service.poll() is None and time.monotonic() < deadline, "podium serve did not start"
+                time.sleep(0.2)
+        page.goto(console + "/#/endpoints")
+        row = page.get_by_role("row").filter(has_text=f"http://127.0.0.1:{port}").first
+        expect(row).to_contain_text("saved_churn@champion → v1", timeout=20_000)
+        expect(row.get_by_text("ready", exact=True)).to_be_visible()
+        page.get_by_text("Use it: curl and Python").first.click()
+        curl = page.get_by_label("curl for saved_churn").first
+        expect(curl).to_contain_text(f"http://127.0.0.1:{port}/v1/models/saved_churn/predict")
+        expect(curl).not_to_contain_text("Authorization")  # --no-auth: no key to send
+        page.screenshot(path=shots / "endpoints.png")
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
 
 
 def test_column_parameters_are_picked_from_the_sources_columns(page: Page, console: str, shots: Path) -> None:

@@ -1,8 +1,9 @@
-import { useState } from "react";
+import { Fragment, useState } from "react";
 import { errorText } from "../api";
 import { call, client, type Schemas } from "../client";
 import { useCall } from "../useCall";
 import { ErrorLine } from "../components/ErrorLine";
+import { UseIt } from "../components/UseIt";
 
 function models(e: Schemas["Endpoint"]): string {
   return e.models.map((m) => `${String(m.ref)} → v${String(m.version)}`).join(", ");
@@ -50,7 +51,8 @@ export function EndpointsPage() {
               const status = e.status;
               const health = e.health;
               return (
-                <tr key={id}>
+                <Fragment key={id}>
+                <tr>
                   <td>
                     <a href={e.url} target="_blank" rel="noreferrer">
                       {e.url}
@@ -79,6 +81,17 @@ export function EndpointsPage() {
                     )}
                   </td>
                 </tr>
+                <tr className="use-it-row">
+                  <td colSpan={8}>
+                    <details>
+                      <summary>Use it: curl and Python</summary>
+                      {e.models.map((m) => (
+                        <UseIt key={String(m.name)} url={e.url} model={String(m.name)} version={Number(m.version)} auth={e.auth} />
+                      ))}
+                    </details>
+                  </td>
+                </tr>
+                </Fragment>
               );
             })}
           </tbody>
