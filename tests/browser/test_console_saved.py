@@ -95,7 +95,10 @@ def _its_service_is_listed_as_an_endpoint(page: Page, console: str, project: Pat
         row = page.get_by_role("row").filter(has_text=f"http://127.0.0.1:{port}").first
         expect(row).to_contain_text("saved_churn@champion → v1", timeout=20_000)
         expect(row.get_by_text("ready", exact=True)).to_be_visible()
-        page.get_by_text("Use it: curl and Python").first.click()
+        page.get_by_text("Use it: try it, curl and Python").first.click()
+        page.get_by_role("button", name="Send").first.click()  # the example record, through the console
+        expect(page.get_by_label("answer of saved_churn").first).to_contain_text('"prediction"')
+        expect(page.get_by_label("answer of saved_churn").first).to_contain_text("HTTP 200")
         curl = page.get_by_label("curl for saved_churn").first
         expect(curl).to_contain_text(f"http://127.0.0.1:{port}/v1/models/saved_churn/predict")
         expect(curl).not_to_contain_text("Authorization")  # --no-auth: no key to send

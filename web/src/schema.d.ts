@@ -166,6 +166,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/endpoints/{service_id}/predict": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try Endpoint
+         * @description Try a running service: send one record to a model it serves and return its answer (the
+         *     page's *Try it* form; the key, when the service needs one, is passed on, never stored).
+         */
+        post: operations["try_endpoint_api_endpoints__service_id__predict_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -826,6 +847,30 @@ export interface components {
             /** Key */
             key: string;
         };
+        /**
+         * TryAnswer
+         * @description The service's answer: its HTTP status (None when it did not answer) and body.
+         */
+        TryAnswer: {
+            /** Body */
+            body: unknown;
+            /** Status */
+            status: number | null;
+        };
+        /**
+         * TryRecord
+         * @description One record for a served model, and the API key to send with it (kept nowhere).
+         */
+        TryRecord: {
+            /** Key */
+            key?: string | null;
+            /** Model */
+            model: string;
+            /** Record */
+            record: {
+                [key: string]: unknown;
+            };
+        };
         /** ValidationError */
         ValidationError: {
             /** Context */
@@ -1066,6 +1111,41 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    try_endpoint_api_endpoints__service_id__predict_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TryRecord"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TryAnswer"];
+                };
             };
             /** @description Validation Error */
             422: {

@@ -20,7 +20,7 @@ from podium.config import Settings
 from podium.console.auth import COOKIE, CSRF_HEADER, Session, SessionSigner, load_secret
 from podium.console.jobs import END, JobStore, read_events
 from podium.console.models import BindingOut, Columns, Endpoint, Importance, PipelineDetail, PipelineSummary, \
-    SavedVersion, SavedVersionYaml
+    SavedVersion, SavedVersionYaml, TryAnswer, TryRecord
 from podium.errors import ConflictError, NotFoundError, PodiumError, UserError
 from podium.registry import Registry
 
@@ -586,6 +586,14 @@ def create_app(settings: Settings, options: ConsoleOptions | None = None, *,
         from podium.console.endpoints import list_endpoints as listed
 
         return jsonable_encoder(await listed(registry))  # type: ignore[no-any-return]
+
+    @api.post("/endpoints/{service_id}/predict", response_model=TryAnswer)
+    async def try_endpoint(service_id: str, body: TryRecord) -> dict[str, Any]:
+        """Try a running service: send one record to a model it serves and return its answer (the
+        page's *Try it* form; the key, when the service needs one, is passed on, never stored)."""
+        from podium.console.endpoints import try_endpoint as send
+
+        return await send(registry, service_id, body.model, body.record, body.key)
 
     @api.delete("/endpoints/{service_id}", status_code=204)
     def forget_endpoint(service_id: str) -> Response:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["Column", "Columns", "BindingOut", "PipelineSummary", "SavedVersion", "SavedVersionYaml",
+__all__ = ["TryRecord", "TryAnswer", "Column", "Columns", "BindingOut", "PipelineSummary", "SavedVersion", "SavedVersionYaml",
            "PipelineDetail", "Endpoint", "ColumnImportance", "Importance"]
 
 
@@ -95,3 +95,18 @@ class Importance(BaseModel):
     repeats: int
     columns: list[ColumnImportance]
     notes: list[str]
+
+
+class TryRecord(BaseModel):
+    """One record for a served model, and the API key to send with it (kept nowhere)."""
+
+    model: str
+    record: dict[str, Any]
+    key: str | None = None
+
+
+class TryAnswer(BaseModel):
+    """The service's answer: its HTTP status (None when it did not answer) and body."""
+
+    status: int | None
+    body: Any

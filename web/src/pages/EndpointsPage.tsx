@@ -84,9 +84,9 @@ export function EndpointsPage() {
                 <tr className="use-it-row">
                   <td colSpan={8}>
                     <details>
-                      <summary>Use it: curl and Python</summary>
+                      <summary>Use it: try it, curl and Python</summary>
                       {e.models.map((m) => (
-                        <UseIt key={String(m.name)} url={e.url} model={String(m.name)} version={Number(m.version)} auth={e.auth} />
+                        <UseIt key={String(m.name)} serviceId={e.id} url={e.url} model={String(m.name)} version={Number(m.version)} auth={e.auth} />
                       ))}
                     </details>
                   </td>
