@@ -173,8 +173,9 @@ def compete(
                 break
             end = ends()
             if end is not None:
-                # the first round (one trial a worker, however late) may reach its deadline and score
-                waiting = [first_round[t.id] + 0.25 * first_cap for t in running.values() if t.id in first_round]
+                # the first round (one trial a worker, however late) may reach its deadline, then score the
+                # holdout and measure its model (half its time again: seconds under load)
+                waiting = [first_round[t.id] + 0.5 * first_cap for t in running.values() if t.id in first_round]
                 end = max([end, *waiting])
             timeout = None if end is None else max(0.0, end + grace - time.time())
             done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
