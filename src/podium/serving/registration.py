@@ -44,6 +44,7 @@ class Heartbeat:
         self.pid = supervisor_pid or os.getppid()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_failure: str | None = None  # said once, not every beat
 
     def beat(self) -> bool:
         """Renew the row once; False (logged) when the registry could not be reached."""
@@ -54,8 +55,12 @@ class Heartbeat:
                             refs=o.refs, models=self.versions(), workers=o.resolved_workers, auth=o.auth,
                             heartbeat_seconds=max(1, round(o.heartbeat_interval)))
         except Exception as exc:  # noqa: BLE001  the service keeps serving; the next beat tries again
-            logger.warning("could not record this service in the registry: %s", str(exc).splitlines()[0] if str(exc) else exc)
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if reason != self._last_failure:
+                logger.warning("could not record this service in the registry: %s", reason)
+            self._last_failure = reason
             return False
+        self._last_failure = None
         return True
 
     def start(self) -> None:
