@@ -136,17 +136,19 @@ def test_a_huge_upload_gets_413_while_the_consoles_memory_stays_flat(project: Pa
     try:
         wait_for_port(port, timeout=30)
         console = psutil.Process(process.pid)
-        before = peak = console.memory_info().rss
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120,
                           headers={"Authorization": f"Bearer {admin_key}", "Content-Type": "text/csv"}) as client:
+            # a first small upload loads what any upload loads (registry, readers): not the body's cost
+            assert client.post("/api/datasets/warmup/versions", content=b"a,b\n1,2\n").status_code in (200, 201)
+            before = peak = console.memory_info().rss
             refused = client.post("/api/datasets/sales/versions", content=body())
             peak = max(peak, console.memory_info().rss)
             assert refused.status_code == 413, refused.text
             assert refused.json()["detail"] == f"The upload is over the limit of {64 * mib:,} bytes."
-            assert client.get("/api/datasets").json() == []  # nothing stored
+            assert [d["name"] for d in client.get("/api/datasets").json()] == ["warmup"]  # nothing else stored
     finally:
         process.terminate()
         process.wait(timeout=20)
     print(f"upload: {sent / mib:.0f} MiB of 600 taken; console RSS peak +{(peak - before) / mib:.1f} MiB")
     assert sent < 64 * mib + 32 * mib, sent / mib  # the console stopped reading at the limit
-    assert peak - before < 100 * mib, (peak - before) / mib
+    assert peak - before < 64 * mib, (peak - before) / mib  # less than the limit: the body went to disk
