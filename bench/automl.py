@@ -68,26 +68,13 @@ def run_one(name: str, budget: float, seed: int) -> dict:
 
 def _tree_rss_mb(root: int) -> float:
     """Resident memory of a process and all its descendants, from /proc."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    total = 0
+    for pid in _tree(root):
         try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            fields = stat.rsplit(")", 1)[1].split()
-            parents[int(entry)] = int(fields[1])
-            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            total += int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[21])
         except (OSError, IndexError, ValueError):
             continue
-    tree, frontier = {root}, [root]
-    while frontier:
-        pid = frontier.pop()
-        for child, parent in parents.items():
-            if parent == pid and child not in tree:
-                tree.add(child)
-                frontier.append(child)
-    return sum(rss.get(p, 0) for p in tree) / 2**20
+    return total * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _tree_pss_mb(root: int) -> float:
@@ -105,6 +92,7 @@ def _tree_pss_mb(root: int) -> float:
 
 
 def _tree(root: int) -> set[int]:
+    """``root`` and the pids of all its descendants, from /proc."""
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
