@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from podium._internal.periodic import Periodic
+
 __all__ = ["AccessLog", "PredictionSampler"]
 
 logger = logging.getLogger("podium.serving")
@@ -69,8 +71,7 @@ class PredictionSampler:
         self._pending: list[tuple[Any, ...]] = []
         self._rows = 0
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = Periodic(self.flush, interval, name="podium-prediction-log", timeout=5)
         self.dropped = 0  # sampled but not written (the store failed)
         self.skipped = 0  # sampled but over the interval's cap
 
@@ -93,8 +94,7 @@ class PredictionSampler:
                 for row, out in zip(rows, outputs)]
 
     def start(self) -> None:
-        if self.rate > 0 and self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="podium-prediction-log", daemon=True)
+        if self.rate > 0:
             self._thread.start()
 
     def flush(self) -> int:
@@ -113,12 +113,5 @@ class PredictionSampler:
         return len(records)
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._thread.stop()
         self.flush()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.flush()

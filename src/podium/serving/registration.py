@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from podium._internal.periodic import Periodic
 from podium.serving.options import ServeOptions
 
 __all__ = ["Heartbeat", "service_url"]
@@ -42,8 +42,7 @@ class Heartbeat:
         self.options = options
         self.versions = versions
         self.pid = supervisor_pid or os.getppid()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = Periodic(self.beat, options.heartbeat_interval, name="podium-heartbeat", immediately=True)
         self._last_failure: str | None = None  # said once, not every beat
 
     def beat(self) -> bool:
@@ -64,18 +63,8 @@ class Heartbeat:
         return True
 
     def start(self) -> None:
-        if self.options.heartbeat_interval <= 0 or self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name="podium-heartbeat", daemon=True)
-        self._thread.start()
+        if self.options.heartbeat_interval > 0:
+            self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _run(self) -> None:
-        self.beat()
-        while not self._stop.wait(self.options.heartbeat_interval):
-            self.beat()
+        self._thread.stop()

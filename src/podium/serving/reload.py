@@ -12,11 +12,11 @@ service that follows no alias still asks about its pinned versions, for that).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from podium._internal.periodic import Periodic
 from podium.errors import PodiumError
 from podium.serving.health import RegistryHealth
 from podium.serving.served import ModelSlot, ServedModel
@@ -45,20 +45,14 @@ class AliasWatcher:
         self.on_swap = on_swap
         self.on_failure = on_failure
         self._failed: dict[tuple[str, int], float] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = Periodic(self.poll_once, interval, name="podium-alias-watcher")
 
     def start(self) -> None:
-        if self.interval <= 0 or not (self.slots or self._probe) or self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name="podium-alias-watcher", daemon=True)
-        self._thread.start()
+        if self.interval > 0 and (self.slots or self._probe):
+            self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._thread.stop()
 
     def poll_once(self) -> list[tuple[str, int, int]]:
         """Check every followed alias once; returns the swaps made (model, old, new)."""
@@ -103,7 +97,3 @@ class AliasWatcher:
         if self.health is not None:
             self.health.succeeded()
         return version
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.poll_once()
