@@ -30,14 +30,35 @@ _device: Device = "cpu"
 
 @lru_cache(maxsize=1)
 def cuda_available() -> bool:
-    """Whether PyTorch is installed and sees a CUDA GPU (False without torch)."""
-    if importlib.util.find_spec("torch") is None:
+    """Whether PyTorch is installed and sees a CUDA GPU (False without torch).
+
+    Where no NVIDIA driver is loaded the answer is no without importing PyTorch: importing it
+    costs ~180 MB in this process and, by fork, in every trial worker."""
+    if importlib.util.find_spec("torch") is None or not _nvidia_driver_possible():
         return False
     # ask NVML, not the CUDA runtime: a runtime initialised here would be unusable in the trial
     # workers forked from this process (PyTorch reads this variable at each call)
     os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
     torch = importlib.import_module("torch")
     return bool(torch.cuda.is_available())
+
+
+def _nvidia_driver_possible() -> bool:
+    """False where no CUDA GPU can be: macOS, or Linux without the NVIDIA driver (no
+    /proc/driver/nvidia, no /dev/nvidia* device) and not WSL's GPU (/dev/dxg)."""
+    if sys.platform == "darwin":
+        return False
+    if not sys.platform.startswith("linux"):
+        return True  # Windows and the rest: ask PyTorch
+    return (os.path.exists("/proc/driver/nvidia") or os.path.exists("/dev/dxg")
+            or any(name.startswith("nvidia") for name in _dev_names()))
+
+
+def _dev_names() -> list[str]:
+    try:
+        return os.listdir("/dev")
+    except OSError:
+        return []
 
 
 def cuda_initialised() -> bool:

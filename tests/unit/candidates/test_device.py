@@ -104,3 +104,12 @@ def test_trial_workers_are_spawned_once_this_process_has_started_cuda(monkeypatc
     cands, _ = select_candidates(["logistic_regression"], "binary", 80)
     board = compete(problem, cands, budget=BudgetSpec(trials=1), executor=LocalExecutor(1), ensemble=False)
     assert methods == ["spawn"] and board.best is not None and board.best.value > 0.8
+
+
+@needs_no_gpu
+def test_asking_for_a_gpu_where_there_is_none_does_not_import_pytorch():
+    # PyTorch costs ~180 MB in the process that asks, and in every trial worker forked from it
+    code = ("import sys; from podium.candidates.device import resolve_device; "
+            "assert resolve_device('auto') == 'cpu'; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
