@@ -12,6 +12,7 @@ and how much history a forecast needs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -89,18 +90,7 @@ class SeriesLayout:
         Raises DataError (one line) on a missing column, an unreadable timestamp, a duplicated
         timestamp or a gap in a series.
         """
-        needed = [self.time_column, self.target, *([self.series_id] if self.series_id else []), *self.covariates]
-        missing = [c for c in needed if c not in frame.columns]
-        if missing:
-            raise DataError(f"{what} has no column {', '.join(repr(c) for c in missing)}.",
-                            hint=f"a forecast needs {', '.join(needed)}")
-        out = pd.DataFrame({
-            SERIES: frame[self.series_id].astype(str) if self.series_id else SINGLE,
-            TIME: _timestamps(frame[self.time_column], self.time_column, what),
-            VALUE: pd.to_numeric(frame[self.target], errors="coerce").astype("float64"),
-        })
-        for c in self.covariates:
-            out[c] = frame[c].to_numpy()
+        out = self._long(frame, self.covariates, with_target=True, what=what, hint="a forecast needs {}")
         out = out.sort_values([SERIES, TIME], kind="stable").reset_index(drop=True)
         self.check_grid(out, what=what)
         return out
@@ -127,17 +117,8 @@ class SeriesLayout:
 
         Raises DataError (one line) on a missing column or a forecast step with no row.
         """
-        needed = [self.time_column, *([self.series_id] if self.series_id else []), *self.known_future]
-        missing = [c for c in needed if c not in frame.columns]
-        if missing:
-            raise DataError(f"{what} has no column {', '.join(repr(c) for c in missing)}.",
-                            hint=f"give {', '.join(needed)} for the next {self.horizon} steps of each series")
-        given = pd.DataFrame({
-            SERIES: frame[self.series_id].astype(str) if self.series_id else SINGLE,
-            TIME: _timestamps(frame[self.time_column], self.time_column, what),
-        })
-        for c in self.known_future:
-            given[c] = frame[c].to_numpy()
+        given = self._long(frame, self.known_future, with_target=False, what=what,
+                           hint=f"give {{}} for the next {self.horizon} steps of each series")
         given = given.drop_duplicates([SERIES, TIME], keep="last")
         steps = self.future_times(history)
         out = steps.merge(given, on=[SERIES, TIME], how="left", indicator=True)
@@ -147,6 +128,26 @@ class SeriesLayout:
             raise DataError(f"{what}: series {row[SERIES]!r} has no row for {row[TIME]}, a step to forecast.",
                             hint=f"give the covariates for each of the next {self.horizon} steps after the history")
         return out.drop(columns="_merge")
+
+    def _long(self, frame: pd.DataFrame, columns: Sequence[str], *, with_target: bool, what: str,
+              hint: str) -> pd.DataFrame:
+        """``frame``'s ``unique_id`` and ``ds`` (parsed), its target as ``y`` when ``with_target``, then
+        ``columns`` as they are. One line for a missing column; ``hint`` formats the columns needed."""
+        needed = [self.time_column, *([self.target] if with_target else []),
+                  *([self.series_id] if self.series_id else []), *columns]
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            raise DataError(f"{what} has no column {', '.join(repr(c) for c in missing)}.",
+                            hint=hint.format(", ".join(needed)))
+        out = pd.DataFrame({
+            SERIES: frame[self.series_id].astype(str) if self.series_id else SINGLE,
+            TIME: _timestamps(frame[self.time_column], self.time_column, what),
+        })
+        if with_target:
+            out[VALUE] = pd.to_numeric(frame[self.target], errors="coerce").astype("float64")
+        for c in columns:
+            out[c] = frame[c].to_numpy()
+        return out
 
     def future_times(self, panel: pd.DataFrame) -> pd.DataFrame:
         """The next ``horizon`` timestamps of every series in ``panel``: ``unique_id``, ``ds``."""

@@ -116,6 +116,22 @@ def test_bad_series_get_one_clear_line(edit, message) -> None:
         prepare(edit(frame), _spec(freq="MS"))
 
 
+def test_a_missing_column_of_the_history_or_the_future_covariates_is_named_with_what_is_needed() -> None:
+    layout = SeriesLayout(time_column="month", target="units", horizon=2, freq="MS", series_id="store",
+                          known_future=("promo",))
+    history = layout.canonical(_sales(length=6))
+    assert list(history.columns) == [SERIES, TIME, VALUE, "promo"]
+    with pytest.raises(DataError, match=r"the data has no column 'promo'\.") as missing:
+        layout.canonical(_sales(length=6).drop(columns="promo"))
+    assert missing.value.hint == "a forecast needs month, units, store, promo"
+    future = pd.DataFrame({"store": ["s0", "s0"], "month": ["2020-07-01", "2020-08-01"]})
+    with pytest.raises(DataError, match=r"the future covariates has no column 'promo'\.") as missing:
+        layout.canonical_future(future, history)
+    assert missing.value.hint == "give month, store, promo for the next 2 steps of each series"
+    given = layout.canonical_future(future.assign(promo=[1, 0]), history[history[SERIES] == "s0"])
+    assert list(given.columns) == [SERIES, TIME, "promo"] and given["promo"].tolist() == [1, 0]
+
+
 def test_a_gap_in_a_daily_series_is_named_even_when_the_frequency_is_inferred() -> None:
     days = pd.date_range("2024-01-01", periods=40, freq="D").delete(17)
     frame = pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "units": np.arange(39.0)})
