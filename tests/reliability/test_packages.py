@@ -12,17 +12,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import stat
 import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
+from reliability_support import QUICKSTART, SPEC, cli, serve_cli, until
 
 from podium._internal.fingerprint import file_fingerprint
 from podium.automation.promote import smoke_test
@@ -33,29 +31,8 @@ from podium.registry.artifacts import default_cache_root
 from podium.registry.signing import SigningKey, TrustPolicy, generate_key_pair
 from podium.testing.servers import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-QUICKSTART = ROOT / "examples" / "quickstart"
-PODIUM = str(Path(sys.executable).parent / "podium")
-SPEC = """\
-name: churn
-source: customers.csv
-target: churned
-metric: accuracy
-budget: {trials: 2}
-candidates: [logistic_regression]
-split: {seed: 7}
-gate: {min_score: 0.5}
-register: {model: churn, alias: champion}
-notify: [log]
-"""
 SIGNED = "signing_key: keys/podium-signing.key\n"
 REQUIRE = "require_signed: true\ntrusted_keys: [keys/podium-signing.pub]\n"
-
-
-def podium(project: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "300", "PODIUM_HOME": str(project)}
-    return subprocess.run([PODIUM, *args], cwd=project, capture_output=True, text=True, timeout=timeout,
-                          env=env)
 
 
 def settings(project: Path, *lines: str) -> None:
@@ -70,13 +47,13 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(QUICKSTART / name, root / name)
     (root / "pipeline.yaml").write_text(SPEC)
     settings(root)
-    first = podium(root, "run", "pipeline.yaml")
+    first = cli(root, "run", "pipeline.yaml")
     assert first.returncode == 0, first.stderr
-    keys = podium(root, "keys", "signing", "create", "--out", "keys")
+    keys = cli(root, "keys", "signing", "create", "--out", "keys")
     assert keys.returncode == 0, keys.stderr
     assert keys.stdout.startswith("-----BEGIN PUBLIC KEY-----")
     settings(root, SIGNED)
-    second = podium(root, "run", "pipeline.yaml")
+    second = cli(root, "run", "pipeline.yaml")
     assert second.returncode == 0, second.stderr
     registry = Registry.from_settings(load_settings(root))
     assert registry.resolve("churn@champion").version == 2
@@ -112,7 +89,7 @@ def error_line(result: subprocess.CompletedProcess[str]) -> str:
 def refused_by_serve(project: Path, ref: str) -> str:
     """`podium serve` refuses ``ref``: it exits with one clear error and never listens."""
     port = free_port()
-    result = podium(project, "serve", ref, "--port", str(port), "--workers", "1", timeout=60)
+    result = cli(project, "serve", ref, "--port", str(port), "--workers", "1", timeout=60)
     line = error_line(result)
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
@@ -120,7 +97,7 @@ def refused_by_serve(project: Path, ref: str) -> str:
 
 
 def refused_by_predict(project: Path, ref: str) -> str:
-    result = podium(project, "predict", ref, "-i", "new_customers.csv", "-o", "scored.csv")
+    result = cli(project, "predict", ref, "-i", "new_customers.csv", "-o", "scored.csv")
     assert not (project / "scored.csv").exists()
     return error_line(result)
 
@@ -132,12 +109,12 @@ def test_a_signed_package_made_by_podium_run_verifies_and_predicts(project: Path
     key = SigningKey.load(project / "keys" / "podium-signing.key")
     assert manifest["signature"]["key_id"] == key.public_key.key_id
     assert "package.sig" not in manifest["files"]  # the signature covers the manifest, not the reverse
-    result = podium(project, "predict", "churn", "-i", "new_customers.csv", "-o", "scored.csv")
+    result = cli(project, "predict", "churn", "-i", "new_customers.csv", "-o", "scored.csv")
     assert result.returncode == 0, result.stderr
     scored = pd.read_csv(project / "scored.csv")
     assert len(scored) == len(pd.read_csv(project / "new_customers.csv"))
     assert set(scored["prediction"]) <= {"yes", "no"}
-    shown = podium(project, "models", "show", "churn:2", "--json")
+    shown = cli(project, "models", "show", "churn:2", "--json")
     assert shown.returncode == 0, shown.stderr
     assert key.public_key.key_id in shown.stdout
 
@@ -161,35 +138,19 @@ def test_a_removed_signature_is_refused(project: Path) -> None:
 
 def test_a_running_service_does_not_switch_to_a_tampered_version(project: Path) -> None:
     registry = Registry.from_settings(load_settings(project))
-    port = free_port()
-    log = project / "serve.log"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PODIUM_HOME": str(project)}
-    with open(log, "w") as sink:
-        process = subprocess.Popen(
-            [PODIUM, "serve", "churn@champion", "--port", str(port), "--workers", "1", "--no-auth",
-             "--reload-interval", "0.2", "--access-log", "off"],
-            cwd=project, stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
     row = pd.read_csv(project / "new_customers.csv").drop(columns=["customer_id"]) \
         .iloc[0].to_dict()
-    try:
-        wait_for(lambda: _ready(url), what="the service to start", log=log)
+    with serve_cli(project, "churn@champion", "--workers", "1", "--no-auth", "--reload-interval", "0.2",
+                   "--access-log", "off") as (url, log):
         assert httpx.post(f"{url}/v1/models/churn/predict", json=row, timeout=10).json()["version"] == 2
         third = registry.register("churn", registry.load("churn:2"), alias=None)
         flip_byte(package_dir(project, third) / "model.joblib")
         registry.set_alias("churn", "champion", third)  # moved behind podium's back: no check here
-        wait_for(lambda: f"could not load churn version {third}" in log.read_text(),
-                 what="the service to refuse the new version", log=log)
+        until(lambda: f"could not load churn version {third}" in log.read_text(), 60,
+              "the service to refuse the new version", log=log)
         answer = httpx.post(f"{url}/v1/models/churn/predict", json=row, timeout=10)
         assert answer.status_code == 200 and answer.json()["version"] == 2
         assert "failed its checksum on model.joblib" in log.read_text()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def test_the_smoke_test_refuses_a_tampered_package(project: Path) -> None:
@@ -218,16 +179,16 @@ def test_unsigned_packages_are_refused_when_signatures_are_required(project: Pat
     says = "is not signed, and this project accepts only signed packages"
     assert says in refused_by_predict(project, "churn:1")
     assert says in refused_by_serve(project, "churn:1")
-    assert says in error_line(podium(project, "models", "promote", "churn:1"))
+    assert says in error_line(cli(project, "models", "promote", "churn:1"))
     registry = Registry.from_settings(load_settings(project))
     assert registry.resolve("churn@champion").version == 2
     # the signed champion is still served
-    assert podium(project, "predict", "churn", "-i", "new_customers.csv", "-o", "scored.csv").returncode == 0
+    assert cli(project, "predict", "churn", "-i", "new_customers.csv", "-o", "scored.csv").returncode == 0
 
 
 def test_a_run_without_the_signing_key_is_not_promoted_when_signatures_are_required(project: Path) -> None:
     settings(project, REQUIRE)  # no signing_key: this run registers an unsigned package
-    result = podium(project, "run", "pipeline.yaml", "--json")
+    result = cli(project, "run", "pipeline.yaml", "--json")
     summary = json.loads(result.stdout)
     assert summary["status"] == "not_promoted", result.stderr
     assert "is not signed" in summary["promotion"]["message"]
@@ -241,7 +202,7 @@ def test_a_package_signed_by_an_untrusted_key_is_refused(project: Path) -> None:
     assert says in refused_by_predict(project, "churn:2")
     assert says in refused_by_serve(project, "churn:2")
     settings(project, SIGNED, REQUIRE)
-    assert podium(project, "models", "promote", "churn:1").returncode != 0  # unsigned: stays refused
+    assert cli(project, "models", "promote", "churn:1").returncode != 0  # unsigned: stays refused
     # and a trusted list is honoured even when signatures are optional
     settings(project, "trusted_keys: [other/podium-signing.pub]\n")
     assert "not one of the trusted_keys" in refused_by_predict(project, "churn:2")
@@ -338,20 +299,3 @@ def test_a_planted_cached_copy_is_replaced_by_the_registered_one(made: Path, tmp
     flip_byte(cached / "model.joblib")  # a changed file under the genuine manifest is still refused
     with pytest.raises(IntegrityError, match="failed its checksum on model.joblib"):
         registry.load("churn:1")
-
-
-# -- helpers ----------------------------------------------------------------------------------
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def wait_for(condition, *, what: str, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}:\n{log.read_text()[-3000:]}")

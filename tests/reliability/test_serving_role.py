@@ -7,41 +7,22 @@ its predictions are logged, and its attempts to register or promote are refused.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
+from reliability_support import QUICKSTART, SPEC, cli, serve_cli, until
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from podium.errors import PodiumError
 from podium.registry import Registry
-from podium.testing.servers import free_port
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-QUICKSTART = ROOT / "examples" / "quickstart"
-PODIUM = str(Path(sys.executable).parent / "podium")
-SPEC = """\
-name: churn
-source: customers.csv
-target: churned
-metric: accuracy
-budget: {trials: 2}
-candidates: [logistic_regression]
-gate: {min_score: 0.5}
-register: {model: churn, alias: champion}
-notify: [log]
-"""
 #: what a serving role needs, as docs/registry.md gives it
 GRANTS = """\
 GRANT CONNECT ON DATABASE {db} TO {role};
@@ -64,12 +45,6 @@ def database(postgres_url: str) -> str:
     return make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
 
 
-def podium(project: Path, *args: str, env: dict[str, str] | None = None,
-           timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PODIUM, *args], cwd=project, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "OMP_NUM_THREADS": "1", "PODIUM_HOME": str(project), **(env or {})})
-
-
 def test_a_read_only_role_serves_and_logs_but_cannot_write_models(database: str, tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
@@ -77,9 +52,9 @@ def test_a_read_only_role_serves_and_logs_but_cannot_write_models(database: str,
         shutil.copy(QUICKSTART / name, project / name)
     (project / "pipeline.yaml").write_text(SPEC)
     (project / "podium.yaml").write_text(f"registry_url: {database}\nn_jobs: 1\n")
-    trained = podium(project, "run", "pipeline.yaml")
+    trained = cli(project, "run", "pipeline.yaml")
     assert trained.returncode == 0, trained.stderr
-    made = podium(project, "keys", "create", "--name", "serving-test")
+    made = cli(project, "keys", "create", "--name", "serving-test")
     assert made.returncode == 0, made.stderr
     key = made.stdout.strip().splitlines()[-1]
 
@@ -92,32 +67,16 @@ def test_a_read_only_role_serves_and_logs_but_cannot_write_models(database: str,
     role_url = make_url(database).set(username=role).render_as_string(hide_password=False)
     as_role = {"PODIUM_REGISTRY_URL": role_url}
 
-    port = free_port()
-    log = project / "serve.log"
-    with open(log, "w") as sink:
-        process = subprocess.Popen(
-            [PODIUM, "serve", "churn", "--port", str(port), "--workers", "1", "--log-rate", "1",
-             "--access-log", "off"],
-            cwd=project, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "OMP_NUM_THREADS": "1", "PODIUM_HOME": str(project), **as_role})
-    url = f"http://127.0.0.1:{port}"
     row = pd.read_csv(project / "new_customers.csv").drop(columns=["customer_id"]).iloc[0].to_dict()
-    try:
-        _wait(lambda: _ready(url), "the service to start", log)
+    with serve_cli(project, "churn", "--workers", "1", "--log-rate", "1", "--access-log", "off",
+                   env=as_role) as (url, log):
         answer = httpx.post(f"{url}/v1/models/churn/predict", json=row, timeout=10,
                             headers={"Authorization": f"Bearer {key}"})
         assert answer.status_code == 200, answer.text
         assert answer.json()["version"] == 1 and answer.json()["prediction"] in ("yes", "no")
         with owner.connect() as conn:  # the sampled prediction reaches the log, written by the role
-            _wait(lambda: conn.execute(text("SELECT count(*) FROM prediction_log")).scalar() >= 1,
-                  "the prediction log", log)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            until(lambda: conn.execute(text("SELECT count(*) FROM prediction_log")).scalar() >= 1, 60,
+                  "the prediction log", log=log)
     assert "permission denied" not in log.read_text()
 
     with Registry(role_url, str(project / ".podium" / "artifacts")) as reader:
@@ -127,7 +86,7 @@ def test_a_read_only_role_serves_and_logs_but_cannot_write_models(database: str,
             reader.register("churn", package)
         with pytest.raises(PodiumError, match="permission denied for table"):
             reader.set_alias("churn", "staging", 1)
-    refused = podium(project, "models", "promote", "churn:1", "--alias", "staging", env=as_role)
+    refused = cli(project, "models", "promote", "churn:1", "--alias", "staging", env=as_role)
     assert refused.returncode != 0 and "may not make this change" in refused.stderr, refused.stderr
     assert "Traceback" not in refused.stderr
     with Registry(database, str(project / ".podium" / "artifacts")) as registry:
@@ -135,18 +94,3 @@ def test_a_read_only_role_serves_and_logs_but_cannot_write_models(database: str,
         assert registry.resolve("churn@champion").aliases == ["champion"]
     owner.dispose()
 
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _wait(condition, what: str, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}:\n{log.read_text()[-3000:]}")
