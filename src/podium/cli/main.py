@@ -7,6 +7,7 @@ import json
 import sys
 import time
 import traceback
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Optional
@@ -22,8 +23,8 @@ from podium.errors import PodiumError, SpecError
 
 #: rows per batch for `podium predict` on files: memory is bounded by this, not the file's size
 PREDICT_BATCH_ROWS = 65_536
-#: onnxruntime threads for `podium predict`: the graph on one core, the writer on another
-PREDICT_THREADS = 1
+#: batches `podium predict` scores at once with a compiled graph, one core each
+PREDICT_SCORERS = 2
 
 app = typer.Typer(
     name="podium",
@@ -203,29 +204,54 @@ def predict(
         _forecast(package, ref, resolve_source(input).read(), resolve_source(future).read() if future else None,
                   output)
         return
-    package.scorer(threads=PREDICT_THREADS)  # start-up (loading the engine) is not part of the rate
+    package.scorer(threads=1)  # start-up (loading the engine) is not part of the rate
     source, sink = resolve_source(input), resolve_source(output)
-    rows, said = 0, set()
     started = time.perf_counter()
-    # a batch is written on a thread while the next is scored (onnxruntime lets go of the GIL):
-    # at most one batch waits to be written, so memory stays bounded
-    with sink.batch_writer() as writer, ThreadPoolExecutor(1, thread_name_prefix="podium-write") as pool:
-        writing: Future[None] | None = None
-        for frame in source.read_batches(PREDICT_BATCH_ROWS):
-            scored, notes = package.predict_frame(frame, threads=PREDICT_THREADS)
+    rows = _score_batches(package, source, sink)
+    seconds = max(time.perf_counter() - started, 1e-9)
+    out.print(f"scored {rows} rows with {ref} → {output} in {seconds:.2f} s "
+              f"({rows / seconds:,.0f} rows/s, {package.engine.name} engine)")
+
+
+def _score_batches(package: Any, source: Any, sink: Any) -> int:
+    """Score ``source`` into ``sink`` a batch at a time; the number of rows.
+
+    A compiled graph scores ``PREDICT_SCORERS`` batches at once, each on one onnxruntime thread
+    (it lets go of the GIL), while the next batch is read and the previous one written on a
+    thread of its own: at most that many batches are scored and one written at a time, so
+    memory stays bounded. One thread a batch sums the trees in the order a serving worker does:
+    the same answers to the last digit, whatever the batch's size.
+    """
+    from podium.registry.scoring import ONNX
+
+    scorers = PREDICT_SCORERS if package.engine.name == ONNX else 1  # a pipeline's steps may not be thread-safe
+    rows, said = 0, set()
+    scoring: deque[Future[tuple[Any, list[str]]]] = deque()
+    writing: Future[None] | None = None
+    with (sink.batch_writer() as writer, ThreadPoolExecutor(scorers, thread_name_prefix="podium-score") as scorer,
+          ThreadPoolExecutor(1, thread_name_prefix="podium-write") as write):
+
+        def write_oldest() -> None:
+            nonlocal writing
+            scored, notes = scoring.popleft().result()  # raises what scoring raised
             if writing is not None:
                 writing.result()  # raises what writing the previous batch raised
-            writing = pool.submit(writer.write, scored)
-            rows += len(frame)
+            writing = write.submit(writer.write, scored)
             for note in notes:
                 if note not in said:
                     said.add(note)
                     err.print(f"[dim]note:[/] {escape(note)}")
+
+        for frame in source.read_batches(PREDICT_BATCH_ROWS):
+            scoring.append(scorer.submit(package.predict_frame, frame, threads=1))
+            rows += len(frame)
+            if len(scoring) >= scorers:
+                write_oldest()
+        while scoring:
+            write_oldest()
         if writing is not None:
             writing.result()
-    seconds = max(time.perf_counter() - started, 1e-9)
-    out.print(f"scored {rows} rows with {ref} → {output} in {seconds:.2f} s "
-              f"({rows / seconds:,.0f} rows/s, {package.engine.name} engine)")
+    return rows
 
 
 def _forecast(package: Any, ref: str, history: Any, future: Any, output: str) -> None:
