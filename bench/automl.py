@@ -268,6 +268,7 @@ def large_suite(args: argparse.Namespace) -> None:
     for r in results:
         if r["tool"] == "podium" and r.get("phases"):
             phases = ", ".join(f"{k} {v['actual']}" + (f" (plan {v['planned']})" if v["planned"] is not None else "")
+                               + (f" [cpu {v['cpu']}]" if v.get("cpu") is not None else "")
                                for k, v in r["phases"].items())
             print(f"\n{r['dataset']} — podium's phases, seconds: {phases}")
 

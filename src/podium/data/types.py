@@ -1,7 +1,9 @@
 """Column type inference: what kind of values each column holds.
 
 The kind decides the default steps (impute how, encode or not, date parts) and the
-input schema of a model package.
+input schema of a model package. Above ``INFER_ROWS`` rows the kinds are inferred on a seeded
+random sample of that many rows; the verdicts a sample can get wrong (constant, boolean, an
+integer key) are checked on every row.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 if TYPE_CHECKING:  # pandas is imported where values are inferred: ColumnType alone needs none
     import pandas as pd
 
-__all__ = ["ColumnType", "infer_column_type", "infer_column_types", "as_text"]
+__all__ = ["INFER_ROWS", "ColumnType", "infer_column_type", "infer_column_types", "as_text", "as_categories"]
 
 
 class ColumnType(str, Enum):
@@ -32,10 +34,49 @@ class ColumnType(str, Enum):
 
 
 _MAX_CATEGORIES_RATIO = 0.5
+#: columns longer than this are inferred on a seeded random sample of this many rows
+INFER_ROWS = 100_000
 
 
-def infer_column_type(values: pd.Series) -> ColumnType:
-    """Infer one column's kind from its values (missing values ignored)."""
+def infer_column_type(values: pd.Series, *, sample_rows: int = INFER_ROWS) -> ColumnType:
+    """Infer one column's kind from its values (missing values ignored; a long column from a
+    sample of ``sample_rows``, see the module's note)."""
+    if len(values) <= sample_rows:
+        return _infer(values)
+    sample = values.iloc[_sample_positions(len(values), sample_rows)]
+    return _checked(_infer(sample), sample, values)
+
+
+def infer_column_types(frame: pd.DataFrame, *, sample_rows: int = INFER_ROWS) -> dict[str, ColumnType]:
+    """Infer every column's kind, in column order (a long frame from one sample of its rows)."""
+    if len(frame) <= sample_rows:
+        return {str(c): _infer(frame[c]) for c in frame.columns}
+    sample = frame.iloc[_sample_positions(len(frame), sample_rows)]
+    return {str(c): _checked(_infer(sample[c]), sample[c], frame[c]) for c in frame.columns}
+
+
+def _sample_positions(n: int, size: int) -> np.ndarray:
+    """About ``size`` distinct row positions out of ``n``, in order, the same on every call."""
+    return np.unique(np.random.default_rng(0).integers(0, n, size=size))
+
+
+def _checked(kind: ColumnType, sample: pd.Series, values: pd.Series) -> ColumnType:
+    """A sample's verdict, or the whole column's where the rows left out could change it: a
+    value the sample missed makes a constant vary, a two-valued column take a third, a key
+    repeat (or integers distinct in the sample be a key whose span only every row shows)."""
+    from pandas.api import types as ptypes
+
+    distinct_integers = ptypes.is_integer_dtype(sample) and sample.is_unique
+    if kind is ColumnType.CONSTANT or (kind is ColumnType.BOOLEAN and not ptypes.is_bool_dtype(values)) \
+            or (kind is ColumnType.ID and ptypes.is_numeric_dtype(values)) or distinct_integers:
+        return _infer(values)
+    if kind in (ColumnType.ID, ColumnType.TEXT):  # a code of many levels, or a key: count them all
+        n, distinct = int(values.count()), int(values.nunique())
+        return kind if distinct == n or distinct > max(50, _MAX_CATEGORIES_RATIO * n) else ColumnType.CATEGORICAL
+    return kind
+
+
+def _infer(values: pd.Series) -> ColumnType:
     from pandas.api import types as ptypes
 
     present = values.dropna()
@@ -58,11 +99,6 @@ def infer_column_type(values: pd.Series) -> ColumnType:
     if distinct > max(50, _MAX_CATEGORIES_RATIO * n):
         return ColumnType.TEXT if present.astype(str).str.len().mean() > 30 else ColumnType.ID
     return ColumnType.CATEGORICAL
-
-
-def infer_column_types(frame: pd.DataFrame) -> dict[str, ColumnType]:
-    """Infer every column's kind, in column order."""
-    return {str(c): infer_column_type(frame[c]) for c in frame.columns}
 
 
 def _looks_boolean(present: pd.Series) -> bool:
@@ -113,3 +149,20 @@ def as_text(values: pd.Series) -> pd.Series:
     if (codes < 0).any():
         out = out.where(codes >= 0)
     return out
+
+
+def as_categories(values: pd.Series) -> pd.Series:
+    """``as_text(values).fillna("")`` (the typed form of a category column) held compactly: a
+    pandas categorical over the sorted distinct texts ("" for missing), so a column of millions
+    of rows costs a small integer a row and its text is worked out once per distinct value."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values)
+    texts = as_text(pd.Series(uniques, dtype=values.dtype if len(uniques) else object)).to_numpy(dtype=object)
+    if (codes < 0).any():
+        texts = np.append(texts, "")
+        codes = np.where(codes < 0, len(texts) - 1, codes)
+    inverse, categories = pd.factorize(texts, sort=True)
+    typed = pd.Categorical.from_codes(np.asarray(inverse, dtype=np.int64)[codes],
+                                      categories=pd.Index(categories, dtype=object))
+    return pd.Series(typed, index=values.index, name=values.name)

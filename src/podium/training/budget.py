@@ -135,11 +135,14 @@ class PhaseClock:
     started: float = field(default_factory=time.time)
     planned: dict[str, float] = field(default_factory=dict)
     actual: dict[str, float] = field(default_factory=dict)
+    #: this process's CPU seconds in each phase (not its workers'): wall over CPU is the load
+    cpu: dict[str, float] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # from the process's start to the run's (the CLI's imports): the phase "start"
         self.actual["start"] = max(0.0, time.time() - self.started)
+        self.cpu["start"] = time.process_time()  # the process's CPU since it started (an in-process caller's too)
 
     @property
     def fresh_process(self) -> float:
@@ -163,14 +166,16 @@ class PhaseClock:
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
         """Time the block as phase ``name`` (added to what the phase already took)."""
-        start = time.time()
+        start, cpu = time.time(), time.process_time()
         try:
             yield
         finally:
             self.actual[name] = self.actual.get(name, 0.0) + time.time() - start
+            self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
 
     def to_json(self) -> dict[str, Any]:
-        phases = {name: {"planned": _round(self.planned.get(name)), "actual": _round(self.actual.get(name))}
+        phases = {name: {"planned": _round(self.planned.get(name)), "actual": _round(self.actual.get(name)),
+                         "cpu": _round(self.cpu.get(name))}
                   for name in PHASES if name in self.planned or name in self.actual}
         return {"budget_seconds": self.budget, "wall_seconds": round(time.time() - self.started, 2),
                 "phases": phases, **self.notes}

@@ -2,16 +2,20 @@
 
 The train and test features are typed by the input schema (``InputSchema.typed``) before
 anything is fitted: every pipeline is fitted and scored on the columns the package's engine,
-``podium predict`` and the service will give it.
+``podium predict`` and the service will give it. They are held compactly — the same values in
+smaller containers: a category column as a pandas categorical of its texts ("" for missing), a
+number as float32 where float32 holds every value exactly (float64 otherwise, and always for
+datetimes' epoch seconds).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from podium.data.types import ColumnType, infer_column_types
+from podium.data.types import ColumnType, as_categories, infer_column_types
 from podium.errors import DataError
 from podium.registry.schema import InputSchema
 from podium.spec import PipelineSpec
@@ -92,5 +96,23 @@ def prepare(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:
     return Prepared(problem, X, column_types, schema, source_types, notes)
 
 
+_EXACT_KINDS = (ColumnType.NUMERIC, ColumnType.BOOLEAN, ColumnType.DATETIME)
+
+
 def _typed(schema: InputSchema, X: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(schema.typed(X), index=X.index)
+    """``schema.typed(X)`` as a compact frame (see the module's note)."""
+    numbers = InputSchema(columns=[c for c in schema.columns if c.kind in _EXACT_KINDS]).typed(X)
+    columns: dict[str, pd.Series | np.ndarray] = {}
+    for column in schema.columns:
+        if column.kind not in _EXACT_KINDS:
+            columns[column.name] = as_categories(X[column.name])
+        elif column.kind == ColumnType.DATETIME:
+            columns[column.name] = numbers[column.name]
+        else:
+            columns[column.name] = _float32_if_exact(numbers[column.name])
+    return pd.DataFrame(columns, index=X.index)
+
+
+def _float32_if_exact(values: np.ndarray) -> np.ndarray:
+    narrow = values.astype(np.float32)
+    return narrow if np.array_equal(narrow, values, equal_nan=True) else values

@@ -45,7 +45,9 @@ def holdout_split(X: pd.DataFrame, y: pd.Series, spec: SplitSpec, *, task: str) 
     if task != "regression":
         counts = y.value_counts()
         if counts.min() >= 2 and len(counts) <= n_test:
-            stratify = y
+            # the classes as sorted integer codes: the same split as the labels give, without
+            # sorting millions of label objects
+            stratify = pd.factorize(y, sort=True)[0]
         else:
             note = "split not stratified: some class has fewer than 2 rows"
     X_train, X_test, y_train, y_test = train_test_split(

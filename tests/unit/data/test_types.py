@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from podium.data import ColumnType, infer_column_type, infer_column_types
+from podium.data.types import as_categories, as_text
 
 N = 40
 SENTENCES = [f"a fairly long sentence of free text, number {i}" for i in range(80)]
@@ -59,3 +60,43 @@ def test_infer_column_types_in_column_order() -> None:
 def test_column_type_is_a_string() -> None:
     assert ColumnType.NUMERIC == "numeric"
     assert ColumnType("datetime") is ColumnType.DATETIME
+
+
+def test_a_long_frame_is_inferred_on_a_sample_and_checked_where_a_sample_could_be_wrong() -> None:
+    n = 2_000
+    rng = np.random.default_rng(1)
+    rare = ["a"] * n
+    rare[1234] = "b"  # one row in 2,000: a 50-row sample likely misses it
+    answer = ["yes", "no"] * (n // 2)
+    answer[777] = "maybe"
+    frame = pd.DataFrame({
+        "key": np.arange(1, n + 1),  # unique 1..n: a key, however few rows the sample holds
+        "amount": rng.normal(size=n),
+        "plan": rng.choice(["basic", "pro", "team"], n),
+        "rare": rare,  # not constant: the rows the sample left out are counted
+        "answer": answer,  # a third value: categorical, not boolean
+        "code": [f"c{i % 60}" for i in range(n)],  # 60 levels over 2,000 rows: categorical
+    })
+    sampled = infer_column_types(frame, sample_rows=50)
+    assert sampled == infer_column_types(frame)
+    assert sampled == {"key": ColumnType.ID, "amount": ColumnType.NUMERIC, "plan": ColumnType.CATEGORICAL,
+                       "rare": ColumnType.CATEGORICAL, "answer": ColumnType.CATEGORICAL,
+                       "code": ColumnType.CATEGORICAL}
+    assert infer_column_type(frame["rare"], sample_rows=50) == ColumnType.CATEGORICAL
+
+
+@pytest.mark.parametrize("values", [
+    ["a", "b", None, "a", ""],
+    [1.0, 2.0, np.nan, 1.0],
+    [1.5, 2.0, np.nan],
+    pd.Categorical(["x", None, "y"]),
+    [np.nan, np.nan],
+    [1, "1", 1.0],
+    [True, False, None],
+])
+def test_as_categories_holds_the_typed_text_compactly(values: object) -> None:
+    series = pd.Series(values, dtype=object if not isinstance(values, pd.Categorical) else None)
+    compact = as_categories(series)
+    assert isinstance(compact.dtype, pd.CategoricalDtype)
+    assert compact.astype(object).tolist() == as_text(series).fillna("").tolist()
+    assert list(compact.cat.categories) == sorted(compact.cat.categories)  # the same order in every frame

@@ -93,8 +93,10 @@ def test_the_phase_clock_records_planned_and_actual_seconds():
     assert report["budget_seconds"] == 30.0 and report["wall_seconds"] >= 2.0
     assert list(report["phases"]) == ["start", "read", "final_fit"]  # in PHASES order
     assert report["phases"]["start"]["actual"] == pytest.approx(2.0, abs=0.5)
-    assert report["phases"]["final_fit"] == {"planned": 4.0, "actual": None}
+    assert report["phases"]["final_fit"] == {"planned": 4.0, "actual": None, "cpu": None}
     assert report["phases"]["read"]["planned"] is None and report["phases"]["read"]["actual"] >= 0
+    assert report["phases"]["start"]["cpu"] > 0  # this process's CPU before the run: its imports
+    assert 0 <= report["phases"]["read"]["cpu"] <= report["phases"]["read"]["actual"] + 0.05
     assert set(report["phases"]) <= set(PHASES)
     assert 27.0 < clock.left() <= 28.0
 

@@ -90,3 +90,40 @@ def test_gate_handles_the_metric_direction():
     assert not check_gate(0.7, acc, 0.8).passed and check_gate(0.8, acc, 0.8).passed
     assert check_gate(0.1, acc, None).passed
     assert not check_gate(None, acc, 0.5).passed
+
+
+def test_the_stratified_holdout_is_the_one_the_labels_themselves_give():
+    from sklearn.model_selection import train_test_split
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"x": rng.normal(size=300)})
+    y = pd.Series(rng.choice(["no", "yes", "maybe"], 300, p=[0.6, 0.3, 0.1]))
+    split = holdout_split(X, y, SplitSpec(test_size=0.2, seed=7), task="multiclass")
+    _, expected, _, _ = train_test_split(X, y, test_size=60, random_state=7, stratify=y)
+    assert split.stratified and split.X_test.index.tolist() == expected.index.tolist()
+
+
+def test_prepared_frames_hold_the_typed_values_in_compact_dtypes():
+    from podium.spec import parse_spec
+    from podium.training import prepare
+
+    n = 120
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "ratio": rng.normal(size=n),  # float64 that float32 cannot hold exactly: kept
+        "halves": np.arange(n) % 7 * 0.5,  # exact in float32
+        "count": (np.arange(n) % 9).astype(np.int64),
+        "plan": rng.choice(["basic", "pro", None], n),
+        "when": pd.date_range("2024-01-01", periods=n, freq="h"),
+        "y": rng.choice(["a", "b"], n),
+    })
+    prepared = prepare(frame, parse_spec({"source": "x.csv", "target": "y"}))
+    X = prepared.problem.X_train
+    assert X.dtypes.astype(str).to_dict() == {"ratio": "float64", "halves": "float32", "count": "float32",
+                                             "plan": "category", "when": "float64"}
+    typed = prepared.input_schema.typed(prepared.features.loc[X.index])
+    for name, values in typed.items():
+        if values.dtype == object:
+            assert X[name].astype(object).tolist() == values.tolist()
+        else:
+            np.testing.assert_array_equal(X[name].to_numpy(dtype=np.float64), values)
