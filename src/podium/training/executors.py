@@ -6,6 +6,7 @@ keeps it) and then runs trials; ``close(kill=True)`` abandons trials past the bu
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import shutil
@@ -99,6 +100,11 @@ class LocalExecutor(Executor):
     def start(self, problem: Problem | ForecastProblem) -> None:
         fork = os.name == "posix" and not cuda_initialised()
         context = multiprocessing.get_context("fork" if fork else "spawn")
+        if fork:
+            # what exists now is frozen for the workers forked from it: their collections
+            # (release_memory after each trial) skip it instead of walking, and so copying,
+            # every page of this process's heap (measured: 0.1-0.2 s of CPU a trial)
+            gc.freeze()
         self._pool = ProcessPoolExecutor(self.n_jobs, mp_context=context,
                                          initializer=_init_worker, initargs=(problem, os.getpid()))
 
@@ -114,6 +120,7 @@ class LocalExecutor(Executor):
                 process.terminate()
         self._pool.shutdown(wait=not kill, cancel_futures=True)
         self._pool = None
+        gc.unfreeze()
 
 
 class RayExecutor(Executor):

@@ -1,3 +1,4 @@
+import gc
 import time
 
 import numpy as np
@@ -154,3 +155,4 @@ def test_a_dead_worker_is_recorded_and_a_fresh_pool_goes_on(problem):
     assert died and all(r.status == "failed" for r in died)
     assert any("worker process died" in (r.error or "") for r in died)
     assert board.best is not None and board.best.candidate == "logistic_regression"
+    assert gc.get_freeze_count() == 0  # frozen for the forks only (a broken pool's restart too)
