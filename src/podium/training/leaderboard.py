@@ -36,6 +36,8 @@ class TrialResult:
     fit_seconds: float = 0.0
     predict_ms_per_1000: float | None = None
     size_bytes: int | None = None
+    #: the compiled graph's estimated CPU µs a row (``compile.serving_us``; None: not known)
+    serving_us: float | None = None
     error: str | None = None
     cv_value: float | None = None
     #: whether every part of the fitted pipeline has an ONNX converter (None: not known);
@@ -75,6 +77,7 @@ class TrialResult:
             "predict_ms_per_1000": None if self.predict_ms_per_1000 is None
             else round(self.predict_ms_per_1000, 3),
             "size_bytes": self.size_bytes,
+            "serving_us": None if self.serving_us is None else round(self.serving_us, 2),
             "compiled": self.compiled,
             "device": self.device,
             "error": self.error,

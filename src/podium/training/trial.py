@@ -17,7 +17,7 @@ from sklearn.base import clone
 
 from podium.candidates import candidate_registry, fit_deadline
 from podium.candidates.device import Device, device_used, use_device
-from podium.training.compile import unconvertible_step
+from podium.training.compile import serving_us, unconvertible_step
 from podium.training.leaderboard import Trial, TrialResult
 from podium.training.forecasting import run_forecast_trial
 from podium.training.problem import ForecastProblem, Problem, make_pipeline
@@ -137,9 +137,16 @@ def _result(problem: Problem, trial: Trial, values: dict[str, float], cv_value: 
         trial, "ok", value=value, score=metric.score(cv_value if cv_value is not None else value),
         metrics=values, fit_seconds=fit_seconds,
         predict_ms_per_1000=1000 * predict_seconds * 1000 / max(1, len(problem.X_test)),
-        size_bytes=_pickled_size(model),
+        size_bytes=_pickled_size(model), serving_us=_serving_us(model),
         cv_value=cv_value, compiled=blocker is None, compile_blocker=blocker, **outputs,
     )
+
+
+def _serving_us(model: Any) -> float | None:
+    try:
+        return serving_us(model)
+    except Exception:  # noqa: BLE001  an estimate: a model it cannot read has none
+        return None
 
 
 class _Counter:

@@ -21,6 +21,7 @@ from podium.training.compile import (
     check_graph,
     compile_graph,
     compile_model,
+    serving_us,
     unconvertible_step,
 )
 from podium.training.leaderboard import Trial, TrialResult
@@ -186,3 +187,11 @@ def test_a_forest_graph_keeps_only_its_non_zero_leaf_weights_and_answers_alike(d
     assert set(attributes["class_ids"].ints) == {0, 1, 2}
     assert check_graph(graph.SerializeToString(), pipeline, schema, "multiclass", [0, 1, 2], holdout) == (None, None)
 
+
+def test_the_serving_cost_estimate_follows_the_model_structure(data):
+    schema, typed, _ = data
+    cost = {name: serving_us(_fit(_pipeline(name, "binary"), typed, "binary"))
+            for name in ("logistic_regression", "hist_gradient_boosting", "random_forest")}
+    assert 0 < cost["logistic_regression"] < min(cost["hist_gradient_boosting"], cost["random_forest"])
+    bigger = _pipeline("random_forest", "binary").set_params(model__n_estimators=60)
+    assert serving_us(_fit(bigger, typed, "binary")) == pytest.approx(2 * cost["random_forest"], rel=0.2)
