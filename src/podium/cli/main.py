@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import time
 import traceback
@@ -23,8 +24,8 @@ from podium.errors import PodiumError, SpecError
 
 #: rows per batch for `podium predict` on files: memory is bounded by this, not the file's size
 PREDICT_BATCH_ROWS = 65_536
-#: batches `podium predict` scores at once with a compiled graph, one core each
-PREDICT_SCORERS = 2
+#: batches `podium predict` scores at once with a compiled graph, one core each (at most)
+PREDICT_SCORERS = 4
 
 app = typer.Typer(
     name="podium",
@@ -216,15 +217,17 @@ def predict(
 def _score_batches(package: Any, source: Any, sink: Any) -> int:
     """Score ``source`` into ``sink`` a batch at a time; the number of rows.
 
-    A compiled graph scores ``PREDICT_SCORERS`` batches at once, each on one onnxruntime thread
-    (it lets go of the GIL), while the next batch is read and the previous one written on a
-    thread of its own: at most that many batches are scored and one written at a time, so
-    memory stays bounded. One thread a batch sums the trees in the order a serving worker does:
-    the same answers to the last digit, whatever the batch's size.
+    A compiled graph scores a batch a core (up to ``PREDICT_SCORERS``), each on one onnxruntime
+    thread (it lets go of the GIL), while the next batch is read and the previous one written on
+    a thread of its own: one batch more than the scorers waits to be scored and one is written at
+    a time, so memory stays bounded. One thread a batch sums the trees in the order a serving
+    worker does: the same answers to the last digit, whatever the batch's size.
     """
     from podium.registry.scoring import ONNX
 
-    scorers = PREDICT_SCORERS if package.engine.name == ONNX else 1  # a pipeline's steps may not be thread-safe
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    # a scikit-learn pipeline's steps may not be thread-safe: one batch at a time
+    scorers = min(PREDICT_SCORERS, cores) if package.engine.name == ONNX else 1
     rows, said = 0, set()
     scoring: deque[Future[tuple[Any, list[str]]]] = deque()
     writing: Future[None] | None = None
@@ -245,7 +248,7 @@ def _score_batches(package: Any, source: Any, sink: Any) -> int:
         for frame in source.read_batches(PREDICT_BATCH_ROWS):
             scoring.append(scorer.submit(package.predict_frame, frame, threads=1))
             rows += len(frame)
-            if len(scoring) >= scorers:
+            if len(scoring) > scorers:
                 write_oldest()
         while scoring:
             write_oldest()

@@ -53,6 +53,8 @@ _COMPRESSIBLE = {"csv", "json", "jsonl"}
 
 _EXCEL_ENGINES = {".xlsx": "openpyxl", ".xls": "xlrd"}
 _PARQUET_BATCH = 262_144
+# the kinds a local, uncompressed file reads and writes a batch at a time
+_STREAMED = frozenset({"csv", "jsonl", "parquet"})
 
 _READERS: dict[str, Callable[..., pd.DataFrame]] = {
     "csv": pd.read_csv,
@@ -211,9 +213,9 @@ class FileSource(Source):
         return frame
 
     def read_batches(self, rows: int) -> Iterator[pd.DataFrame]:
-        """A local csv or parquet file a batch at a time (memory bounded by ``rows``)."""
+        """A local csv, JSON Lines or parquet file a batch at a time (memory bounded by ``rows``)."""
         path = self._local
-        if path is None or path.is_dir() or self.kind not in ("csv", "parquet") or self._compression:
+        if path is None or path.is_dir() or self.kind not in _STREAMED or self._compression:
             yield from super().read_batches(rows)
             return
         self._check_exists()
@@ -222,6 +224,9 @@ class FileSource(Source):
             if self.kind == "csv":
                 with pd.read_csv(path, chunksize=rows, **self._read_options()) as chunks:
                     yield from chunks
+            elif self.kind == "jsonl":
+                with pd.read_json(path, chunksize=rows, **self._read_options()) as records:
+                    yield from records
             else:
                 import pyarrow.parquet as pq
 
@@ -238,7 +243,7 @@ class FileSource(Source):
 
     def batch_writer(self) -> BatchWriter:
         path = self._local
-        if path is None or self.kind not in ("csv", "parquet") or self._compression:
+        if path is None or self.kind not in _STREAMED or self._compression:
             return super().batch_writer()
         return _FileBatchWriter(self, path)
 
@@ -473,6 +478,10 @@ class _FileBatchWriter(BatchWriter):
             elif self.file.kind == "csv":
                 frame.to_csv(self.partial, mode="w" if self.batches == 0 else "a", header=self.batches == 0,
                              **{k: v for k, v in self.file._write_options().items() if k != "compression"})
+            elif self.file.kind == "jsonl":  # one record a line: the batches' lines, one after the other
+                mode = "w" if self.batches == 0 else "a"
+                with open(self.partial, mode, encoding="utf-8", newline="") as out:
+                    out.write(frame.to_json(**self.file._write_options()))
             else:
                 import pyarrow as pa
                 import pyarrow.parquet as pq

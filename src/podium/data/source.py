@@ -52,14 +52,16 @@ class Source(ABC):
 
     def read_batches(self, rows: int) -> Iterator[pd.DataFrame]:
         """The table in frames of at most ``rows`` rows. Sources that can read a part at a time
-        (csv and parquet files) hold one batch in memory; the others read the whole table first."""
+        (local csv, JSON Lines and parquet files) hold one batch in memory; the others read the
+        whole table first."""
         frame = self.read()
         for start in range(0, len(frame), rows):
             yield frame.iloc[start:start + rows]
 
     def batch_writer(self) -> BatchWriter:
         """A writer that takes the table a batch at a time (``with source.batch_writer() as w``).
-        Files (csv, parquet) are written as the batches come; other sinks get the whole table at the end."""
+        Local files (csv, JSON Lines, parquet) are written as the batches come; other sinks get the
+        whole table at the end."""
         return BatchWriter(self)
 
     def fingerprint(self) -> str:

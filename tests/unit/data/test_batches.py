@@ -15,7 +15,7 @@ def _table(n: int) -> pd.DataFrame:
     return pd.DataFrame({"x": rng.normal(size=n), "city": rng.choice(["a", "b"], n), "k": np.arange(n)})
 
 
-@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+@pytest.mark.parametrize("suffix", ["csv", "parquet", "jsonl"])
 def test_a_file_is_read_and_written_a_batch_at_a_time(tmp_path, suffix):
     table = _table(2500)
     source = resolve_source(str(tmp_path / f"in.{suffix}"))
