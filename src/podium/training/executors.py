@@ -6,6 +6,7 @@ keeps it) and then runs trials; ``close(kill=True)`` abandons trials past the bu
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import multiprocessing
 import os
@@ -18,9 +19,11 @@ from concurrent.futures import Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from podium._internal.lazy import require
+from podium._internal.mapped import map_arrays
 from podium._internal.process import release_memory
 from podium._internal.named import Named
 from podium._internal.orphans import exit_with_parent
@@ -86,19 +89,29 @@ def _run_in_worker(trial: Trial, deadline: float | None) -> TrialResult:
 class LocalExecutor(Executor):
     """A pool of ``n_jobs`` processes on this machine.
 
-    Workers are forked: they start at once with the libraries already imported and the
-    data shared copy-on-write, and a caller's script needs no ``__main__`` guard. They end
-    when this process ends, even by SIGKILL (``exit_with_parent``). Once this process has
-    started CUDA (a final fit on the GPU, in a watcher that runs again) they are spawned
-    instead: a forked child cannot use CUDA then.
+    Workers are forked: they start at once with the libraries already imported, and a
+    caller's script needs no ``__main__`` guard. They end when this process ends, even by
+    SIGKILL (``exit_with_parent``). Once this process has started CUDA (a final fit on the
+    GPU, in a watcher that runs again) they are spawned instead: a forked child cannot use
+    CUDA then.
+
+    Before they fork, ``start`` moves the training data (a ``Problem``'s frames, targets and
+    folds) into one read-only memory-mapped file (``map_arrays``) and the problem holds views
+    of it from then on, in this process too: the rows are in memory once, and each process
+    counts only the pages it reads (a trial on a subsample reads its rows, not the table).
     """
 
     def __init__(self, n_jobs: int = 0) -> None:
         self.n_jobs = n_jobs if n_jobs > 0 else max(1, os.cpu_count() or 1)
         self._pool: ProcessPoolExecutor | None = None
+        self._shared: Problem | None = None  # the problem whose data this executor mapped
 
     def start(self, problem: Problem | ForecastProblem) -> None:
         fork = os.name == "posix" and not cuda_initialised()
+        if fork and isinstance(problem, Problem) and problem is not self._shared:
+            share_data(problem)
+            self._shared = problem
+            release_memory()  # the heap's copy of the rows is gone: its pages go back before the fork
         context = multiprocessing.get_context("fork" if fork else "spawn")
         if fork:
             # what exists now is frozen for the workers forked from it: their collections
@@ -121,6 +134,28 @@ class LocalExecutor(Executor):
         self._pool.shutdown(wait=not kill, cancel_futures=True)
         self._pool = None
         gc.unfreeze()
+
+
+def share_data(problem: Problem) -> None:
+    """Put ``problem``'s frames, targets and folds in a read-only memory-mapped file, in place:
+    its fields become views of the file and the rows it held are freed. Data
+    that cannot be pickled stays where it is (fork shares it then)."""
+    names = [f.name for f in dataclasses.fields(problem) if _is_data(getattr(problem, f.name))]
+    data = {name: getattr(problem, name) for name in names}
+    try:
+        mapped = map_arrays(data)
+    except Exception:  # noqa: BLE001 - an unpicklable value in a frame: the fork still shares it
+        return
+    del data
+    for name, value in mapped.items():
+        setattr(problem, name, value)
+
+
+def _is_data(value: Any) -> bool:
+    if isinstance(value, (pd.DataFrame, pd.Series, np.ndarray)):
+        return True
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(item, tuple) and all(isinstance(part, np.ndarray) for part in item) for item in value)
 
 
 class RayExecutor(Executor):

@@ -1,8 +1,12 @@
 import gc
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 
@@ -95,6 +99,36 @@ def test_a_trial_past_the_time_budget_is_stopped_and_recorded(problem):
     statuses = {r.candidate: r.status for r in board.results}
     assert statuses["sleepy_test"] == "timeout"
     assert board.best is not None and board.best.candidate == "logistic_regression"
+
+
+def _maps_of(folder, pid="self"):
+    """The lines of a process's memory map that map a file of ``folder``."""
+    return [line for line in Path(f"/proc/{pid}/maps").read_text().splitlines() if str(folder) in line]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/PID/maps")
+def test_local_workers_share_the_rows_in_one_read_only_file_that_never_has_a_name(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the file is made
+    spec = parse_spec({"source": "x.csv", "target": "y", "budget": {"trials": 2}, "seed": 1})
+    problem = prepare(_frame(), spec).problem
+    expected = problem.X_train.copy()
+    executor = LocalExecutor(2)
+    executor.start(problem)
+    try:
+        future = executor.submit(Trial(0, "logistic_regression", {}, 1), None)
+        # this process now reads the rows from the mapped file, as the forked workers do
+        assert not problem.X_train["x1"].to_numpy().flags.writeable
+        pd.testing.assert_frame_equal(problem.X_train, expected)
+        workers = psutil.Process().children()
+        assert len(workers) == 2 and all(_maps_of(tmp_path, w.pid) for w in workers)
+        assert list(tmp_path.iterdir()) == []  # no name, ever: nothing is left behind by a crash
+        assert future.result(timeout=60).status == "ok"
+    finally:
+        executor.close()
+    assert all("(deleted)" in line for line in _maps_of(tmp_path))
+    del problem, executor
+    gc.collect()
+    assert _maps_of(tmp_path) == []  # freed with the last frame built on it
 
 
 def test_the_ensemble_is_a_plain_voting_model_of_whole_pipelines(problem):
