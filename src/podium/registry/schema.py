@@ -236,7 +236,22 @@ def _typed_values(values: list[Any], column: ColumnSchema) -> np.ndarray:
         return np.array([_boolean(v, column, i) for i, v in enumerate(values)], dtype=np.float64)
     if kind == ColumnType.DATETIME:
         return np.array([_seconds(v, column, i) for i, v in enumerate(values)], dtype=np.float64)
-    return np.array([_text(v) for v in values], dtype=object)
+    return np.array(_texts(values), dtype=object)
+
+
+def _texts(values: list[Any]) -> list[Any]:
+    """``_text`` of every value; text that cannot hold "1.0" (the usual category) is kept as it is,
+    without a look at each value."""
+    try:
+        joined = "\0".join(values)
+    except TypeError:  # not all text: missing values (None) are the common case
+        text = ["" if v is None else v for v in values]
+        try:
+            joined = "\0".join(text)
+        except TypeError:
+            return [_text(v) for v in values]
+        values = text
+    return values if ".0" not in joined else [_text(v) for v in values]
 
 
 def _number(value: Any, column: ColumnSchema, row: Any) -> float:

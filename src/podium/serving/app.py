@@ -58,7 +58,8 @@ from podium.serving.logging import AccessLog, PredictionSampler
 from podium.serving.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from podium.serving.options import ServeOptions
 from podium.serving.reload import AliasWatcher
-from podium.serving.schema_models import RequestModels
+from podium.serving.predictor import Predictions
+from podium.serving.schema_models import RecordColumns, RequestModels
 from podium.serving.served import ModelSlot, ServedModel, ServeLimits, load_served
 
 __all__ = ["create_app", "ApiError", "ErrorBody", "ServiceState"]
@@ -330,12 +331,12 @@ def _predict_one(state: ServiceState, slot: ModelSlot) -> Callable[[Request], Aw
             record = requests.record.model_validate_json(body)
         except ValidationError as exc:
             raise _invalid(exc) from None
-        row = requests.values(record)
-        results = await _score(state, served, [row])
+        records = RecordColumns.from_rows(requests.columns, [requests.values(record)], _extra([record]))
+        results = await _score(state, served, records)
         rid = request.scope["podium_request_id"]
-        state.sampler.offer(served.name, served.version, rid, requests.columns, [row], results)
+        state.sampler.offer(served.name, served.version, rid, requests.columns, records, results)
         payload = {"model": served.name, "version": served.version, "request_id": rid, **results[0]}
-        return Response(orjson.dumps(payload), media_type=_JSON, headers=_ignored([record]))
+        return Response(orjson.dumps(payload), media_type=_JSON, headers=_ignored(records.ignored))
 
     return predict
 
@@ -350,23 +351,25 @@ def _predict_batch(state: ServiceState, slot: ModelSlot) -> Callable[[Request], 
         requests = _tabular(served)
         body = await request.body()
         data = _parse_json(body)
-        records = data.get("records") if isinstance(data, dict) else None
-        if isinstance(records, list) and len(records) > limit:
-            raise ApiError(413, f"{len(records)} records in one batch; the limit is {limit}. "
+        listed = data.get("records") if isinstance(data, dict) else None
+        if isinstance(listed, list) and len(listed) > limit:
+            raise ApiError(413, f"{len(listed)} records in one batch; the limit is {limit}. "
                            "Split the batch.", kind="too_large")
-        try:  # from the JSON text again: JSON's rules (no bool for a number), not Python's
-            batch = requests.batch.model_validate_json(body)
-        except ValidationError as exc:
-            raise _invalid(exc) from None
-        values = requests.values
-        rows = [values(r) for r in batch.records]  # type: ignore[attr-defined]
-        results = await _score(state, served, rows)
+        records = requests.read_batch(data)  # column by column: the common case, quick
+        if records is None:  # the batch model judges (from the JSON text: JSON's rules, not Python's)
+            try:
+                batch = requests.batch.model_validate_json(body)
+            except ValidationError as exc:
+                raise _invalid(exc) from None
+            parsed: list[BaseModel] = batch.records  # type: ignore[attr-defined]
+            records = RecordColumns.from_rows(requests.columns, [requests.values(r) for r in parsed],
+                                              _extra(parsed))
+        results = await _score(state, served, records)
         rid = request.scope["podium_request_id"]
-        state.sampler.offer(served.name, served.version, rid, requests.columns, rows, results)
-        payload = {"model": served.name, "version": served.version, "request_id": rid,
-                   "predictions": results}
-        return Response(orjson.dumps(payload), media_type=_JSON,
-                        headers=_ignored(batch.records))  # type: ignore[attr-defined]
+        state.sampler.offer(served.name, served.version, rid, requests.columns, records, results)
+        head = orjson.dumps({"model": served.name, "version": served.version, "request_id": rid})
+        answer = head[:-1] + b',"predictions":' + results.json() + b"}"
+        return Response(answer, media_type=_JSON, headers=_ignored(records.ignored))
 
     return predict_batch
 
@@ -436,13 +439,18 @@ def _forecast(state: ServiceState, slot: ModelSlot) -> Callable[[Request], Await
     return forecast
 
 
-def _ignored(records: Sequence[BaseModel]) -> dict[str, str] | None:
-    """``X-Ignored-Fields``: the fields of the request the model does not take, if any, as a
-    JSON list (escaped to ASCII: a name may hold anything)."""
+def _extra(records: Sequence[BaseModel]) -> list[str]:
+    """The fields of validated records that the model does not take, in order of appearance."""
     names: dict[str, None] = {}
     for record in records:
         if record.__pydantic_extra__:
             names.update(dict.fromkeys(record.__pydantic_extra__))
+    return list(names)
+
+
+def _ignored(names: Sequence[str]) -> dict[str, str] | None:
+    """``X-Ignored-Fields``: the fields of the request the model does not take, if any, as a
+    JSON list (escaped to ASCII: a name may hold anything)."""
     if not names:
         return None
     # a header value may hold printable ASCII only: JSON's \u escapes for the rest (DEL included)
@@ -504,11 +512,11 @@ def _body_limit(options: ServeOptions, scope: Scope) -> tuple[int, str] | None:
     return options.max_request_bytes, "request"
 
 
-async def _score(state: ServiceState, served: ServedModel, rows: list[Any]) -> list[dict[str, Any]]:
+async def _score(state: ServiceState, served: ServedModel, records: RecordColumns) -> Predictions:
     assert served.predictor is not None and served.batcher is not None  # _tabular has refused forecasters
     try:
-        inline = served.inline and len(rows) <= _INLINE_ROWS
-        results = served.predictor.predict(rows) if inline else await served.batcher.submit(rows)
+        inline = served.inline and len(records) <= _INLINE_ROWS
+        results = served.predictor.predict(records) if inline else await served.batcher.submit(records)
     except Overloaded as exc:  # shed load: the queue is full; a retry soon will likely get in
         raise ApiError(503, f"The model '{served.name}' is busy ({exc}); retry in a second.",
                        kind="overloaded", headers={"Retry-After": "1"}) from None
@@ -516,6 +524,7 @@ async def _score(state: ServiceState, served: ServedModel, rows: list[Any]) -> l
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise ApiError(422, f"The model could not score this input: {type(exc).__name__}: {text[:300]}",
                        kind="scoring") from None
+    assert isinstance(results, Predictions)
     state.metrics.observe_predictions(served.name, results)
     return results
 

@@ -22,7 +22,7 @@ from typing import Any
 __all__ = ["MicroBatcher", "Overloaded"]
 
 Rows = Sequence[Sequence[Any]]
-Results = list[dict[str, Any]]
+Results = Sequence[dict[str, Any]]  # sliced by the batcher: a list, or ``Predictions``
 
 
 class Overloaded(Exception):
@@ -30,12 +30,18 @@ class Overloaded(Exception):
 
 
 class MicroBatcher:
-    """Queues submissions (lists of rows) and scores them together on ``executor``."""
+    """Queues submissions (lists of rows) and scores them together on ``executor``.
+
+    ``join`` makes one submission of several (default: their rows in one list); ``predict``'s
+    answer is sliced back into each submission's share.
+    """
 
     def __init__(self, predict: Callable[[Rows], Results], executor: Executor, *,
                  max_rows: int = 256, max_queue_rows: int = 10_000,
-                 observe: Callable[[int], None] | None = None) -> None:
+                 observe: Callable[[int], None] | None = None,
+                 join: Callable[[list[Any]], Any] | None = None) -> None:
         self.predict = predict
+        self.join = join or (lambda parts: [row for part in parts for row in part])
         self.observe = observe
         self.executor = executor
         self.max_rows = max_rows
@@ -85,7 +91,7 @@ class MicroBatcher:
 
     async def _score(self, loop: asyncio.AbstractEventLoop,
                      batch: list[tuple[Rows, asyncio.Future[Results]]]) -> None:
-        rows = batch[0][0] if len(batch) == 1 else [row for part, _ in batch for row in part]
+        rows = batch[0][0] if len(batch) == 1 else self.join([part for part, _ in batch])
         self.calls += 1
         if self.observe is not None:
             self.observe(len(rows))
@@ -114,4 +120,4 @@ def _settle(future: asyncio.Future[Results], value: Results | None = None, *,
     if exc is not None:
         future.set_exception(exc)
     else:
-        future.set_result(value or [])
+        future.set_result(value if value is not None else [])

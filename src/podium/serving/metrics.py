@@ -42,6 +42,7 @@ class ServiceMetrics:
         self.version = Gauge("podium_model_version", "the model version being served", ["model"],
                              multiprocess_mode="livemostrecent", registry=r)
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._labelled: dict[tuple[str, str], Any] = {}
         self.reloads = Counter("podium_model_reloads", "alias moves followed, by outcome",
                                ["model", "outcome"], registry=r)
 
@@ -55,16 +56,30 @@ class ServiceMetrics:
         children[1].observe(seconds)
 
     def observe_predictions(self, model: str, results: Sequence[dict[str, Any]]) -> None:
+        """Count the rows by predicted class; a regressor's values go to a histogram too.
+
+        ``results`` are the scorer's ``Predictions`` (counted from its arrays) or plain answers."""
         if not results:
             return
-        if "probabilities" in results[0]:
-            for label, n in Tally(str(r["prediction"]) for r in results).items():
-                self.predictions.labels(model, label).inc(n)
+        counts = getattr(results, "label_counts", None)
+        values = getattr(results, "values", None)
+        if counts is None:  # plain answers (the forecasts)
+            regression = "probabilities" not in results[0]
+            tally = {"": len(results)} if regression else Tally(str(r["prediction"]) for r in results)
+            values = [r["prediction"] for r in results] if regression else None
         else:
+            tally = counts()
+        for label, n in tally.items():
+            child = self._labelled.get((model, label))
+            if child is None:
+                child = self.predictions.labels(model, label)
+                if len(self._labelled) < 10_000:
+                    self._labelled[(model, label)] = child
+            child.inc(n)
+        if values is not None:
             histogram = self.values.labels(model)
-            for r in results:
-                histogram.observe(r["prediction"])
-            self.predictions.labels(model, "").inc(len(results))
+            for value in values.tolist() if hasattr(values, "tolist") else values:
+                histogram.observe(value)
 
     def exposition(self) -> bytes:
         """The text format of every worker's figures (or this process's)."""

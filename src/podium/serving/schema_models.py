@@ -13,11 +13,13 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, Optional, Union
+from types import UnionType
+from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin, overload
 
+import orjson
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -26,6 +28,8 @@ from pydantic import (
     Strict,
     StrictBool,
     StringConstraints,
+    TypeAdapter,
+    ValidationError,
     create_model,
 )
 
@@ -39,11 +43,14 @@ def _a_number(value: Any) -> Any:
 
 #: a JSON integer within what JSON numbers hold exactly
 Int64 = Annotated[int, Field(ge=-(2**53), le=2**53), BeforeValidator(_a_number)]
+#: ``Int64`` for values already known to be numbers (``RecordColumns``' check): no Python callback
+_Int64Numbers = Annotated[int, Field(ge=-(2**53), le=2**53)]
 #: a finite JSON number
 Float = Annotated[float, Field(allow_inf_nan=False), Strict()]
-StrictDatetime = Annotated[datetime | date, Strict()]
+#: a date-time or a date (ISO 8601 text in JSON); strict on each (a constraint on the union fails)
+StrictDatetime = Union[Annotated[datetime, Strict()], Annotated[date, Strict()]]
 
-__all__ = ["RequestModels", "ResponseModels", "build_request_models", "build_response_models",
+__all__ = ["RequestModels", "ResponseModels", "RecordColumns", "build_request_models", "build_response_models",
            "class_label", "model_title"]
 
 
@@ -60,6 +67,72 @@ def class_label(value: Any) -> Any:
     return item() if callable(item) else value
 
 
+class RecordColumns(Sequence[tuple[Any, ...]]):
+    """Validated records as columns (name → values, in the schema's order), and which fields
+    the records held that the model does not take.
+
+    It reads as the sequence of its rows (tuples in column order), which is what the prediction
+    log keeps; the model is fed the columns themselves.
+    """
+
+    __slots__ = ("names", "data", "ignored", "_length")
+
+    def __init__(self, names: Sequence[str], data: dict[str, list[Any]], ignored: Sequence[str] = ()) -> None:
+        self.names = list(names)
+        self.data = data
+        self.ignored = list(ignored)
+        self._length = len(data[self.names[0]]) if self.names else 0
+
+    @classmethod
+    def from_rows(cls, names: Sequence[str], rows: Sequence[Sequence[Any]],
+                  ignored: Sequence[str] = ()) -> RecordColumns:
+        """Rows (tuples in column order) as columns."""
+        if not rows:
+            return cls(names, {n: [] for n in names}, ignored)
+        return cls(names, dict(zip(names, map(list, zip(*rows)))), ignored)
+
+    @classmethod
+    def join(cls, parts: Sequence[RecordColumns]) -> RecordColumns:
+        """Several requests' records as one (the model scores them in one call)."""
+        first = parts[0]
+        if len(parts) == 1:
+            return first
+        return cls(first.names, {n: [v for part in parts for v in part.data[n]] for n in first.names},
+                   list(dict.fromkeys(name for part in parts for name in part.ignored)))
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Any, ...]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[Any, ...]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[Any, ...] | list[tuple[Any, ...]]:
+        if isinstance(index, slice):
+            return list(zip(*(self.data[n][index] for n in self.names)))
+        return tuple(self.data[n][index] for n in self.names)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return zip(*(self.data[n] for n in self.names))
+
+
+_ABSENT = object()  # a field a record leaves out (distinct from null)
+
+
+@dataclass(frozen=True)
+class _ColumnCheck:
+    """How ``RequestModels.read_batch`` checks one column's values (what the record model's field
+    checks for one value): its validator over a list, and where the field has a Python callback,
+    the value types that make it a no-op."""
+
+    name: str
+    required: bool
+    validate: Callable[[list[Any]], list[Any]]
+    types: frozenset[type] | None = None  # the value types it takes (others: the record model decides)
+
+
 @dataclass(frozen=True)
 class RequestModels:
     """The generated input models and how to read a validated record back in column order."""
@@ -69,6 +142,44 @@ class RequestModels:
     columns: list[str]
     values: Callable[[BaseModel], tuple[Any, ...]]
     max_batch: int
+    checks: tuple[_ColumnCheck, ...] = ()
+
+    def read_batch(self, data: Any) -> RecordColumns | None:
+        """A parsed batch body (``{"records": [...]}``) checked column by column, as the batch
+        model would check it record by record; None when anything is off.
+
+        The batch model (``batch.model_validate_json``) stays the judge: a body this refuses is
+        validated again by it, which either names the problem (the 422) or takes the body (a
+        form this check does not cover). So this may refuse more than the model, never less, and
+        never takes a value the model would turn into another one.
+        """
+        records = data.get("records") if type(data) is dict and len(data) == 1 else None
+        if type(records) is not list or not 0 < len(records) <= self.max_batch or \
+                not all(type(r) is dict for r in records):
+            return None
+        columns: dict[str, list[Any]] = {}
+        absent = 0
+        try:
+            for check in self.checks:
+                name = check.name
+                if check.required:
+                    values = [r[name] for r in records]
+                else:
+                    values = [r.get(name, _ABSENT) for r in records]
+                    missing = values.count(_ABSENT)
+                    if missing:  # a field left out is null, as the record model's default has it
+                        absent += missing
+                        values = [None if v is _ABSENT else v for v in values]
+                if check.types is not None and not set(map(type, values)) <= check.types:
+                    return None
+                columns[name] = check.validate(values)
+        except (KeyError, ValidationError, orjson.JSONEncodeError):
+            return None
+        ignored: list[str] = []
+        if sum(map(len, records)) != len(records) * len(self.checks) - absent:  # fields the model does not take
+            known = set(self.columns)
+            ignored = list(dict.fromkeys(k for r in records for k in r if k not in known))
+        return RecordColumns(self.columns, columns, ignored)
 
     def schemas(self) -> dict[str, dict[str, Any]]:
         """JSON schemas of the record and batch models, keyed by component name."""
@@ -122,7 +233,50 @@ def build_request_models(name: str, input_schema: Any, *, max_batch: int, max_st
     getter = operator.attrgetter(*attrs) if attrs else (lambda _m: ())
     values: Callable[[BaseModel], tuple[Any, ...]]
     values = getter if len(attrs) != 1 else (lambda m: (getter(m),))
-    return RequestModels(record, batch, columns, values, max_batch)
+    checks = tuple(_column_check(column, fields[attr][0]) for column, attr in zip(input_schema.columns, attrs))
+    return RequestModels(record, batch, columns, values, max_batch, checks)
+
+
+_NUMBER_TYPES = frozenset({int, float})
+
+
+def _column_check(column: Any, annotation: Any) -> _ColumnCheck:
+    """The check of one column's values: the field's own type over a list, in Python mode.
+
+    Python mode takes what JSON mode takes for what ``orjson`` parses (str, int, float, bool,
+    None, lists, dicts) with two exceptions: a strict date-time refuses text in Python mode, so
+    such a column is checked as JSON; and ``Int64``'s callback (no bool, no text) is a type check
+    here, made before the values meet a callback-free ``int``.
+    """
+    name = str(column.name)
+    required = not bool(getattr(column, "nullable", False))
+    if str(getattr(column, "kind", "")) == "datetime":
+        adapter = TypeAdapter(list[annotation])
+
+        def as_json(values: list[Any]) -> list[Any]:
+            return adapter.validate_json(orjson.dumps(values))
+
+        return _ColumnCheck(name, required, as_json)
+    types = None
+    if _mentions(annotation, Int64):
+        annotation = _replace(annotation, Int64, _Int64Numbers)
+        types = _NUMBER_TYPES if required else _NUMBER_TYPES | {type(None)}
+    adapter = TypeAdapter(list[annotation])
+    return _ColumnCheck(name, required, adapter.validate_python, types)
+
+
+def _mentions(annotation: Any, part: Any) -> bool:
+    return annotation == part or any(_mentions(a, part) for a in get_args(annotation) if a is not annotation)
+
+
+def _replace(annotation: Any, old: Any, new: Any) -> Any:
+    """``annotation`` with ``old`` put as ``new`` (inside Optional and Union too)."""
+    if annotation == old:
+        return new
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Union or origin is UnionType:
+        return Union[tuple(_replace(a, old, new) for a in args)]
+    return annotation
 
 
 def build_response_models(name: str, output_schema: Any) -> ResponseModels:

@@ -21,6 +21,7 @@ import orjson
 from podium.serving.batching import MicroBatcher
 from podium.serving.predictor import Predictor
 from podium.serving.schema_models import (
+    RecordColumns,
     RequestModels,
     ResponseModels,
     build_request_models,
@@ -159,7 +160,7 @@ def serve_package(package: Any, *, name: str, version: int, ref: str, executor: 
     metadata = _metadata(package, name, version, ref, predictor.engine, notes, requests,
                          real_examples=limits.real_examples)
     batcher = MicroBatcher(predictor.predict, executor, max_rows=micro_batch_rows,
-                           max_queue_rows=limits.max_queue_rows)
+                           max_queue_rows=limits.max_queue_rows, join=RecordColumns.join)
     return ServedModel(name, version, ref, package, predictor, batcher, requests, responses,
                        metadata, notes)
 

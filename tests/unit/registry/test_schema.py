@@ -101,6 +101,15 @@ def test_typed_categories_are_text_and_unseen_ones_kept(schema: InputSchema) -> 
         assert typed["member"][:2].tolist() == [1.0, 0.0] and np.isnan(typed["member"][2])
 
 
+@pytest.mark.parametrize("city", [["a", "b"], ["a", None, ""], ["3.0", "x"], ["-2.0", "2.05", None], [4, "4.0"]])
+def test_typed_text_columns_of_records_read_every_value_alike(schema: InputSchema, city: list) -> None:
+    given = [{"age": 1, "income": 1.0, "city": c, "member": None} for c in city]
+    typed = schema.typed({"age": [1] * len(city), "income": [1.0] * len(city), "city": city,
+                          "member": [None] * len(city)})
+    expected = ["" if c is None else str(c).removesuffix(".0") if c != "2.05" else c for c in city]
+    assert typed["city"].tolist() == expected == schema.typed(given)["city"].tolist()
+
+
 def test_typed_is_idempotent(schema: InputSchema) -> None:
     given = pd.DataFrame({"age": [30, None], "income": [1.0, 2.0], "city": ["a", None], "member": [True, None]})
     once = schema.typed(given)

@@ -213,3 +213,31 @@ def test_a_client_gone_mid_request_is_no_error_of_the_service(client, key, caplo
     text = client.get("/metrics").text
     assert 'podium_errors_total{kind="disconnected",model="titanic"} 1.0' in text
     assert 'kind="internal"' not in text
+
+
+@pytest.mark.parametrize(("records", "field", "says"), [
+    ([RECORD, {**RECORD, "sibsp": True}], "records[1].sibsp", "valid integer"),
+    ([RECORD, {**RECORD, "age": "old"}], "records[1].age", "valid number"),
+    ([{k: v for k, v in RECORD.items() if k != "class"}], "records[0].class", "Field required"),
+    ([RECORD, "a row"], "records[1]", "should be an object"),
+    ([], "records", "at least 1 item"),
+])
+def test_a_bad_batch_is_one_422_that_names_the_field(client, records, field, says):
+    response = client.post("/v1/models/titanic/predict/batch", json={"records": records})
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "\n" not in detail and f"'{field}'" in detail and says in detail
+    assert response.json()["errors"][0]["field"] == field
+
+
+def test_a_batch_answers_what_each_record_answers_alone(client):
+    records = [RECORD, {**RECORD, "gender": "male", "class": "3rd", "age": None}, {**RECORD, "embarked": "Mars"}]
+    batch = client.post("/v1/models/titanic/predict/batch", json={"records": records}).json()["predictions"]
+    for record, answer in zip(records, batch):
+        alone = client.post("/v1/models/titanic/predict", json=record).json()
+        assert answer["prediction"] == alone["prediction"]
+        assert answer["probabilities"] == pytest.approx(alone["probabilities"], abs=1e-9)
+    fares = [{"age": 40, "sibsp": 0, "class": "3rd"}, {"age": 4, "sibsp": 3, "class": "1st"}]
+    values = client.post("/v1/models/fare/predict/batch", json={"records": fares}).json()["predictions"]
+    assert [v["prediction"] for v in values] == pytest.approx(
+        [client.post("/v1/models/fare/predict", json=f).json()["prediction"] for f in fares], abs=1e-9)

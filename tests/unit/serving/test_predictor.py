@@ -71,3 +71,16 @@ def test_check_rows_cover_examples_missing_values_unseen_categories_and_bounds()
     assert ("a", 2.0) in rows and ("a", None) in rows
     assert any(r[0] not in ("a", "b") for r in rows)
     assert ("a", -1.0) in rows and ("a", 5.0) in rows
+
+
+@pytest.mark.parametrize("make", [classifier_package, regressor_package])
+def test_a_batch_answer_is_the_json_of_its_rows_and_slices_keep_their_rows(make):
+    import orjson
+
+    package = make()
+    predictor = Predictor(package)
+    got = predictor.predict(rows_of(titanic_frame(50, seed=3), package))
+    assert got.json() == orjson.dumps(list(got))  # the same bytes, written from the arrays
+    assert list(got[10:20]) == list(got)[10:20] and len(got[10:20]) == 10
+    assert got[:0].json() == b"[]"
+    assert sum(got.label_counts().values()) == 50

@@ -101,3 +101,89 @@ def test_response_models_name_classes_and_probabilities():
     assert list(proba) == ["no", "yes"]
     value = build_response_models("fare", OutputSchema("regression", "fare")).prediction
     assert value.model_json_schema()["properties"]["prediction"]["type"] == "number"
+
+
+# -- batches read column by column: RequestModels.read_batch ------------------------------------
+def _judged(m, body: bytes):
+    """(read_batch's columns or None, the batch model's rows or its ValidationError)."""
+    import orjson
+
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        import json
+
+        parsed = json.loads(body)
+    quick = m.read_batch(parsed)
+    try:
+        batch = m.batch.model_validate_json(body)
+    except ValidationError as exc:
+        return quick, exc
+    return quick, [m.values(r) for r in batch.records]
+
+
+GOOD = {"plan": "pro", "tenure": 12, "monthly charges": 70.1, "pclass": 3, "paperless": True}
+
+
+@pytest.mark.parametrize("records", [
+    [GOOD],
+    [GOOD, {**GOOD, "plan": "enterprise", "tenure": 3.0, "pclass": 2}],  # unseen category; 3.0 is an integer
+    [{k: v for k, v in GOOD.items() if k != "monthly charges"}, {**GOOD, "monthly charges": None}],  # null, left out
+    [{**GOOD, "monthly charges": 5}, {**GOOD, "tenure": -(2**53)}],
+])
+def test_a_good_batch_is_read_column_by_column_as_the_batch_model_reads_it(records):
+    import json
+
+    m = models()
+    quick, rows = _judged(m, json.dumps({"records": records}).encode())
+    assert quick is not None and quick.ignored == []
+    assert list(quick) == rows
+    assert quick.data["monthly charges"] == [r[2] for r in rows]
+
+
+def test_fields_the_model_does_not_take_are_named_once_in_order():
+    import json
+
+    m = models()
+    body = {"records": [{**GOOD, "zip": 1}, {**GOOD, "zip": 2, "note": "x"}, {"tenure": 1, "plan": "pro", "pclass": 1,
+                                                                           "paperless": False, "cabin": "C"}]}
+    quick, rows = _judged(m, json.dumps(body).encode())
+    assert quick is not None and list(quick) == rows
+    assert quick.ignored == ["zip", "note", "cabin"]
+
+
+@pytest.mark.parametrize("body", [
+    b'{"records": [{"plan": "pro", "tenure": "12", "pclass": 1, "paperless": true}]}',  # text for a number
+    b'{"records": [{"plan": "pro", "tenure": true, "pclass": 1, "paperless": true}]}',  # a bool is no integer
+    b'{"records": [{"plan": "pro", "tenure": 1.5, "pclass": 1, "paperless": true}]}',
+    b'{"records": [{"plan": "pro", "tenure": 9007199254740993, "pclass": 1, "paperless": true}]}',
+    b'{"records": [{"plan": "pro", "tenure": 1, "pclass": 1, "paperless": 1}]}',
+    b'{"records": [{"plan": "pro", "tenure": 1, "pclass": 1, "paperless": true, "monthly charges": NaN}]}',
+    b'{"records": [{"plan": "pro", "tenure": 1, "pclass": 1, "paperless": true, "monthly charges": "1"}]}',
+    b'{"records": [{"plan": null, "tenure": 1, "pclass": 1, "paperless": true}]}',
+    b'{"records": [{"plan": 7, "tenure": 1, "pclass": 1, "paperless": true}]}',
+    b'{"records": [{"plan": "pro", "pclass": 1, "paperless": true}]}',  # a required field left out
+    b'{"records": [{"plan": "pro", "tenure": 1, "pclass": 1, "paperless": true}, 3]}',
+    b'{"records": []}',
+    b'{"records": {"plan": "pro"}}',
+    b'{"records": [{"plan": "pro", "tenure": 1, "pclass": 1, "paperless": true}], "more": 1}',
+    b'[{"plan": "pro", "tenure": 1, "pclass": 1, "paperless": true}]',
+    b'{"records": [' + b",".join([b'{"plan": "pro", "tenure": 1, "pclass": 1, "paperless": true}'] * 11) + b"]}",
+])
+def test_a_bad_batch_is_left_to_the_batch_model_which_refuses_it(body):
+    quick, judged = _judged(models(), body)
+    assert quick is None
+    assert isinstance(judged, ValidationError)
+
+
+def test_dates_are_read_with_json_rules():
+    import json
+
+    schema = InputSchema([Column("when", "datetime64[ns]", "datetime", nullable=True),
+                          Column("x", "float64", "numeric")])
+    m = build_request_models("events", schema, max_batch=10)
+    good = json.dumps({"records": [{"when": "2024-03-01T10:00:00", "x": 1}, {"when": None, "x": 2.5}]}).encode()
+    quick, rows = _judged(m, good)
+    assert quick is not None and list(quick) == rows
+    quick, judged = _judged(m, b'{"records": [{"when": "yesterday", "x": 1}]}')
+    assert quick is None and isinstance(judged, ValidationError)
