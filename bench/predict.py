@@ -10,6 +10,8 @@ its peak RSS (the process tree, psutil, sampled every 0.1 s) is reported, and it
 excluding start-up: podium's own figure when it prints one ("… in S s (R rows/s …)"), and
 in any case the rate measured from outside, (rows − small) / (wall time − wall time on a
 --small-row file), which subtracts start-up (imports, loading the model) and the fixed costs.
+The CPU time of each run (user + system, from the kernel's accounting of the child) gives the
+CPU a row the same way: the steadier figure on a shared machine.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -53,14 +56,17 @@ def run_predict(project: Path, source: Path, output: Path) -> dict[str, Any]:
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     sampler.start()
     stdout, stderr = process.communicate()
     seconds = time.perf_counter() - started
     sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if process.returncode != 0:
         raise RuntimeError(f"podium predict failed ({process.returncode}): {stderr.strip()[-2000:]}")
     said = re.search(r"in ([\d.]+) s \(([\d,]+) rows/s(?:, (\w+) engine)?", stdout.replace("\n", " "))
-    return {"seconds": seconds, "peak_mb": peak, "line": stdout.strip(),
+    return {"seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak, "line": stdout.strip(),
             "podium_seconds": float(said.group(1)) if said else None,
             "podium_rps": float(said.group(2).replace(",", "")) if said else None,
             "engine": said.group(3) if said and said.group(3) else None}
@@ -95,20 +101,23 @@ def main() -> None:
     end = os.getloadavg()
     print(f"\n`podium predict diamonds@champion` on {args.rows:,} rows (diamonds test.csv repeated, CSV in and out), "
           f"{os.cpu_count()} cores, load average {load[0]:.1f} at the start, {end[0]:.1f} at the end\n")
-    print("| rows | wall s | rows/s, podium's figure | rows/s, wall minus start-up | peak RSS | engine |")
-    print("| --: | --: | --: | --: | --: | --- |")
+    cpu_per_row = (many["cpu_seconds"] - few["cpu_seconds"]) / (args.rows - args.small) * 1e6
+    print("| rows | wall s | CPU s | rows/s, podium's figure | rows/s, wall minus start-up | peak RSS | engine |")
+    print("| --: | --: | --: | --: | --: | --: | --- |")
     for rows, run in ((args.small, few), (args.rows, many)):
         podium_rps = f"{run['podium_rps']:,.0f}" if run["podium_rps"] else "—"
         rate = f"{outside:,.0f}" if run is many else "—"
-        print(f"| {rows:,} | {run['seconds']:.1f} | {podium_rps} | {rate} | {run['peak_mb']:.0f} MB "
-              f"| {run['engine'] or '?'} |")
+        print(f"| {rows:,} | {run['seconds']:.1f} | {run['cpu_seconds']:.1f} | {podium_rps} | {rate} "
+              f"| {run['peak_mb']:.0f} MB | {run['engine'] or '?'} |")
+    print(f"\n- CPU (user + system) {cpu_per_row:.1f} µs a row excluding start-up: "
+          f"{os.cpu_count()} idle cores would allow {os.cpu_count() / cpu_per_row * 1e6:,.0f} rows/s at most")
     best = many["podium_rps"] or outside
     print(f"\n- {'met' if best >= 100_000 else 'NOT met'}: ≥ 100 k rows/s on {args.rows:,} rows ({best:,.0f})")
     print(f"- peak RSS {many['peak_mb']:.0f} MB on {args.rows:,} rows, {few['peak_mb']:.0f} MB on {args.small:,} rows "
           f"({(many['peak_mb'] - few['peak_mb']) / (args.rows / args.small):.2f} MB more per {args.small:,} rows)")
     if args.json:
         args.json.write_text(json.dumps({"load": [load, end], "small": few, "big": many,
-                                         "rows_per_s_outside": outside}, indent=1))
+                                         "rows_per_s_outside": outside, "cpu_us_per_row": cpu_per_row}, indent=1))
 
 
 if __name__ == "__main__":
