@@ -81,7 +81,7 @@ demo: install console
 test: install-test system-deps console-check $(CHECKOV)
 	$(BIN)/lint-imports
 	$(BIN)/mypy src/podium
-	PODIUM_TEST_CHECKOV="$$([ -x $(CHECKOV) ] && echo $(CHECKOV))" $(BIN)/pytest -q
+	PODIUM_TEST_CHECKOV="$$([ -x $(CHECKOV) ] && echo $(CHECKOV))" $(BIN)/pytest -q --durations=25
 	# The browser tests run on their own: sync Playwright and the asyncio fixtures do not mix.
 	$(BIN)/pytest -q -p no:asyncio tests/browser
 
