@@ -384,8 +384,11 @@ def fit_final(problem: Problem | ForecastProblem, winner: Trial, board: Leaderbo
         pipeline = make_pipeline(problem, candidate, winner.params, winner.seed)
     if refit_all:
         X_part, y_part = problem.train_part(None if rows is None else max(0, rows - len(problem.X_test)))
-        X: Any = pd.concat([X_part, problem.X_test])
-        y: Any = pd.concat([y_part, problem.y_test])
+        if len(X_part):
+            X: Any = pd.concat([X_part, problem.X_test])
+            y: Any = pd.concat([y_part, problem.y_test])
+        else:  # no train row fits: the holdout alone (pandas warns on concatenating an empty frame)
+            X, y = problem.X_test, problem.y_test
     else:
         X, y = problem.train_part(rows)
     with warnings.catch_warnings(), fit_deadline(deadline):
