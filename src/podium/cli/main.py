@@ -23,7 +23,7 @@ from podium.cli.context import err, out, state
 from podium.errors import PodiumError, SpecError
 
 #: rows per batch for `podium predict` on files: memory is bounded by this, not the file's size
-PREDICT_BATCH_ROWS = 65_536
+PREDICT_BATCH_ROWS = 32_768
 #: batches `podium predict` scores at once with a compiled graph, one core each (at most)
 PREDICT_SCORERS = 4
 
