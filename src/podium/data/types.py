@@ -157,12 +157,16 @@ def as_categories(values: pd.Series) -> pd.Series:
     of rows costs a small integer a row and its text is worked out once per distinct value."""
     import pandas as pd
 
-    codes, uniques = pd.factorize(values)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # its codes already: no hashing of every row
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values)
     texts = as_text(pd.Series(uniques, dtype=values.dtype if len(uniques) else object)).to_numpy(dtype=object)
     if (codes < 0).any():
         texts = np.append(texts, "")
         codes = np.where(codes < 0, len(texts) - 1, codes)
     inverse, categories = pd.factorize(texts, sort=True)
-    typed = pd.Categorical.from_codes(np.asarray(inverse, dtype=np.int64)[codes],
+    small = np.int8 if len(inverse) < 127 else np.int16 if len(inverse) < 32_767 else np.int32
+    typed = pd.Categorical.from_codes(np.asarray(inverse, dtype=small)[codes],
                                       categories=pd.Index(categories, dtype=object))
     return pd.Series(typed, index=values.index, name=values.name)

@@ -80,27 +80,33 @@ class ColumnSchema(BaseModel):
         """Describe one training column."""
         from pandas.api import types as ptypes
 
-        from podium.data.types import as_text, infer_column_type
+        from podium.data.types import as_categories, infer_column_type
 
         kind = ColumnType(kind) if kind is not None else infer_column_type(values)
-        present = values.dropna()
+        missing = values.isna()
+        n_missing = int(missing.sum())
+        first = int(np.argmin(missing.to_numpy())) if n_missing < len(values) else None
         numeric = ptypes.is_numeric_dtype(values.dtype) and not ptypes.is_bool_dtype(values.dtype)
         categories: list[Any] | None = None
         if kind in (ColumnType.CATEGORICAL, ColumnType.BOOLEAN):
             if ptypes.is_bool_dtype(values.dtype):
-                categories = sorted({bool(v) for v in present})
+                categories = sorted({bool(v) for v in values.dropna().unique()})
             else:
-                counts = as_text(present).value_counts()
+                # counted on integer codes; a missing value is typed "" like an empty text: not counted
+                counts = as_categories(values).value_counts(sort=False)
+                if n_missing and "" in counts.index:
+                    counts[""] -= n_missing
+                counts = counts[counts > 0].sort_index().sort_values(ascending=False, kind="stable")
                 categories = sorted(str(c) for c in counts.index[:MAX_CATEGORIES])
         return cls(
             name=str(name),
             dtype=str(values.dtype),
             kind=kind,
-            nullable=bool(values.isna().any()),
+            nullable=n_missing > 0,
             categories=categories,
-            min=present.min() if numeric and len(present) else None,
-            max=present.max() if numeric and len(present) else None,
-            example=present.iloc[0] if len(present) else None,
+            min=values.min() if numeric and first is not None else None,
+            max=values.max() if numeric and first is not None else None,
+            example=values.iloc[first] if first is not None else None,
         )
 
 

@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 
 from podium.data.types import ColumnType, as_categories, infer_column_types
-from podium.errors import DataError
-from podium.registry.schema import InputSchema
+from podium.errors import DataError, SchemaError
+from podium.registry.schema import ColumnSchema, InputSchema
 from podium.spec import PipelineSpec
 from podium.steps import build_steps, default_frame_steps
 from podium.training.metrics import default_metric, get_metric
 from podium.training.problem import ForecastProblem, Problem
-from podium.training.split import cv_folds, holdout_split
+from podium.training.split import cv_folds, holdout_positions
 from podium.training.task import check_target, infer_task
 
 __all__ = ["Prepared", "prepare"]
@@ -31,7 +31,8 @@ __all__ = ["Prepared", "prepare"]
 @dataclass
 class Prepared:
     problem: Problem | ForecastProblem
-    #: the frame after row/column steps: what the package's input schema describes
+    #: the frame after row/column steps: what the package's input schema describes (a table: its
+    #: first ``FEATURE_ROWS`` rows, not a copy of every row beside the problem's typed ones)
     features: pd.DataFrame
     column_types: dict[str, ColumnType]
     #: the features' schema, computed once: kinds, categories, ranges — and how values are typed
@@ -68,51 +69,99 @@ def prepare(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:
     if missing.any():
         notes.append(f"dropped {int(missing.sum())} rows whose target '{target}' is missing")
         frame = frame.loc[~missing]
-    y = frame[target]
-    X = frame.drop(columns=[target])
-    if X.shape[1] == 0:
+    labels = {str(c): c for c in frame.columns if c != target}
+    names = list(labels)
+    if not names:
         raise DataError(f"No feature columns are left besides the target '{target}'.",
                         hint="check drop_columns/select_columns, or the notes on dropped columns")
+    y = frame[target]
     if task != "regression":
         y = y.astype(str) if y.dtype == object else y
     else:
         y = pd.to_numeric(y)
     metric = get_metric(spec.metric or default_metric(task), task)
-    split = holdout_split(X, y, spec.split, task=task)
+    time_column = spec.split.time_column
+    if time_column is not None and time_column not in labels:
+        raise SchemaError(f"split.time_column '{time_column}' is not a column of the data.")
+    split = holdout_positions(y, spec.split, task=task,
+                              times=frame[labels[time_column]] if time_column is not None else None)
     if split.note:
         notes.append(split.note)
-    column_types = infer_column_types(X)
-    schema = InputSchema.from_frame(X, column_types)
-    X_train, X_test = _typed(schema, split.X_train), _typed(schema, split.X_test)
-    folds = spec.split.folds_for(len(split.X_train))
+    # the frame's columns are read in place: no copy of millions of rows without the target
+    unchanged = not frame_steps and not missing.any()
+    kinds = source_types if unchanged else infer_column_types(frame)
+    column_types = {c: kinds[c] for c in names}
+    schema = InputSchema(columns=[ColumnSchema.from_series(c, frame[labels[c]], column_types[c]) for c in names])
+    typed = _typed(schema, frame)
+    X_train, X_test = typed.iloc[split.train], typed.iloc[split.test]
+    y_train, y_test = y.iloc[split.train], y.iloc[split.test]
+    del typed
+    folds = spec.split.folds_for(len(X_train))
     problem = Problem(
-        X_train=X_train, y_train=split.y_train, X_test=X_test, y_test=split.y_test,
+        X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
         task=task, metric=metric, column_types=column_types,
         transforms=built.transforms or None,  # only frame steps: the defaults encode
-        cv_folds=cv_folds(split.y_train, folds, task=task, seed=spec.split.seed) if folds else [],
+        cv_folds=cv_folds(y_train, folds, task=task, seed=spec.split.seed) if folds else [],
         classes=sorted(y.unique().tolist()) if task != "regression" else None,
-        time_ordered=spec.split.time_column is not None,
+        time_ordered=time_column is not None,
     )
-    return Prepared(problem, X, column_types, schema, source_types, notes)
+    return Prepared(problem, frame.iloc[:FEATURE_ROWS][list(labels.values())], column_types, schema, source_types,
+                    notes)
 
 
+#: the rows of the features a table's ``Prepared`` keeps (the typed rows are the problem's)
+FEATURE_ROWS = 1_000
 _EXACT_KINDS = (ColumnType.NUMERIC, ColumnType.BOOLEAN, ColumnType.DATETIME)
 
 
 def _typed(schema: InputSchema, X: pd.DataFrame) -> pd.DataFrame:
     """``schema.typed(X)`` as a compact frame (see the module's note)."""
-    numbers = InputSchema(columns=[c for c in schema.columns if c.kind in _EXACT_KINDS]).typed(X)
-    columns: dict[str, pd.Series | np.ndarray] = {}
+    from pandas.api import types as ptypes
+
+    labels = {str(c): c for c in X.columns}
+    series = []
     for column in schema.columns:
+        source = X[labels[column.name]]
+        values: pd.Series | np.ndarray
         if column.kind not in _EXACT_KINDS:
-            columns[column.name] = as_categories(X[column.name])
-        elif column.kind == ColumnType.DATETIME:
-            columns[column.name] = numbers[column.name]
+            values = as_categories(source)
+        elif column.kind == ColumnType.NUMERIC and ptypes.is_numeric_dtype(source.dtype) \
+                and not ptypes.is_bool_dtype(source.dtype):
+            # what InputSchema.typed gives a numeric column (float64), narrowed where exact
+            if _narrow_dtype(source.dtype):
+                values = source.to_numpy(dtype=np.float32, na_value=np.nan)
+            else:
+                values = _float32_if_exact(source.to_numpy(dtype=np.float64, na_value=np.nan), source.dtype)
         else:
-            columns[column.name] = _float32_if_exact(numbers[column.name])
-    return pd.DataFrame(columns, index=X.index)
+            values = InputSchema(columns=[column]).typed(X)[column.name]
+            if column.kind != ColumnType.DATETIME:  # booleans, numbers written as text
+                values = _float32_if_exact(values, source.dtype)
+        series.append(values.rename(column.name) if isinstance(values, pd.Series)
+                      else pd.Series(values, index=X.index, name=column.name))
+    # side by side as they are: pandas 2 would copy every row into one block per dtype (pandas 3 copies nothing)
+    return pd.concat(series, axis=1, **({} if pd.__version__ >= "3" else {"copy": False}))
 
 
-def _float32_if_exact(values: np.ndarray) -> np.ndarray:
+def _narrow_dtype(dtype: np.dtype | pd.api.extensions.ExtensionDtype) -> bool:
+    """Whether every value of ``dtype`` holds in float32 (float32 and smaller, small integers, booleans)."""
+    kind, size = getattr(dtype, "kind", "O"), getattr(dtype, "itemsize", 8)
+    return kind == "b" or (kind == "f" and size <= 4) or (kind in "iu" and size <= 2)
+
+
+_FLOAT32_INTEGERS = 2**24  # every integer up to this holds in float32's 24-bit mantissa
+
+
+def _float32_if_exact(values: np.ndarray, source: np.dtype | pd.api.extensions.ExtensionDtype) -> np.ndarray:
+    """float32 when it holds every value exactly. The source's dtype often answers (float32,
+    small integers); else a sample of the values refuses most columns before every value is tried."""
     narrow = values.astype(np.float32)
+    if _narrow_dtype(source):
+        return narrow
+    if getattr(source, "kind", "O") in "iu":
+        present = values[~np.isnan(values)]
+        big = len(present) and max(-present.min(), present.max()) > _FLOAT32_INTEGERS
+        return values if big else narrow
+    head = slice(0, 1_000)
+    if not np.array_equal(narrow[head], values[head], equal_nan=True):
+        return values
     return narrow if np.array_equal(narrow, values, equal_nan=True) else values

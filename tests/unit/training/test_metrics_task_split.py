@@ -127,3 +127,19 @@ def test_prepared_frames_hold_the_typed_values_in_compact_dtypes():
             assert X[name].astype(object).tolist() == values.tolist()
         else:
             np.testing.assert_array_equal(X[name].to_numpy(dtype=np.float64), values)
+
+
+def test_a_stratified_holdout_of_many_rows_is_drawn_class_by_class():
+    from podium.training.split import DRAWN_ROWS, holdout_positions
+
+    n = DRAWN_ROWS + 20_000
+    y = pd.Series(np.random.default_rng(0).choice(["a", "b", "c"], n, p=[0.7, 0.25, 0.05]))
+    spec = SplitSpec(test_size=0.2, seed=4, max_test_rows=10_000)
+    split = holdout_positions(y, spec, task="multiclass")
+    assert split.stratified and len(split.test) == 10_000 and len(split.train) == n - 10_000
+    assert len(np.union1d(split.train, split.test)) == n  # every row once
+    shares = y.iloc[split.test].value_counts() / 10_000
+    np.testing.assert_allclose(shares.sort_index(), (y.value_counts() / n).sort_index(), atol=1e-4)
+    assert not np.all(np.diff(split.train[:1000]) > 0)  # shuffled: a subsample takes the first train rows
+    again = holdout_positions(y, spec, task="multiclass")
+    assert np.array_equal(again.test, split.test) and np.array_equal(again.train, split.train)
