@@ -156,6 +156,8 @@ def run_pipeline(
         fingerprint = frame_fingerprint(frame)
         n_read = len(frame)
         del frame  # the problem holds the typed rows; the frame as read is not needed again
+        if isinstance(problem, Problem):  # nor, for a table, the untyped features (a forecast reads them later):
+            prepared.features = prepared.features.iloc[:0].copy()  # each forked trial worker would count them
     run_id = registry.start_run(
         spec.name, spec=spec.recorded(), task=problem.task,
         metric=problem.metric.name, dataset_fingerprint=fingerprint,
