@@ -116,6 +116,10 @@ class ConstraintsSpec(_Strict):
     max_model_mb: float | None = Field(None, gt=0, description="serialized model size limit")
     compiled: bool = Field(False, description="only candidates whose every step compiles to ONNX "
                                               "(served on the compiled engine)")
+    max_ensemble_us: float | None = Field(
+        10.0, gt=0, description="the weighted ensemble's serving cost limit: estimated CPU µs a row of its "
+                                "compiled graph (100-row batches, one core); it may always cost as much as "
+                                "the best single trial; null: no limit")
 
 
 class PromotionSpec(_Strict):

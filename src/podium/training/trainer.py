@@ -215,7 +215,8 @@ def compete(
             combined = select_forecast_ensemble(problem, board.results, next_id=len(results),
                                                 max_member_seconds=0.15 * span if finish_by is not None else None)
         else:
-            combined = _ensemble(problem, board, timing, finish_by, next_id=len(results))
+            combined = _ensemble(problem, board, timing, finish_by, next_id=len(results),
+                                 max_us=(constraints or ConstraintsSpec()).max_ensemble_us)
         if combined is not None:
             board = Leaderboard([*results, _apply_constraints(combined, constraints)], problem.metric.name,
                                 reproducible=reproducible)
@@ -223,20 +224,21 @@ def compete(
 
 
 def _ensemble(problem: Problem, board: Leaderboard, timing: _Timing, finish_by: float | None, *,
-              next_id: int) -> TrialResult | None:
+              next_id: int, max_us: float | None) -> TrialResult | None:
     """The greedy ensemble of the trials fitted on the most rows, when its members' final fits
-    (each under a member cap, all together within what is left) fit in the budget."""
+    (each under a member cap, all together within what is left) fit in the budget, and its
+    estimated serving cost within ``max_us`` (µs a row)."""
     ok = [r for r in board.results if r.status == "ok"]
     if not ok:
         return None
     top_rows = max(r.rows or 0 for r in ok)
     pool = [r for r in board.results if r.status != "ok" or (r.rows or 0) == top_rows]
     if finish_by is None:
-        return select_ensemble(problem, pool, next_id=next_id)
+        return select_ensemble(problem, pool, next_id=next_id, max_us=max_us)
     cap = 0.15 * timing.span
     final = {r.trial.id: timing.final_fit_seconds(r, board.results) for r in ok}
     usable = [r for r in pool if r.status != "ok" or final[r.trial.id] <= cap]
-    combined = select_ensemble(problem, usable, next_id=next_id)
+    combined = select_ensemble(problem, usable, next_id=next_id, max_us=max_us)
     if combined is None:
         return None
     members = [m for m in ok if m.trial.id in combined.trial.params["members"]]
