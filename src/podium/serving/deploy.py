@@ -435,7 +435,7 @@ def preload(ref: str, project: str | Path = APP_DIR) -> None:
 
 #: what uvicorn's workers import beyond the app (the loop, the HTTP parser, the supervisor)
 _WORKER_MODULES = ("podium.serving.workers", "uvicorn.loops.uvloop", "uvicorn.protocols.http.httptools_impl",
-                   "uvicorn.lifespan.on", "uvicorn.supervisors.multiprocess", "prometheus_client.multiprocess")
+                   "uvicorn.lifespan.on", "podium.serving.supervisor", "prometheus_client.multiprocess")
 
 
 def _world_readable(root: Path) -> None:

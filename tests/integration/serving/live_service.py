@@ -77,7 +77,7 @@ class Service:
                             **kwargs)
 
     def workers(self) -> list[int]:
-        """PIDs of the worker processes (the supervisor's spawned children)."""
+        """PIDs of the worker processes (the supervisor's children)."""
         found = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
@@ -85,7 +85,7 @@ class Service:
                 cmdline = (stat.parent / "cmdline").read_bytes()
             except (OSError, IndexError, ValueError):
                 continue
-            if parent == self.process.pid and b"spawn_main" in cmdline:
+            if parent == self.process.pid and b"run_worker" in cmdline:
                 found.append(int(stat.parent.name))
         return sorted(found)
 
