@@ -151,6 +151,14 @@ def compete(
         if promoted is not None:
             return promoted
         fresh = planner.next(results)
+        end = ends()
+        # near the end, a configuration of a family measured slower than what is left would be stopped
+        # unfinished (a forest cannot stop early): draw another (a few times, then launch it anyway)
+        for _ in range(2 * len(candidates)):
+            if fresh is None or end is None or launched < executor.n_jobs or not _too_slow(
+                    ladder.first(fresh), results, min(end - time.time(), _trial_cap(span)), timing):
+                break
+            fresh = planner.next(results)
         return None if fresh is None else replace(ladder.first(fresh), id=launched)
 
     release_memory()  # what preparing the data freed goes back before the workers fork
@@ -301,6 +309,14 @@ class _Timing:
         return finish_estimate(fit_seconds=fit, size_bytes=result.size_bytes or 0,
                                predict_ms_per_1000=result.predict_ms_per_1000 or 0.0, holdout=self.holdout,
                                fresh_process=self.fresh_process)
+
+
+def _too_slow(trial: Trial, results: list[TrialResult], seconds_left: float, timing: _Timing) -> bool:
+    """Whether every trial of ``trial``'s family measured so far would need more than ``seconds_left``
+    for ``trial`` (its fit, scaled to its rows, and the holdout's scoring); False before any is measured."""
+    measured = [r for r in results if r.status == "ok" and r.trial.candidate == trial.candidate]
+    return bool(measured) and min(timing.trial_seconds(r, trial.rows or r.rows or 0, results)
+                                  for r in measured) > seconds_left
 
 
 def _trial_cap(span: float) -> float:

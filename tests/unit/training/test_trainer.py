@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from podium.candidates import Candidate, Tags, candidate_registry
 from podium.spec import BudgetSpec, ConstraintsSpec, parse_spec
+from podium.training.leaderboard import TrialResult
 from podium.training import (
     InlineExecutor,
     LocalExecutor,
@@ -191,3 +192,20 @@ def test_a_dead_worker_is_recorded_and_a_fresh_pool_goes_on(problem):
     assert any("worker process died" in (r.error or "") for r in died)
     assert board.best is not None and board.best.candidate == "logistic_regression"
     assert gc.get_freeze_count() == 0  # frozen for the forks only (a broken pool's restart too)
+
+
+def test_near_the_end_a_family_measured_slower_than_what_is_left_is_not_launched(problem):
+    from podium.training.trainer import _Timing, _too_slow
+
+    timing = _Timing(problem, final_rows=problem.n_rows, span=30.0, fresh_process=3.0)
+    rows = len(problem.X_train)
+    results = [TrialResult(Trial(0, "random_forest", {}, 0, rows=rows), "ok", score=0.8, fit_seconds=5.0, rows=rows),
+               TrialResult(Trial(1, "lightgbm", {}, 0, rows=rows), "ok", score=0.9, fit_seconds=0.3, rows=rows),
+               TrialResult(Trial(2, "knn", {}, 0, rows=rows), "failed", error="boom")]
+    forest, boosted, knn = (Trial(9, name, {"n": 1}, 0) for name in ("random_forest", "lightgbm", "knn"))
+    assert _too_slow(forest, results, 2.0, timing)  # 5 s measured, 2 s left: it would be stopped unfinished
+    assert not _too_slow(forest, results, 6.0, timing)
+    assert not _too_slow(boosted, results, 2.0, timing)
+    assert not _too_slow(knn, results, 0.1, timing)  # nothing measured (a failure is no measure): it may run
+    half = Trial(9, "random_forest", {}, 0, rows=rows // 2)  # on fewer rows it is faster (scaled)
+    assert _too_slow(half, results, 2.0, timing) and not _too_slow(half, results, 3.0, timing)
