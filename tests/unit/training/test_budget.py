@@ -80,6 +80,11 @@ def test_finish_estimate_grows_with_the_model_and_its_predict_time():
     # the graph is checked on at most CHECK_ROWS holdout rows, whatever the holdout's size
     capped = finish_estimate(fit_seconds=1.0, size_bytes=0, predict_ms_per_1000=1000.0, holdout=10 * CHECK_ROWS)
     assert capped.compile == pytest.approx(0.3 + 2 * CHECK_ROWS / 1000)
+    # a busy machine (its fresh process takes 3x an idle one's) converts 3x slower
+    busy = finish_estimate(fit_seconds=1.0, size_bytes=10_000_000, predict_ms_per_1000=0.0, holdout=20_000,
+                           fresh_process=9.0)
+    idle = finish_estimate(fit_seconds=1.0, size_bytes=10_000_000, predict_ms_per_1000=0.0, holdout=20_000)
+    assert busy.compile == pytest.approx(3 * idle.compile) and busy.package > idle.package
 
 
 def test_the_phase_clock_records_planned_and_actual_seconds():
