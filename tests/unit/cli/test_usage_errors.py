@@ -38,3 +38,11 @@ def test_a_group_without_a_command_shows_its_help_and_exits_2(tmp_path):
     assert result.returncode == 2
     assert "upgrade" in result.stdout + result.stderr and "current" in result.stdout + result.stderr
     assert "error" not in result.stderr
+
+
+def test_the_cli_imports_no_heavy_library_before_a_command_needs_it():
+    # every `podium` process pays its imports, and a run's budget counts them (its "start" phase)
+    code = ("import sys, podium.cli.main; print(sorted(m for m in ('sklearn', 'scipy', 'torch', 'ray', 'fastapi', "
+            "'lightgbm', 'xgboost', 'skl2onnx', 'onnxruntime', 'sqlalchemy', 'pandas', 'pyarrow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
