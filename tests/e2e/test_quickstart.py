@@ -2,6 +2,7 @@ import json
 
 import pandas as pd
 import pytest
+from test_bad_input import predict_with_a_wrong_schema
 
 pytestmark = pytest.mark.e2e
 
@@ -28,6 +29,7 @@ def test_run_then_predict_then_inspect(podium, project):
     assert {"prediction", "proba_no", "proba_yes"} <= set(out.columns)
     assert set(out["prediction"]) <= {"yes", "no"}
     assert ((out["proba_no"] + out["proba_yes"]) - 1).abs().max() < 1e-6
+    predict_with_a_wrong_schema(podium, project, "customers")
 
     listed = podium("models", "list", "--json")
     assert listed.code == 0 and "customers" in listed.out
