@@ -8,10 +8,13 @@ With several worker processes every worker writes its figures to files in a shar
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics_core import HistogramMetricFamily, Metric
+from prometheus_client.utils import floatToGoString  # how prometheus_client writes a bucket bound
 
 __all__ = ["ServiceMetrics", "CONTENT_TYPE_LATEST"]
 
@@ -35,8 +38,16 @@ class ServiceMetrics:
                               ["model", "kind"], registry=r)
         self.predictions = Counter("podium_predictions", "rows scored by model and predicted class",
                                    ["model", "class"], registry=r)
-        self.values = Histogram("podium_prediction_value", "predicted values (regression)",
-                                ["model"], buckets=_VALUE_BUCKETS, registry=r)
+        # The histogram of a regressor's values, counted a batch at a time: one addition per bucket
+        # a batch reaches instead of one ``Histogram.observe`` (two locked writes) per row. Its
+        # buckets and sum are kept as a gauge each (summed over the workers) and shown as the
+        # histogram ``podium_prediction_value`` (see ``exposition``).
+        self._value_bounds = np.array([*_VALUE_BUCKETS, np.inf])
+        self._value_le = [_le(b) for b in self._value_bounds.tolist()]
+        self.value_buckets = Gauge(_VALUE_BUCKETS_NAME, "rows per bucket of predicted values (not cumulative)",
+                                   ["model", "le"], multiprocess_mode="sum", registry=r)
+        self.value_sum = Gauge(_VALUE_SUM_NAME, "sum of predicted values", ["model"], multiprocess_mode="sum",
+                               registry=r)
         self.rows_per_call = Histogram("podium_model_call_rows", "rows per model call (micro-batching)",
                                        ["model"], buckets=_ROW_BUCKETS, registry=r)
         self.version = Gauge("podium_model_version", "the model version being served", ["model"],
@@ -77,16 +88,69 @@ class ServiceMetrics:
                     self._labelled[(model, label)] = child
             child.inc(n)
         if values is not None:
-            histogram = self.values.labels(model)
-            for value in values.tolist() if hasattr(values, "tolist") else values:
-                histogram.observe(value)
+            self.observe_values(model, np.asarray(values, dtype=np.float64))
+
+    def observe_values(self, model: str, values: np.ndarray) -> None:
+        """Predicted values into the value histogram (a value goes to the first bucket it is ≤)."""
+        counts = np.bincount(np.searchsorted(self._value_bounds, values, side="left"),
+                             minlength=len(self._value_bounds))
+        for i in np.flatnonzero(counts).tolist():
+            key = (model, self._value_le[i])
+            child = self._labelled.get(key)
+            if child is None:
+                child = self._labelled[key] = self.value_buckets.labels(*key)
+            child.inc(int(counts[i]))
+        self.value_sum.labels(model).inc(float(values.sum()))
 
     def exposition(self) -> bytes:
         """The text format of every worker's figures (or this process's)."""
         if not self.multiprocess:
-            return generate_latest(self.registry)
+            return generate_latest(_ValueHistogram(self.registry))
         from prometheus_client import multiprocess
 
         merged = CollectorRegistry()
         multiprocess.MultiProcessCollector(merged)
-        return generate_latest(merged)
+        return generate_latest(_ValueHistogram(merged))
+
+
+_VALUE_BUCKETS_NAME, _VALUE_SUM_NAME = "podium_prediction_value_rows", "podium_prediction_value_total"
+
+
+def _le(bound: float) -> str:
+    return str(floatToGoString(bound))  # type: ignore[no-untyped-call]
+
+
+class _ValueHistogram(CollectorRegistry):
+    """A registry's metrics with the value buckets and sum shown as the histogram they are."""
+
+    def __init__(self, source: CollectorRegistry) -> None:
+        super().__init__(auto_describe=False)
+        self.source = source
+
+    def collect(self) -> Iterator[Metric]:
+        shown: list[Metric] = []
+        rows: dict[str, dict[float, float]] = {}
+        sums: dict[str, float] = {}
+        for metric in self.source.collect():
+            if metric.name == _VALUE_BUCKETS_NAME:
+                for sample in metric.samples:
+                    per_model = rows.setdefault(sample.labels["model"], {})
+                    bound = float(sample.labels["le"])
+                    per_model[bound] = per_model.get(bound, 0.0) + sample.value
+            elif metric.name == _VALUE_SUM_NAME:
+                for sample in metric.samples:
+                    sums[sample.labels["model"]] = sums.get(sample.labels["model"], 0.0) + sample.value
+            else:
+                shown.append(metric)
+        histogram = HistogramMetricFamily("podium_prediction_value", "predicted values (regression)",
+                                          labels=["model"])
+        for model, per_bound in rows.items():
+            total, buckets = 0.0, []
+            for bound in [*_VALUE_BUCKETS, float("inf")]:
+                total += per_bound.get(bound, 0.0)
+                buckets.append((_le(bound), total))
+            histogram.add_metric([model], buckets, None)  # count and sum too (add_metric leaves
+            histogram.add_sample("podium_prediction_value_count", {"model": model}, total)  # them out for
+            histogram.add_sample("podium_prediction_value_sum", {"model": model}, sums.get(model, 0.0))  # bounds < 0)
+        yield from shown
+        yield histogram
