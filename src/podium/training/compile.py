@@ -196,30 +196,34 @@ def unconvertible_step(pipeline: Any) -> str | None:
 
 #: the cost model of ``serving_us``, fitted to onnxruntime's CPU time on this project's bench
 #: machine (one core, 100-row batches; 11 forests and boosted models of german_credit,
-#: chile_vote and digits, 3-60 µs a row, within ~15 %): a tree node visited costs 7 ns, every
-#: node held 0.1 ns (the bigger the trees, the fewer stay in cache), a multiply-add 1 ns, a
-#: step or estimator 0.1 µs.
+#: chile_vote and digits, 3-60 µs a row, within ~15 %; an MLP and kNN on 64 columns): a tree
+#: node visited costs 7 ns, every node held 0.1 ns (the bigger the trees, the fewer stay in
+#: cache), a weight of a linear model or an MLP 0.02 ns (batched matrix products), a kNN
+#: distance term 1.3 ns (every training row's distance, then a top-k), a step or estimator 0.1 µs.
 _US_PER_VISIT = 0.007
 _US_PER_NODE = 0.0001
-_US_PER_MULTIPLY = 0.001
+_US_PER_WEIGHT = 0.00002
+_US_PER_DISTANCE_TERM = 0.0013
 _US_PER_PART = 0.1
 
 
 def serving_us(pipeline: Any) -> float:
     """The estimated CPU time of ``pipeline``'s compiled graph, in µs a row (100-row batches,
     one core) — from the fitted model's structure alone (trees visited and held, weights
-    multiplied), so the same model always gets the same figure, whatever the machine's load."""
+    multiplied, kNN distances), so the same model always gets the same figure, whatever the machine's load."""
     total = 0.0
     for part in _parts(pipeline):
         total += _US_PER_PART
         inner = getattr(part, "model_", None)  # podium's early-stopped booster: its booster's trees
-        visits, nodes, multiplies = _structure(inner if inner is not None else part)
-        total += _US_PER_VISIT * visits + _US_PER_NODE * nodes + _US_PER_MULTIPLY * multiplies
+        visits, nodes, weights, distances = _structure(inner if inner is not None else part)
+        total += (_US_PER_VISIT * visits + _US_PER_NODE * nodes + _US_PER_WEIGHT * weights
+                  + _US_PER_DISTANCE_TERM * distances)
     return total
 
 
-def _structure(model: Any) -> tuple[float, float, float]:
-    """(tree nodes a row visits, tree nodes held, multiply-adds a row) of one fitted estimator."""
+def _structure(model: Any) -> tuple[float, float, float, float]:
+    """(tree nodes a row visits, tree nodes held, weights a row multiplies, kNN distance terms a
+    row) of one fitted estimator."""
     members = getattr(model, "estimators_", None)
     trees = [model.tree_] if hasattr(model, "tree_") else [
         e.tree_ for e in (members if isinstance(members, list) else []) if hasattr(e, "tree_")]
@@ -229,26 +233,26 @@ def _structure(model: Any) -> tuple[float, float, float]:
             leaves = tree.children_left < 0
             weight = tree.weighted_n_node_samples
             visits += float((tree.compute_node_depths()[leaves] * weight[leaves]).sum() / weight[0])
-        return visits, float(sum(t.node_count for t in trees)), 0.0
+        return visits, float(sum(t.node_count for t in trees)), 0.0, 0.0
     params = model.get_params() if hasattr(model, "get_params") else {}
     if hasattr(model, "booster_"):  # LightGBM: grown leaf-wise, so deeper than a balanced tree
         count = float(model.booster_.num_trees())
         leaves = float(params.get("num_leaves") or 31)
-        return count * (1.2 * np.log2(leaves) + 1), count * (2 * leaves - 1), 0.0
+        return count * (1.2 * np.log2(leaves) + 1), count * (2 * leaves - 1), 0.0, 0.0
     if hasattr(model, "get_booster"):  # XGBoost: grown level by level to max_depth
         count = float(len(model.get_booster().get_dump()))
         depth = float(params.get("max_depth") or 6)
-        return count * depth, count * (2 ** (depth + 1) - 1), 0.0
+        return count * depth, count * (2 ** (depth + 1) - 1), 0.0, 0.0
     if hasattr(model, "n_trees_per_iteration_"):  # histogram gradient boosting
         count = float(model.n_iter_ * model.n_trees_per_iteration_)
         leaves = float(params.get("max_leaf_nodes") or 31)
-        return count * (np.log2(leaves) + 1), count * (2 * leaves - 1), 0.0
+        return count * (np.log2(leaves) + 1), count * (2 * leaves - 1), 0.0, 0.0
     if hasattr(model, "n_samples_fit_"):  # kNN: the graph measures the distance to every row
-        return 0.0, 0.0, float(model.n_samples_fit_ * model.n_features_in_)
+        return 0.0, 0.0, 0.0, float(model.n_samples_fit_ * model.n_features_in_)
     weights = getattr(model, "coefs_", None)  # an MLP's layers
     if weights is None and hasattr(model, "coef_"):
         weights = [model.coef_]
-    return 0.0, 0.0, float(sum(np.size(w) for w in weights or []))
+    return 0.0, 0.0, float(sum(np.size(w) for w in weights or [])), 0.0
 
 
 def _parts(model: Any) -> Iterator[Any]:
