@@ -236,9 +236,11 @@ def _structure(model: Any) -> tuple[float, float, float, float]:
         return visits, float(sum(t.node_count for t in trees)), 0.0, 0.0
     params = model.get_params() if hasattr(model, "get_params") else {}
     if hasattr(model, "booster_"):  # LightGBM: grown leaf-wise, so deeper than a balanced tree
-        count = float(model.booster_.num_trees())
-        leaves = float(params.get("num_leaves") or 31)
-        return count * (1.2 * np.log2(leaves) + 1), count * (2 * leaves - 1), 0.0, 0.0
+        text = model.booster_.model_to_string()  # each tree's leaves, as the model file counts them
+        leaves = np.asarray([int(line[11:]) for line in text.splitlines() if line.startswith("num_leaves=")],
+                            dtype=float)
+        return (float((1.2 * np.log2(np.maximum(leaves, 2)) + 1).sum()), float((2 * leaves - 1).sum()),
+                0.0, 0.0)
     if hasattr(model, "get_booster"):  # XGBoost: grown level by level to max_depth
         count = float(len(model.get_booster().get_dump()))
         depth = float(params.get("max_depth") or 6)

@@ -191,7 +191,8 @@ def test_a_forest_graph_keeps_only_its_non_zero_leaf_weights_and_answers_alike(d
 def test_the_serving_cost_estimate_follows_the_model_structure(data):
     schema, typed, _ = data
     cost = {name: serving_us(_fit(_pipeline(name, "binary"), typed, "binary"))
-            for name in ("logistic_regression", "hist_gradient_boosting", "random_forest")}
-    assert 0 < cost["logistic_regression"] < min(cost["hist_gradient_boosting"], cost["random_forest"])
+            for name in ("logistic_regression", "hist_gradient_boosting", "random_forest", "lightgbm")}
+    assert 0 < cost["logistic_regression"] < min(cost["hist_gradient_boosting"], cost["random_forest"],
+                                                  cost["lightgbm"])
     bigger = _pipeline("random_forest", "binary").set_params(model__n_estimators=60)
     assert serving_us(_fit(bigger, typed, "binary")) == pytest.approx(2 * cost["random_forest"], rel=0.2)
