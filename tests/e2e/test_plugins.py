@@ -24,13 +24,15 @@ EXAMPLE = ROOT / "examples" / "plugins" / "naive_bayes"
 PODIUM = str(Path(sys.executable).parent / "podium")
 
 
-def pip_install(package: Path, target: Path, work: Path) -> None:
-    """Install a copy of ``package`` (setuptools builds in the source folder) into ``target``."""
-    copy = work / package.name
-    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+def pip_install(packages: list[Path], target: Path, work: Path) -> None:
+    """Install copies of ``packages`` (setuptools builds in the source folder) into ``target``, with one pip."""
+    copies = []
+    for package in packages:
+        copies.append(work / package.name)
+        shutil.copytree(package, copies[-1], ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                           "--no-index", "--target", str(target), str(copy)],
-                          capture_output=True, text=True, timeout=120)
+                           "--no-index", "--target", str(target), *map(str, copies)],
+                          capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -46,7 +48,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example plugin, pip-installed into a folder of its own."""
     work = tmp_path_factory.mktemp("plugin")
     target = work / "site"
-    pip_install(EXAMPLE, target, work)
+    pip_install([EXAMPLE], target, work)
     return target
 
 
@@ -103,7 +105,7 @@ def scaffolds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
                               capture_output=True, text=True, timeout=60)
         assert made.returncode == 0, made.stderr
         assert f"wrote the {kind} plugin '{name}' to ./{name}" in made.stdout
-        pip_install(work / name, work / "site", work / "copies")
+    pip_install([work / "my_family", work / "my_step"], work / "site", work / "copies")
     return work, work / "site"
 
 
