@@ -7,6 +7,7 @@ With several worker processes every worker writes its figures to files in a shar
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter as Tally
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -43,7 +44,9 @@ class ServiceMetrics:
         # buckets and sum are kept as a gauge each (summed over the workers) and shown as the
         # histogram ``podium_prediction_value`` (see ``exposition``).
         self._value_bounds = np.array([*_VALUE_BUCKETS, np.inf])
-        self._value_le = [_le(b) for b in self._value_bounds.tolist()]
+        self._value_bounds_list: list[float] = self._value_bounds.tolist()
+        self._value_le = [_le(b) for b in self._value_bounds_list]
+        self._summed: dict[str, Any] = {}
         self.value_buckets = Gauge(_VALUE_BUCKETS_NAME, "rows per bucket of predicted values (not cumulative)",
                                    ["model", "le"], multiprocess_mode="sum", registry=r)
         self.value_sum = Gauge(_VALUE_SUM_NAME, "sum of predicted values", ["model"], multiprocess_mode="sum",
@@ -92,15 +95,28 @@ class ServiceMetrics:
 
     def observe_values(self, model: str, values: np.ndarray) -> None:
         """Predicted values into the value histogram (a value goes to the first bucket it is ≤)."""
-        counts = np.bincount(np.searchsorted(self._value_bounds, values, side="left"),
-                             minlength=len(self._value_bounds))
-        for i in np.flatnonzero(counts).tolist():
+        if len(values) <= 16:  # a few rows: numpy's set-up would cost more than it saves
+            listed = values.tolist()
+            found: dict[int, int] = {}
+            for value in listed:
+                i = bisect_left(self._value_bounds_list, value)
+                found[i] = found.get(i, 0) + 1
+            total = sum(listed)
+        else:
+            counts = np.bincount(np.searchsorted(self._value_bounds, values, side="left"),
+                                 minlength=len(self._value_bounds))
+            found = {i: int(counts[i]) for i in np.flatnonzero(counts).tolist()}
+            total = float(values.sum())
+        for i, n in found.items():
             key = (model, self._value_le[i])
             child = self._labelled.get(key)
             if child is None:
                 child = self._labelled[key] = self.value_buckets.labels(*key)
-            child.inc(int(counts[i]))
-        self.value_sum.labels(model).inc(float(values.sum()))
+            child.inc(n)
+        child = self._summed.get(model)
+        if child is None:
+            child = self._summed[model] = self.value_sum.labels(model)
+        child.inc(total)
 
     def exposition(self) -> bytes:
         """The text format of every worker's figures (or this process's)."""
