@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -112,33 +114,48 @@ def test_killing_a_worker_loses_at_most_its_in_flight_requests(follower):
         time.sleep(0.2)
 
 
+class HeldBatch:
+    """A batch request held inside the service: its head is sent with ``Expect: 100-continue``,
+    and the service's "100 Continue" says the app is reading it (in flight); the body follows
+    when asked, then the answer is read whole."""
+
+    def __init__(self, url: str, key: str, records: int) -> None:
+        self.body = json.dumps({"records": [RECORD] * records}).encode()
+        host, port = url.removeprefix("http://").split(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=30)
+        self.sock.sendall((f"POST /v1/models/titanic/predict/batch HTTP/1.1\r\nHost: {host}\r\n"
+                           f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+                           f"Content-Length: {len(self.body)}\r\nExpect: 100-continue\r\n\r\n").encode())
+        self.reader = self.sock.makefile("rb")
+        assert self.reader.readline().startswith(b"HTTP/1.1 100"), "the service did not ask for the body"
+        self.reader.readline()  # the blank line closing the interim answer
+
+    def finish(self) -> tuple[int, dict]:
+        self.sock.sendall(self.body)
+        status = int(self.reader.readline().split()[1])
+        length = 0
+        while (line := self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        answer = json.loads(self.reader.read(length))
+        self.sock.close()
+        return status, answer
+
+
 def test_sigterm_lets_in_flight_requests_finish_then_stops(project):
     running = start_service(project, ["titanic@champion"], workers=2, access_log=None, prediction_log_rate=0,
                             reload_interval=0)
-    answers: list[httpx.Response | Exception] = []
-
-    def big_batch() -> None:
-        try:
-            with running.client() as client:
-                answers.append(client.post("/v1/models/titanic/predict/batch", json={"records": [RECORD] * 1000}))
-        except httpx.HTTPError as exc:
-            answers.append(exc)
-
     with Load(running.url, running.key) as load:
-        time.sleep(0.3)
         workers = running.workers()
-        in_flight = [threading.Thread(target=big_batch) for _ in range(2)]
-        for thread in in_flight:
-            thread.start()
-        time.sleep(0.2)  # let both batches reach the service (a loaded machine is slow)
+        held = [HeldBatch(running.url, running.key, 1000) for _ in range(2)]  # both in flight
         running.process.send_signal(signal.SIGTERM)
         stopping = time.monotonic()
+        answers = [batch.finish() for batch in held]
         assert running.process.wait(timeout=20) == 0
         assert time.monotonic() - stopping < 15
-        for thread in in_flight:
-            thread.join()
-    assert [getattr(a, "status_code", a) for a in answers] == [200, 200]
-    assert all(len(a.json()["predictions"]) == 1000 for a in answers)
+    assert [status for status, _ in answers] == [200, 200]
+    assert all(len(answer["predictions"]) == 1000 for _, answer in answers)
     assert not any(_alive(pid) for pid in workers)
     # answers given while stopping are whole answers; the rest found the door closed
     assert all(o.status == 200 for o in load.outcomes if o.status is not None)
