@@ -13,11 +13,8 @@ all bound to the same port with ``SO_REUSEPORT``, so that the kernel spreads new
 over the workers (with one shared socket the worker that wakes first takes every connection
 waiting) — and two pipes: the supervisor pings a worker every half second once it has
 answered a first time, and a worker that stops answering for ``PING_TIMEOUT_S`` (hung) is
-killed and replaced, as is one that dies. A dead worker's socket is closed at once (the
-connections the kernel had queued there are refused, as in-flight ones are lost) and its
-replacement gets a fresh one, which joins the port only when that worker listens: meanwhile
-every new connection goes to the workers that serve, instead of waiting for a worker still
-loading its models. SIGTERM or SIGINT stops every worker
+killed and replaced, as is one that dies. A replacement listens on the dead worker's socket:
+connections the kernel queued there wait for it. SIGTERM or SIGINT stops every worker
 gracefully (in-flight requests first); SIGHUP replaces the workers one at a time, each new
 one serving before the old one stops. Workers dying over and over (a crash loop) stop the
 service instead of spinning.
@@ -242,20 +239,8 @@ class Supervisor:
                              len(self.deaths), _CRASH_WINDOW_S)
                 return True
             logger.info("worker [%d] died (exit %s); starting another", worker.pid, code)
-            self._renew_socket(idx)
             self.workers[idx] = self._start(self.sockets[idx])
         return False
-
-    def _renew_socket(self, idx: int) -> None:
-        """A fresh socket for worker ``idx``, bound to the same port but not listening yet (its
-        worker listens once it serves); the dead worker's is closed. Where the workers share one
-        socket, it stays."""
-        old = self.sockets[idx]
-        if sum(sock is old for sock in self.sockets) > 1:
-            return
-        family, address = old.family, old.getsockname()
-        old.close()
-        self.sockets[idx] = _bound(family, address, reuse_port=True)
 
     def restart_all(self) -> None:
         """Each worker replaced in turn, on its own socket; the old one stops once the new one serves."""
