@@ -16,6 +16,7 @@ is typed column by column with pandas.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -38,6 +39,18 @@ Task = Literal["binary", "multiclass", "regression", "forecast"]
 
 #: the model's input: one 1-D array of length N per feature, in schema order (see the module doc)
 TypedColumns = dict[str, np.ndarray]
+
+
+class _NumberBlock(dict[str, np.ndarray]):
+    """Typed columns whose numeric ones are the rows of one (k, N) float64 block, kept as
+    ``block`` with their names: a compiled graph takes them whole (see ``registry.scoring``)."""
+
+    __slots__ = ("names", "block")
+
+    def __init__(self, columns: dict[str, np.ndarray], names: tuple[str, ...], block: np.ndarray) -> None:
+        super().__init__(columns)
+        self.names = names
+        self.block = block
 
 #: categories kept per column (the most frequent); serving still accepts any other value
 MAX_CATEGORIES = 1000
@@ -153,17 +166,35 @@ class InputSchema(BaseModel):
             self._require(by_name)
             return {c.name: _typed_series(frame[by_name[c.name]], c) for c in self.columns}
         if isinstance(data, Mapping):
-            columns: Mapping[str, Sequence[Any]] = {str(k): v for k, v in data.items()}
+            columns: Mapping[str, Sequence[Any]] = data if set(map(type, data)) <= {str} else \
+                {str(k): v for k, v in data.items()}
         else:
             records = list(data)
             present: set[str] = set().union(*(map(str, r.keys()) for r in records)) if records else set(self.names)
             self._require(dict.fromkeys(present))
             columns = {c.name: [r.get(c.name) for r in records] for c in self.columns}
         self._require(columns)
-        return {c.name: _typed_values(list(columns[c.name]), c) for c in self.columns}
+        numbers = self._numbers
+        block = _number_block([columns[n] for n in numbers]) if len(numbers) > 1 else None
+        if block is None:
+            return {c.name: _typed_values(list(columns[c.name]), c) for c in self.columns}
+        typed = dict(zip(numbers, block))
+        if len(typed) < len(self.columns):
+            typed = {c.name: typed[c.name] if c.name in typed else _typed_values(list(columns[c.name]), c)
+                     for c in self.columns}
+        return _NumberBlock(typed, numbers, block)
+
+    @functools.cached_property
+    def _names(self) -> tuple[str, ...]:
+        return tuple(self.names)
+
+    @functools.cached_property
+    def _numbers(self) -> tuple[str, ...]:
+        """The numeric columns (typed together from records)."""
+        return tuple(c.name for c in self.columns if c.kind == ColumnType.NUMERIC)
 
     def _require(self, present: Mapping[str, Any]) -> None:
-        missing = [n for n in self.names if n not in present]
+        missing = [n for n in self._names if n not in present]
         if missing:
             raise SchemaError(
                 f"input is missing columns: {', '.join(missing)} "
@@ -243,6 +274,25 @@ def _typed_values(values: list[Any], column: ColumnSchema) -> np.ndarray:
     if kind == ColumnType.DATETIME:
         return np.array([_seconds(v, column, i) for i, v in enumerate(values)], dtype=np.float64)
     return np.array(_texts(values), dtype=object)
+
+
+def _number_block(columns: list[Sequence[Any]]) -> np.ndarray | None:
+    """Numeric columns typed in one numpy call, as the rows of a (k, N) float64 block — what
+    ``_typed_values`` gives column by column (a request of 60 numbers: 5 µs instead of 60);
+    None where a value needs a look of its own (text that is not a number: each column is
+    then typed on its own, which says where)."""
+    lengths = set(map(len, columns))
+    if len(lengths) != 1:
+        return None
+    (rows,) = lengths
+    try:
+        if rows == 1:  # a single record: one flat list converts much faster than k lists of one
+            block = np.array([values[0] for values in columns], dtype=np.float64).reshape(-1, 1)
+        else:
+            block = np.array(columns, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return block if block.shape == (len(columns), rows) else None
 
 
 def _texts(values: list[Any]) -> list[Any]:

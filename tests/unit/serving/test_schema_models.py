@@ -130,6 +130,8 @@ GOOD = {"plan": "pro", "tenure": 12, "monthly charges": 70.1, "pclass": 3, "pape
     [GOOD, {**GOOD, "plan": "enterprise", "tenure": 3.0, "pclass": 2}],  # unseen category; 3.0 is an integer
     [{k: v for k, v in GOOD.items() if k != "monthly charges"}, {**GOOD, "monthly charges": None}],  # null, left out
     [{**GOOD, "monthly charges": 5}, {**GOOD, "tenure": -(2**53)}],
+    [{k: v for k, v in GOOD.items() if k != "monthly charges"}] * 2,  # every record leaves it out
+    [GOOD, dict(reversed(GOOD.items()))],  # the same fields in another order
 ])
 def test_a_good_batch_is_read_column_by_column_as_the_batch_model_reads_it(records):
     import json
@@ -150,6 +152,9 @@ def test_fields_the_model_does_not_take_are_named_once_in_order():
     quick, rows = _judged(m, json.dumps(body).encode())
     assert quick is not None and list(quick) == rows
     assert quick.ignored == ["zip", "note", "cabin"]
+    same = {"records": [{**GOOD, "zip": 1}, {**GOOD, "zip": 2}]}  # every record has the same fields
+    quick, rows = _judged(m, json.dumps(same).encode())
+    assert quick is not None and list(quick) == rows and quick.ignored == ["zip"]
 
 
 @pytest.mark.parametrize("body", [

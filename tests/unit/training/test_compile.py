@@ -196,3 +196,45 @@ def test_the_serving_cost_estimate_follows_the_model_structure(data):
                                                   cost["lightgbm"])
     bigger = _pipeline("random_forest", "binary").set_params(model__n_estimators=60)
     assert serving_us(_fit(bigger, typed, "binary")) == pytest.approx(2 * cost["random_forest"], rel=0.2)
+
+
+def test_the_graph_takes_one_tensor_a_kind_and_answers_as_the_column_graph_did(data, monkeypatch):
+    """Numbers and booleans come as one float32 (N, k) block, categories as one string block; a
+    graph compiled before (a tensor a column, no mark) still scores through the same typed columns."""
+    import onnx
+
+    from podium.registry.scoring import BY_KIND, INPUTS_KEY, OnnxEngine
+
+    schema, typed, holdout = data
+    for candidate, task in (("extra_trees", "multiclass"), ("logistic_regression", "binary"),
+                            ("lightgbm", "regression")):
+        pipeline = _fit(_pipeline(candidate, task), typed, task)
+        graph = onnx.load_from_string(compile_graph(pipeline, schema, task))
+        shapes = {i.name: [d.dim_value or None for d in i.type.tensor_type.shape.dim] for i in graph.graph.input}
+        assert shapes == {"numbers": [None, 3], "categories": [None, 1]}
+        assert {p.key: p.value for p in graph.metadata_props}[INPUTS_KEY] == BY_KIND
+        with monkeypatch.context() as patched:  # the graph as podium compiled it before inputs by kind
+            patched.setattr("podium.training.compile._inputs_by_kind", lambda onx, schema: None)
+            columns = compile_graph(pipeline, schema, task)
+        classes = _classes(typed, task)
+        new = OnnxEngine(graph.SerializeToString(), schema, task, classes).score(holdout)
+        old = OnnxEngine(columns, schema, task, classes).score(holdout)
+        assert np.array_equal(new.values, old.values)
+        assert (new.proba is None and old.proba is None) or np.array_equal(new.proba, old.proba)
+
+
+def test_a_column_named_like_a_block_keeps_its_own_values():
+    """A numeric column called "categories" and a category called "numbers": the blocks' names
+    are the graph's, the columns' values inside it are renamed."""
+    rng = np.random.default_rng(5)
+    raw = pd.DataFrame({"categories": rng.normal(size=200).round(2), "numbers": rng.choice(["a", "b", "c"], 200),
+                        "other": rng.normal(size=200)})
+    schema = InputSchema.from_frame(raw)
+    frame = pd.DataFrame(schema.typed(raw))
+    y = np.where(frame["categories"] + (frame["numbers"] == "a") > 0.3, "yes", "no")
+    pre = ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"), ["numbers"]),
+                             ("num", StandardScaler(), ["other", "categories"])])
+    pipeline = Pipeline([("pre", pre), ("model", candidate_registry.get("logistic_regression")
+                                         .estimator("binary", {}, 0))]).fit(frame.iloc[:150], y[:150])
+    compiled = compile_model(pipeline, schema, "binary", ["no", "yes"], schema.typed(raw.iloc[150:]))
+    assert compiled.engine.name == "onnx", compiled.engine.reason
