@@ -49,6 +49,7 @@ from podium.training import (
     TrialResult,
     check_gate,
     compete,
+    final_workers,
     fit_final,
     make_executor,
     plan_finish,
@@ -190,14 +191,15 @@ def run_pipeline(
             result.timing = clock.to_json()
             registry.finish_run(run_id, "gate_failed", summary=_summary(result))
             return result
-        final_rows = plan_finish(problem, board, best, clock, refit=spec.split.refit)
+        workers = final_workers(executor)
+        final_rows = plan_finish(problem, board, best, clock, refit=spec.split.refit, workers=workers)
         with clock.phase("final_fit"), use_device(device):
             # iterative families stop past their share of what is left (never before 1.2 × their plan)
             left = clock.left()
             fixed = clock.planned["compile"] + clock.planned["package"] + clock.planned["register"]
             pipeline = fit_final(problem, best.trial, board, refit_all=spec.split.refit, rows=final_rows,
                                  deadline=None if left is None else time.time() + max(
-                                     left - fixed, 1.2 * clock.planned["final_fit"] + 1.0))
+                                     left - fixed, 1.2 * clock.planned["final_fit"] + 1.0), workers=workers)
             release_memory()
         if isinstance(problem, ForecastProblem):
             package = _forecast_package(spec, prepared, problem, pipeline, best, rows, notes,

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["PHASES", "MIN_RUNG_ROWS", "ETA", "CHECK_ROWS", "SMOKE_ROWS", "DEFAULT_EXPONENT", "Finish",
-           "PhaseClock", "holdout_rows", "rungs", "fit_exponent", "scaled_seconds", "finish_estimate",
-           "affordable_rows"]
+           "PhaseClock", "holdout_rows", "rungs", "fit_exponent", "scaled_seconds", "parallel_seconds",
+           "finish_estimate", "affordable_rows"]
 
 #: a run's phases, in order
 PHASES = ("start", "read", "prepare", "competition", "final_fit", "compile", "package", "register")
@@ -35,13 +35,15 @@ SMOKE_ROWS = 2_000
 #: fit time ∝ rows ** exponent, until a family measured its own
 DEFAULT_EXPONENT = 1.1
 _EXPONENT_RANGE = (0.7, 2.0)
-# throughputs for the phases after the competition, measured on a 2-core machine whose fresh
-# process took ~3 s (a model of 10 MB pickles in ~0.1 s and converts to ONNX in ~1 s); at load
-# 13-15 a conversion took 3-8x its plan: finish_estimate scales it by the fresh process's time
+# throughputs for the phases after the competition, measured on an idle 2-core machine (a model
+# of 10 MB pickles in ~0.1 s and converts to ONNX in ~1 s; the smoke test's fresh process takes
+# ~1.2 s, about 0.4 x a `podium run`'s own start); at load 13-15 a conversion took 3-8x its plan:
+# finish_estimate scales it by the fresh process's time
 _COMPILE_BYTES_PER_SECOND = 10e6
 _SAVE_BYTES_PER_SECOND = 50e6
-_FRESH_PROCESS_SECONDS = 3.0  # the smoke test's interpreter and imports, until this process measured its own
-_FIXED_SECONDS = 1.0  # registry writes, the manifest, the alias move
+_FRESH_PROCESS_SECONDS = 1.2  # the smoke test's interpreter and imports, until this process measured its own
+_FRESH_PROCESS_SHARE = 0.4  # of this process's start: the smoke test imports less than a run
+_FIXED_SECONDS = 0.4  # registry writes, the manifest, the alias move
 
 
 def holdout_rows(n_rows: int, fraction: float, max_rows: int | None) -> int:
@@ -83,6 +85,15 @@ def scaled_seconds(seconds: float, rows: int, to_rows: int, exponent: float = DE
     if rows <= 0 or to_rows == rows:
         return seconds
     return seconds * float((to_rows / rows) ** exponent)
+
+
+def parallel_seconds(seconds: Sequence[float], workers: int) -> float:
+    """How long fits of these ``seconds`` take on ``workers`` threads, each next fit going to the
+    first free one, longest first (Graham's LPT schedule: within 4/3 of the best)."""
+    loads = [0.0] * max(1, workers)
+    for s in sorted(seconds, reverse=True):
+        loads[loads.index(min(loads))] += s
+    return max(loads)
 
 
 def affordable_rows(seconds: float, rows: int, available: float, exponent: float = DEFAULT_EXPONENT) -> int:
@@ -153,7 +164,7 @@ class PhaseClock:
     def fresh_process(self) -> float:
         """What starting a fresh podium process (the smoke test) takes here: about what this
         one's start took, on this machine under its present load."""
-        return max(_FRESH_PROCESS_SECONDS, 0.5 * self.actual["start"])  # it imports about half as much
+        return max(_FRESH_PROCESS_SECONDS, _FRESH_PROCESS_SHARE * self.actual["start"])
 
     @property
     def finish_by(self) -> float | None:

@@ -7,12 +7,13 @@ the members' whole pipelines, so each member keeps its own preprocessing and the
 model applies exactly what training applied.
 
 The selection counts what serving costs (each trial's ``serving_us``, the estimated CPU µs a
-row of its compiled graph): a member costs at most ``max_us``, and members are added only
-while the ensemble stays within ``max_us`` — or within what the best trial costs alone, where
-that is more (the ensemble then replaces a dearer champion); among picks whose score
-is within ``MIN_GAIN`` of the best pick the one adding least cost wins (adding weight to a
-member already in adds none); and once chosen, members whose removal costs less than
-``MIN_GAIN`` of the score are dropped, the most expensive first.
+row of its compiled graph): members are added only while the ensemble stays within ``max_us``
+or within ``COST_FACTOR`` times what the best trial costs alone, where that is more (an
+ensemble may cost twice its champion: on diamonds and digits the best ensembles pair the
+champion with one or two models of its kind); among picks whose score is within ``MIN_GAIN``
+of the best pick the one adding least cost wins (adding weight to a member already in adds
+none); and once chosen, members whose removal costs less than ``MIN_GAIN`` of the score are
+dropped, the most expensive first.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sklearn.ensemble import VotingClassifier, VotingRegressor
 from podium.training.leaderboard import Trial, TrialResult
 from podium.training.problem import Problem
 
-__all__ = ["ENSEMBLE", "MIN_GAIN", "select_ensemble", "ensemble_estimator", "diverse"]
+__all__ = ["ENSEMBLE", "MIN_GAIN", "COST_FACTOR", "cost_limit", "select_ensemble", "ensemble_estimator", "diverse"]
 
 ENSEMBLE = "ensemble"
 _POOL = 12
@@ -37,6 +38,13 @@ _ROUNDS = 20
 MIN_GAIN = 0.002
 #: what the voting step adds a member (µs a row): a multiply and a sum of its output
 _US_PER_MEMBER = 0.1
+#: an ensemble may cost this many times its best trial's serving µs (or ``max_us``, where more)
+COST_FACTOR = 2.0
+
+
+def cost_limit(best_us: float | None, max_us: float | None) -> float | None:
+    """The most an ensemble may cost to serve (µs a row) when its best trial costs ``best_us``."""
+    return None if max_us is None else max(max_us, COST_FACTOR * (best_us or 0.0))
 
 
 def select_ensemble(problem: Problem, results: list[TrialResult], next_id: int, *,
@@ -45,8 +53,7 @@ def select_ensemble(problem: Problem, results: list[TrialResult], next_id: int, 
     is a single trial (nothing to gain). With CV the weights are chosen on the out-of-fold
     predictions, so the holdout score stays honest. Trials slower to fit than
     ``max_member_seconds`` are left out: the ensemble is refitted at the end, within the budget.
-    Each member's estimated serving cost is within ``max_us`` µs a row (None: no limit), and
-    so is their sum, or within the best trial's cost, where that is more."""
+    The members' estimated serving cost together is within ``cost_limit`` (None: no limit)."""
     usable = [r for r in results if r.status == "ok" and _output(r, problem, oof=False) is not None
               and (max_member_seconds is None or r.fit_seconds <= max_member_seconds)]
     pool = diverse(usable)
@@ -64,8 +71,7 @@ def select_ensemble(problem: Problem, results: list[TrialResult], next_id: int, 
         return metric.value(y, pred, mean, problem.classes)
 
     cost = [r.serving_us or 0.0 for r in pool]
-    # each member within max_us, all together within it or within what the best trial (pool[0]) costs
-    limit = None if max_us is None else max(max_us, cost[0])
+    limit = cost_limit(cost[0], max_us)  # pool[0] is the best trial
 
     def selection_score(counts: Counter[int]) -> float:
         mean = sum(n * outputs[i] for i, n in counts.items()) / sum(counts.values())
@@ -82,7 +88,7 @@ def select_ensemble(problem: Problem, results: list[TrialResult], next_id: int, 
         options = []  # (score, cost it adds, index)
         for i, out in enumerate(outputs):
             adds = 0.0 if i in chosen else cost[i]
-            if max_us is not None and limit is not None and (adds > max_us or spent + adds > limit):
+            if limit is not None and spent + adds > limit:
                 continue
             options.append((metric.score(value_of((total + out) / (len(chosen) + 1), y_select)), adds, i))
         if not options:

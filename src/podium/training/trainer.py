@@ -9,6 +9,7 @@ measured; ``fit_final`` refits the winner on every row (or as many as the plan a
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import pandas as pd
+from joblib import parallel_config
 
 from podium._internal.process import release_memory
 from podium.candidates import Candidate, candidate_registry, fit_deadline
@@ -31,10 +33,11 @@ from podium.training.budget import (
     affordable_rows,
     finish_estimate,
     fit_exponent,
+    parallel_seconds,
     rungs,
     scaled_seconds,
 )
-from podium.training.ensemble import ENSEMBLE, ensemble_estimator, select_ensemble
+from podium.training.ensemble import ENSEMBLE, cost_limit, ensemble_estimator, select_ensemble
 from podium.training.executors import Executor
 from podium.training.halving import Ladder
 from podium.training.leaderboard import Leaderboard, Trial, TrialResult
@@ -42,7 +45,7 @@ from podium.training.planner import Planner
 from podium.training.forecasting import fit_final_forecast, select_forecast_ensemble
 from podium.training.problem import ForecastProblem, Problem, make_pipeline
 
-__all__ = ["TrainerEvent", "compete", "fit_final", "plan_finish", "select_candidates"]
+__all__ = ["TrainerEvent", "compete", "final_workers", "fit_final", "plan_finish", "select_candidates"]
 
 
 @dataclass(frozen=True)
@@ -111,8 +114,9 @@ def compete(
     grace = 1.0 + 0.02 * span  # then running trials are stopped
     first_cap = _trial_cap(budget.seconds or 0.0)  # the first trials' time, however little is left
     n_train, _ = _split_rows(problem)
+    max_us = (constraints or ConstraintsSpec()).max_ensemble_us
     timing = _Timing(problem, final_rows=problem.n_rows if refit else n_train, span=span,
-                     fresh_process=clock.fresh_process)
+                     fresh_process=clock.fresh_process, workers=final_workers(executor), max_us=max_us)
     subsample = (finish_by is not None and budget.trials is None and isinstance(problem, Problem)
                  and not problem.cv_folds)
     ladder = Ladder(rungs(n_train) if subsample else (n_train,))
@@ -223,8 +227,8 @@ def compete(
             combined = select_forecast_ensemble(problem, board.results, next_id=len(results),
                                                 max_member_seconds=0.15 * span if finish_by is not None else None)
         else:
-            combined = _ensemble(problem, board, timing, finish_by, next_id=len(results),
-                                 max_us=(constraints or ConstraintsSpec()).max_ensemble_us)
+            combined = _ensemble(problem, board, timing, finish_by, next_id=len(results), max_us=max_us,
+                                 notes=clock.notes)
         if combined is not None:
             board = Leaderboard([*results, _apply_constraints(combined, constraints)], problem.metric.name,
                                 reproducible=reproducible)
@@ -232,10 +236,10 @@ def compete(
 
 
 def _ensemble(problem: Problem, board: Leaderboard, timing: _Timing, finish_by: float | None, *,
-              next_id: int, max_us: float | None) -> TrialResult | None:
+              next_id: int, max_us: float | None, notes: dict[str, Any]) -> TrialResult | None:
     """The greedy ensemble of the trials fitted on the most rows, when its members' final fits
     (each under a member cap, all together within what is left) fit in the budget, and its
-    estimated serving cost within ``max_us`` (µs a row)."""
+    estimated serving cost within ``max_us`` (µs a row). One left out for time says so in ``notes``."""
     ok = [r for r in board.results if r.status == "ok"]
     if not ok:
         return None
@@ -250,11 +254,16 @@ def _ensemble(problem: Problem, board: Leaderboard, timing: _Timing, finish_by: 
     if combined is None:
         return None
     members = [m for m in ok if m.trial.id in combined.trial.params["members"]]
-    fit = sum(final[m.trial.id] for m in members)
+    fit = timing.members_seconds([final[m.trial.id] for m in members])
     finish = finish_estimate(fit_seconds=fit, size_bytes=combined.size_bytes or 0,
                              predict_ms_per_1000=combined.predict_ms_per_1000 or 0.0, holdout=len(problem.X_test),
                              fresh_process=timing.fresh_process)
-    return combined if time.time() + finish.total <= finish_by else None
+    left = finish_by - time.time()
+    if finish.total <= left:
+        return combined
+    notes["ensemble"] = (f"left out: its final fit, compilation and packaging would take {finish.total:.1f} s, "
+                         f"{max(0.0, left):.1f} s were left")
+    return None
 
 
 def _split_rows(problem: Problem | ForecastProblem) -> tuple[int, int]:
@@ -264,15 +273,28 @@ def _split_rows(problem: Problem | ForecastProblem) -> tuple[int, int]:
     return len(problem.X_train), len(problem.X_test)
 
 
+def final_workers(executor: Executor) -> int:
+    """Threads that fit an ensemble's members at once at the end: the competition's workers,
+    at most this machine's cores (their fit times were measured that many at a time)."""
+    return max(1, min(executor.n_jobs, os.cpu_count() or 1))
+
+
 class _Timing:
     """What the trials measured, turned into the seconds a fit or the run's end will take."""
 
     def __init__(self, problem: Problem | ForecastProblem, *, final_rows: int, span: float,
-                 fresh_process: float) -> None:
+                 fresh_process: float, workers: int = 1, max_us: float | None = None) -> None:
         self.holdout = _split_rows(problem)[1]
         self.final_rows = final_rows
         self.span = span
         self.fresh_process = fresh_process
+        # a table's ensemble fits its members ``workers`` at a time (``fit_final``); a forecast's one by one
+        self.workers = workers if isinstance(problem, Problem) else 1
+        self.max_us = max_us
+
+    def members_seconds(self, final_fits: list[float]) -> float:
+        """The final fit of an ensemble whose members' fits take ``final_fits``."""
+        return parallel_seconds(final_fits, self.workers)
 
     def exponent(self, result: TrialResult, results: list[TrialResult]) -> float:
         """How this configuration's (else its family's) fit time grew with rows."""
@@ -293,16 +315,21 @@ class _Timing:
 
     def reserve(self, results: list[TrialResult]) -> float:
         """Seconds to keep for the phases after the competition: those of the likeliest winners
-        (the best three trials; the best five together, as an ensemble), at most half the span.
-        Before anything is measured: a guess of 5 s + 10 % of the span."""
+        (the best three trials; as an ensemble, the best five that its member cap and serving
+        cost limit admit), at most half the span. Before anything is measured: a guess of 5 s +
+        10 % of the span."""
         ok = sorted((r for r in results if r.status == "ok" and r.score is not None), key=lambda r: -(r.score or 0.0))
         if not ok:
             return min(0.5 * self.span, 5.0 + 0.1 * self.span)
         finishes = [self._finish(r, results, self.final_fit_seconds(r, results)) for r in ok[:3]]
-        members = [r for r in ok[:5] if self.final_fit_seconds(r, results) <= 0.15 * self.span]
-        if len(members) > 1:
-            finishes.append(self._finish(members[0], results,
-                                         sum(self.final_fit_seconds(r, results) for r in members)))
+        limit, spent, fits = cost_limit(ok[0].serving_us, self.max_us), 0.0, []
+        for r in ok[:5]:
+            fit, us = self.final_fit_seconds(r, results), r.serving_us or 0.0
+            if fit <= 0.15 * self.span and (limit is None or spent + us <= limit):
+                fits.append(fit)
+                spent += us
+        if len(fits) > 1:
+            finishes.append(self._finish(ok[0], results, self.members_seconds(fits)))
         return min(0.5 * self.span, max(f.total for f in finishes))
 
     def _finish(self, result: TrialResult, results: list[TrialResult], fit: float) -> Finish:
@@ -348,19 +375,21 @@ def _apply_constraints(result: TrialResult, constraints: ConstraintsSpec | None)
 
 
 def plan_finish(problem: Problem | ForecastProblem, board: Leaderboard, winner: TrialResult, clock: PhaseClock, *,
-                refit: bool) -> int:
+                refit: bool, workers: int = 1) -> int:
     """Plan the phases after the competition on ``clock``; returns the rows of the final fit.
 
     Every row (train + holdout with ``refit``) when the winner's measured fit, scaled to them,
     fits in what is left of the budget beside compilation, packaging and registration; else
-    as many as fit (never fewer than the winner's trial saw; a forecast: every point)."""
+    as many as fit (never fewer than the winner's trial saw; a forecast: every point). An
+    ensemble's members are fitted ``workers`` at a time."""
     n_train, n_holdout = _split_rows(problem)
     final_rows = problem.n_rows if refit else n_train
-    timing = _Timing(problem, final_rows=final_rows, span=clock.budget or 0.0, fresh_process=clock.fresh_process)
+    timing = _Timing(problem, final_rows=final_rows, span=clock.budget or 0.0, fresh_process=clock.fresh_process,
+                     workers=workers)
     results = board.results
     if winner.trial.candidate == ENSEMBLE:
         members = [r for r in results if r.trial.id in winner.trial.params["members"]]
-        fit = sum(timing.final_fit_seconds(m, results) for m in members)
+        fit = timing.members_seconds([timing.final_fit_seconds(m, results) for m in members])
         trial_rows, exponent = min((m.rows or final_rows for m in members), default=final_rows), DEFAULT_EXPONENT
     else:
         fit = timing.final_fit_seconds(winner, results)
@@ -384,11 +413,12 @@ def plan_finish(problem: Problem | ForecastProblem, board: Leaderboard, winner: 
 
 
 def fit_final(problem: Problem | ForecastProblem, winner: Trial, board: Leaderboard, *, refit_all: bool,
-              rows: int | None = None, deadline: float | None = None) -> Any:
+              rows: int | None = None, deadline: float | None = None, workers: int = 1) -> Any:
     """The winner's pipeline (or ensemble) fitted on train + test (or train only) for the package:
     on ``rows`` of them when given (the holdout's rows first, then train rows as a trial takes
-    them); iterative families stop at ``deadline``. For a forecast, its forecaster fitted on every
-    point of every series (or the train part)."""
+    them); iterative families stop at ``deadline``; an ensemble's members ``workers`` at a time
+    (threads: the families fit in native code that releases the GIL). For a forecast, its
+    forecaster fitted on every point of every series (or the train part)."""
     if isinstance(problem, ForecastProblem):
         return fit_final_forecast(problem, winner, board, refit_all=refit_all, deadline=deadline)
     if winner.candidate == ENSEMBLE:
@@ -409,6 +439,7 @@ def fit_final(problem: Problem | ForecastProblem, winner: Trial, board: Leaderbo
             X, y = problem.X_test, problem.y_test
     else:
         X, y = problem.train_part(rows)
-    with warnings.catch_warnings(), fit_deadline(deadline):
+    threads = workers if winner.candidate == ENSEMBLE else 1
+    with warnings.catch_warnings(), fit_deadline(deadline), parallel_config(backend="threading", n_jobs=threads):
         warnings.simplefilter("ignore")
         return pipeline.fit(X, y)

@@ -17,6 +17,7 @@ from podium.training.budget import (
     finish_estimate,
     fit_exponent,
     holdout_rows,
+    parallel_seconds,
     rungs,
     scaled_seconds,
 )
@@ -77,12 +78,13 @@ def test_finish_estimate_grows_with_the_model_and_its_predict_time():
     big = finish_estimate(fit_seconds=1.0, size_bytes=100_000_000, predict_ms_per_1000=50.0, holdout=20_000)
     assert big.compile > small.compile and big.package > small.package and big.register > small.register
     assert small.total == pytest.approx(small.final_fit + small.fixed)
+    assert parallel_seconds([4.0, 3.0, 3.0, 2.0], 2) == 6.0 and parallel_seconds([4.0, 3.0], 1) == 7.0
     # the graph is checked on at most CHECK_ROWS holdout rows, whatever the holdout's size
     capped = finish_estimate(fit_seconds=1.0, size_bytes=0, predict_ms_per_1000=1000.0, holdout=10 * CHECK_ROWS)
     assert capped.compile == pytest.approx(0.3 + 2 * CHECK_ROWS / 1000)
-    # a busy machine (its fresh process takes 3x an idle one's) converts 3x slower
+    # a busy machine (its fresh process takes 3x an idle one's 1.2 s) converts 3x slower
     busy = finish_estimate(fit_seconds=1.0, size_bytes=10_000_000, predict_ms_per_1000=0.0, holdout=20_000,
-                           fresh_process=9.0)
+                           fresh_process=3.6)
     idle = finish_estimate(fit_seconds=1.0, size_bytes=10_000_000, predict_ms_per_1000=0.0, holdout=20_000)
     assert busy.compile == pytest.approx(3 * idle.compile) and busy.package > idle.package
 

@@ -53,13 +53,14 @@ def test_members_are_added_only_within_the_serving_cost_limit():
     assert cheap.serving_us <= 10.0 and cheap.value > free.value  # a little worse, 12x cheaper
 
 
-def test_the_limit_never_bars_what_the_best_trial_costs_alone():
+def test_an_ensemble_may_cost_twice_its_best_trial():
     y = np.linspace(0, 10, 50)
     results = _ranked([_result(0, "random_forest", y + 0.9, y, us=30.0), _result(1, "lightgbm", y + 1.0, y, us=8.0),
                        _result(2, "xgboost", y - 1.0, y, us=8.0)])
     combined = select_ensemble(_problem(y), results, next_id=3, max_us=10.0)
-    assert combined is not None and combined.trial.params["members"] == [1, 2]  # 16 µs: over 10, under 30
-    results[0].serving_us = 12.0
+    assert combined is not None and 0 in combined.trial.params["members"]  # the forest and a booster: 38 µs of 60
+    assert 30.0 < combined.serving_us <= 60.0
+    results[0].serving_us = 4.0  # now every pair costs over max(10, 2 × 4) µs
     assert select_ensemble(_problem(y), results, next_id=3, max_us=10.0) is None
 
 

@@ -209,3 +209,39 @@ def test_near_the_end_a_family_measured_slower_than_what_is_left_is_not_launched
     assert not _too_slow(knn, results, 0.1, timing)  # nothing measured (a failure is no measure): it may run
     half = Trial(9, "random_forest", {}, 0, rows=rows // 2)  # on fewer rows it is faster (scaled)
     assert _too_slow(half, results, 2.0, timing) and not _too_slow(half, results, 3.0, timing)
+
+
+class _Barrier(ClassifierMixin, BaseEstimator):
+    """Fits only when another member fits at the same time (or raises after 20 s)."""
+
+    barrier = None
+
+    def fit(self, X, y):
+        type(self).barrier.wait(timeout=20)
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        return np.full((len(X), len(self.classes_)), 1 / len(self.classes_))
+
+
+def test_an_ensembles_members_are_planned_and_fitted_two_at_a_time(problem):
+    import threading
+
+    from podium.training import Leaderboard, PhaseClock, plan_finish
+    from podium.training.ensemble import ENSEMBLE
+
+    _register("barrier_test", lambda task, params, seed: _Barrier())
+    rows = problem.n_rows  # the trials saw every row: their fit times are the final fits' own
+    members = [TrialResult(Trial(i, "barrier_test", {}, 0, rows=rows), "ok", score=0.8, fit_seconds=4.0, rows=rows,
+                           size_bytes=0, predict_ms_per_1000=0.0) for i in (0, 1)]
+    ensemble = TrialResult(Trial(2, ENSEMBLE, {"members": [0, 1], "weights": [1, 1]}, 0), "ok", score=0.9,
+                           fit_seconds=8.0, size_bytes=0, predict_ms_per_1000=0.0)
+    board = Leaderboard([*members, ensemble], problem.metric.name)
+    for workers, planned in ((1, 8.0), (2, 4.0)):
+        clock = PhaseClock(None)
+        plan_finish(problem, board, ensemble, clock, refit=True, workers=workers)
+        assert clock.planned["final_fit"] == pytest.approx(planned)
+    _Barrier.barrier = threading.Barrier(2)  # one member alone would wait for the other in vain
+    fitted = fit_final(problem, ensemble.trial, board, refit_all=True, workers=2)
+    assert len(fitted.estimators_) == 2 and not _Barrier.barrier.broken
