@@ -118,8 +118,8 @@ class ConstraintsSpec(_Strict):
                                               "(served on the compiled engine)")
     max_ensemble_us: float | None = Field(
         10.0, gt=0, description="the weighted ensemble's serving cost limit: estimated CPU µs a row of its "
-                                "compiled graph (100-row batches, one core); it may always cost as much as "
-                                "the best single trial; null: no limit")
+                                "compiled graph (100-row batches, one core), or twice the best single trial's "
+                                "where that is more; null: no limit")
 
 
 class PromotionSpec(_Strict):
