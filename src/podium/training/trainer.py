@@ -314,28 +314,31 @@ class _Timing:
         return scaled_seconds(result.fit_seconds, result.rows or rows, rows, self.exponent(result, results)) + predict
 
     def reserve(self, results: list[TrialResult]) -> float:
-        """Seconds to keep for the phases after the competition: those of the likeliest winners
-        (the best three trials; as an ensemble, the best five that its member cap and serving
-        cost limit admit), at most half the span. Before anything is measured: a guess of 5 s +
-        10 % of the span."""
+        """Seconds to keep for the phases after the competition: those of the likeliest winners,
+        the best trial and, as an ensemble, the best five that its member cap and serving cost
+        limit admit; at most half the span. (Should another win at the end, a final fit that no
+        longer fits gets fewer rows: ``plan_finish``.) Before anything is measured: a guess of
+        5 s + 10 % of the span."""
         ok = sorted((r for r in results if r.status == "ok" and r.score is not None), key=lambda r: -(r.score or 0.0))
         if not ok:
             return min(0.5 * self.span, 5.0 + 0.1 * self.span)
-        finishes = [self._finish(r, results, self.final_fit_seconds(r, results)) for r in ok[:3]]
-        limit, spent, fits = cost_limit(ok[0].serving_us, self.max_us), 0.0, []
+        finishes = [self._finish([ok[0]], self.final_fit_seconds(ok[0], results))]
+        limit, spent, members, fits = cost_limit(ok[0].serving_us, self.max_us), 0.0, [], []
         for r in ok[:5]:
             fit, us = self.final_fit_seconds(r, results), r.serving_us or 0.0
             if fit <= 0.15 * self.span and (limit is None or spent + us <= limit):
+                members.append(r)
                 fits.append(fit)
                 spent += us
-        if len(fits) > 1:
-            finishes.append(self._finish(ok[0], results, self.members_seconds(fits)))
+        if len(members) > 1:
+            finishes.append(self._finish(members, self.members_seconds(fits)))
         return min(0.5 * self.span, max(f.total for f in finishes))
 
-    def _finish(self, result: TrialResult, results: list[TrialResult], fit: float) -> Finish:
-        return finish_estimate(fit_seconds=fit, size_bytes=result.size_bytes or 0,
-                               predict_ms_per_1000=result.predict_ms_per_1000 or 0.0, holdout=self.holdout,
-                               fresh_process=self.fresh_process)
+    def _finish(self, models: list[TrialResult], fit: float) -> Finish:
+        """The phases after the competition for ``models`` (one, or an ensemble's members)."""
+        return finish_estimate(fit_seconds=fit, size_bytes=sum(r.size_bytes or 0 for r in models),
+                               predict_ms_per_1000=sum(r.predict_ms_per_1000 or 0.0 for r in models),
+                               holdout=self.holdout, fresh_process=self.fresh_process)
 
 
 def _too_slow(trial: Trial, results: list[TrialResult], seconds_left: float, timing: _Timing) -> bool:
