@@ -24,5 +24,10 @@ def fit_deadline(at: float | None) -> Iterator[None]:
         _deadline = previous
 
 
+def deadline_set() -> bool:
+    """Whether a deadline holds in this block (a trial's, or a final fit's)."""
+    return _deadline is not None
+
+
 def past_deadline() -> bool:
     return _deadline is not None and time.time() > _deadline

@@ -394,7 +394,12 @@ def _register_converters() -> None:
         calculate_linear_regressor_output_shapes,
     )
 
-    from podium.candidates.boosting import BoostedClassifier, BoostedRegressor
+    from podium.candidates.boosting import (
+        BoostedClassifier,
+        BoostedRegressor,
+        DeadlineHistGradientBoostingClassifier,
+        DeadlineHistGradientBoostingRegressor,
+    )
 
     classifier_options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
     try:
@@ -452,6 +457,14 @@ def _register_converters() -> None:
             model, alias,
             calculate_linear_classifier_output_shapes if classifier else calculate_linear_regressor_output_shapes,
             _with_missing_directions(convert), options=tree_classifier_options if classifier else tree_options)
+    # podium's histogram boosting only fits differently (rounds to a deadline): scikit-learn's converter
+    update_registered_converter(DeadlineHistGradientBoostingClassifier, "PodiumHistGradientBoostingClassifier",
+                                calculate_linear_classifier_output_shapes, convert_sklearn_random_forest_classifier,
+                                options={**classifier_options, "raw_scores": [True, False],
+                                         "output_class_labels": [False, True]})
+    update_registered_converter(DeadlineHistGradientBoostingRegressor, "PodiumHistGradientBoostingRegressor",
+                                calculate_linear_regressor_output_shapes,
+                                convert_sklearn_random_forest_regressor_converter, options={"raw_scores": [True, False]})
     update_registered_converter(TransformedTargetRegressor, "PodiumTransformedTargetRegressor",
                                 calculate_linear_regressor_output_shapes, _convert_transformed_target)
     update_registered_converter(BoostedClassifier, "PodiumBoostedClassifier",

@@ -53,6 +53,21 @@ def test_boosting_stops_at_the_deadline(data):
     assert booster.best_iteration_ < 10
 
 
+@pytest.mark.parametrize("params", [{"early_stopping": False, "max_iter": 200}, {}])
+def test_histogram_boosting_grows_in_rounds_to_the_deadline_and_fits_alike_before_it(data, params):
+    import time
+
+    X, y = data["multiclass"]
+    build = candidate_registry.get("hist_gradient_boosting").estimator
+    plain = build("multiclass", params, 0).fit(X, y)  # no deadline: scikit-learn's own fit
+    with fit_deadline(time.time() + 600):  # rounds, none late: the same model (early stopping included)
+        rounds = build("multiclass", params, 0).fit(X, y)
+    assert rounds.n_iter_ == plain.n_iter_ and np.allclose(rounds.predict_proba(X), plain.predict_proba(X))
+    with fit_deadline(time.time() - 1):  # already past: the first round's 32 iterations only
+        late = build("multiclass", params, 0).fit(X, y)
+    assert late.n_iter_ == min(32, plain.n_iter_) and late.max_iter == plain.max_iter and not late.warm_start
+
+
 def test_a_plugin_candidate_registers_like_a_builtin():
     from sklearn.dummy import DummyClassifier
 
