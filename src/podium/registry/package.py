@@ -107,6 +107,7 @@ class ModelPackage:
         self.series_layout = series_layout
         self._pickle: bytes | None = None
         self._where = "memory"
+        self._source: tuple[AbstractFileSystem, str] | None = None  # the folder it was loaded from
         self._engines: dict[int | None, Engine] = {}
 
     def __repr__(self) -> str:
@@ -227,7 +228,11 @@ class ModelPackage:
         pipeline is unpickled, from the verified bytes, only when it is first used.
         """
         where = str(path_or_url)
-        manifest, blobs = _read_verified(path_or_url, fs, manifest_sha256, trust)
+        if fs is None:
+            fs, root = url_to_fs(where)
+        else:
+            root = where
+        manifest, blobs = _read_verified(root, fs, manifest_sha256, trust, where=where)
         engine = EngineInfo.from_json(manifest.get("engine"))
         package = cls(
             pipeline=_NOT_LOADED,
@@ -247,12 +252,29 @@ class ModelPackage:
         )
         package._pickle = blobs[MODEL_FILE]
         package._where = where
+        package._source = (fs, root.rstrip("/"))
         return package
+
+    def release_pickle(self) -> None:
+        """Let go of the verified pickle's bytes, kept for the pipeline's first use, where that
+        use will not come: a service's worker scoring the compiled graph (digits' forest: 15 MB
+        a worker). Asked for later, the pipeline is read from the package folder and checked
+        against its checksum again."""
+        if self._source is not None and self._pipeline is _NOT_LOADED:
+            self._pickle = None
 
     def _unpickle(self) -> Any:
         import joblib
 
         blob, where = self._pickle, self._where
+        if blob is None and self._source is not None:  # released (release_pickle): read and checked again
+            fs, root = self._source
+            try:
+                blob = fs.cat_file(f"{root}/{MODEL_FILE}")
+            except FileNotFoundError:
+                raise IntegrityError(f"model package at {where} lacks {MODEL_FILE} now: it was modified; "
+                                     "re-register the model.") from None
+            _verify(where, MODEL_FILE, str(self.checksum), hashlib.sha256(blob).hexdigest())
         if blob is None:
             raise PodiumError(f"model package at {where} has no pipeline to load.")
         try:
@@ -416,14 +438,15 @@ def library_versions() -> dict[str, str]:
 
 
 def _read_verified(path_or_url: str | os.PathLike[str], fs: AbstractFileSystem | None,
-                   manifest_sha256: str | None, trust: TrustPolicy | None) -> tuple[dict[str, Any], dict[str, bytes]]:
+                   manifest_sha256: str | None, trust: TrustPolicy | None,
+                   where: str | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
     """The manifest and the bytes of every file it lists, each checked (nothing unpickled)."""
     if fs is None:
         fs, root = url_to_fs(str(path_or_url))
     else:
         root = str(path_or_url)
     root = root.rstrip("/")
-    where = str(path_or_url)
+    where = where or str(path_or_url)
     manifest_path = f"{root}/{MANIFEST}"
     if not fs.exists(manifest_path):
         if not fs.exists(root):

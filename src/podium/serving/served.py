@@ -149,6 +149,8 @@ def serve_package(package: Any, *, name: str, version: int, ref: str, executor: 
                                     real_examples=limits.real_examples)
     responses = build_response_models(name, package.output_schema)
     predictor = Predictor(package)
+    if predictor.engine == "onnx":  # the graph scores: the pipeline's pickle need not stay in memory
+        package.release_pickle()
     notes: list[str] = []
     if package.engine.reason:
         notes.append(f"scikit-learn engine: {package.engine.reason}")

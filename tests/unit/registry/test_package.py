@@ -62,6 +62,21 @@ def test_tampered_model_fails_its_checksum_before_unpickling(classifier_package:
     assert unpickled == []
 
 
+def test_a_released_pickle_is_read_and_checked_again_when_the_pipeline_is_asked_for(
+        classifier_package: ModelPackage, frame: pd.DataFrame, tmp_path: Path) -> None:
+    classifier_package.save(None, tmp_path / "pkg")
+    loaded = ModelPackage.load(tmp_path / "pkg")
+    loaded.release_pickle()
+    X = _features(frame)
+    np.testing.assert_allclose(loaded.pipeline.predict_proba(X), classifier_package.pipeline.predict_proba(X))
+    again = ModelPackage.load(tmp_path / "pkg")
+    again.release_pickle()
+    model = tmp_path / "pkg" / MODEL_FILE
+    model.write_bytes(model.read_bytes() + b"\x00")  # changed after it was loaded
+    with pytest.raises(IntegrityError, match=r"failed its checksum on model\.joblib"):
+        _ = again.pipeline
+
+
 def test_manifest_pinned_by_the_registry(classifier_package: ModelPackage, tmp_path: Path) -> None:
     classifier_package.save(None, tmp_path / "pkg")
     with pytest.raises(IntegrityError, match="failed its checksum on package.json"):
