@@ -23,6 +23,10 @@ from podium.candidates.base import Candidate, Choice, Float, Int, Tags, register
 from podium.candidates.deadline import deadline_set, past_deadline
 from podium.candidates.device import booster_device_params, current_device
 
+#: the trees a boosted model may grow in all: a round of a k-class model grows k trees, so it
+#: gets 5,000 // k rounds. Early stopping on a multiclass log-loss that keeps improving by
+#: crumbs ran LightGBM on digits (10 classes) to 3,921 rounds: 39,000 trees, 23 s of CPU and
+#: +340 MB at the fit's peak, for the holdout accuracy it had at 250 rounds.
 _MAX_TREES = 5000
 _PATIENCE = 50
 
@@ -53,6 +57,7 @@ class EarlyStoppedBooster(BaseEstimator):  # type: ignore[misc]
         X_fit, X_val, y_fit, y_val = train_test_split(
             X, y, test_size=self.validation_fraction, random_state=self.random_state, stratify=stratify)
         model = clone(self.booster)
+        model.set_params(n_estimators=max_rounds(model.get_params()["n_estimators"], self._trees_per_round()))
         self._fit_one(model, X_fit, y_fit, (X_val, y_val))
         self.best_iteration_ = max(1, self._best_iteration(model))
         if self.refit and not past_deadline():
@@ -62,6 +67,10 @@ class EarlyStoppedBooster(BaseEstimator):  # type: ignore[misc]
         if hasattr(model, "n_features_in_"):
             self.n_features_in_ = model.n_features_in_
         return self
+
+    def _trees_per_round(self) -> int:
+        classes = len(getattr(self, "classes_", ()))
+        return classes if classes > 2 else 1
 
     def _fit_one(self, model: Any, X: Any, y: Any, eval_set: tuple[Any, Any] | None) -> None:
         name = type(model).__module__.split(".")[0]
@@ -99,6 +108,12 @@ class EarlyStoppedBooster(BaseEstimator):  # type: ignore[misc]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         return np.asarray(self.model_.predict_proba(_matrix(X)))
+
+
+def max_rounds(rounds: int | None, trees_per_round: int) -> int:
+    """The boosting rounds a model may run: ``rounds``, within ``_MAX_TREES`` trees in all."""
+    cap = max(1, _MAX_TREES // max(1, trees_per_round))
+    return cap if rounds is None else min(int(rounds), cap)
 
 
 def _matrix(X: Any) -> np.ndarray:

@@ -78,3 +78,41 @@ def test_a_plugin_candidate_registers_like_a_builtin():
     assert "dummy_test" in candidate_registry.names()
     assert candidate_registry.get("dummy_test").supports("binary")
     assert not candidate_registry.get("dummy_test").supports("regression")
+
+
+@pytest.mark.parametrize("family", ["random_forest", "extra_trees"])
+def test_a_forest_holds_a_bounded_number_of_nodes_whatever_its_rows(family, monkeypatch):
+    from podium.candidates import trees
+
+    candidate = candidate_registry.get(family)
+    rng = random.Random(0)
+    drawn = [*candidate.presets, *(next(candidate.configurations(rng)) for _ in range(20))]
+    for task, node_bytes in (("regression", 64 + 8), ("multiclass", 64 + 8 * 10)):
+        for params in drawn:  # every configuration podium may try: ~100 MB of nodes at most
+            model = candidate.estimator(task, params, 0)
+            trees_ = model.get_params()["n_estimators"]
+            assert model.get_params()["max_leaf_nodes"] == trees.forest_leaves(task, trees_)
+            assert (2 * model.get_params()["max_leaf_nodes"] - 1) * trees_ * node_bytes < 130 * 2**20
+    # fitted: fully grown, these 3,000 noisy rows would make ~3,000 leaves a tree
+    monkeypatch.setattr(trees, "FOREST_LEAVES", {"regression": 2_000, "classification": 1_000})
+    monkeypatch.setattr(trees, "MIN_TREE_LEAVES", 10)
+    X, y = make_regression(3000, 4, noise=20, random_state=0)
+    forest = candidate.estimator("regression", {"n_estimators": 10, "max_features": 1.0}, 0).fit(X, y)
+    assert all(t.tree_.n_leaves <= 200 for t in forest.estimators_)
+    labels = np.array(["a", "b"])[(X[:, 0] + np.random.default_rng(0).normal(size=3000) > 0).astype(int)]
+    forest = candidate.estimator("binary", {"n_estimators": 10}, 0).fit(X, labels)
+    assert all(t.tree_.n_leaves <= 100 for t in forest.estimators_)
+    # a cap the spec gives wins
+    assert candidate.estimator("regression", {"n_estimators": 10, "max_leaf_nodes": 7}, 0).max_leaf_nodes == 7
+
+
+def test_a_boosted_model_grows_a_bounded_number_of_trees_whatever_its_classes(data, monkeypatch):
+    from podium.candidates import boosting
+
+    monkeypatch.setattr(boosting, "_MAX_TREES", 60)
+    assert boosting.max_rounds(5000, 3) == 20 and boosting.max_rounds(7, 3) == 7 and boosting.max_rounds(5000, 1) == 60
+    X, y = data["multiclass"]  # 3 classes: 3 trees a round; a tiny learning rate never stops early
+    for name in ("lightgbm", "xgboost"):
+        model = candidate_registry.get(name).estimator("multiclass", {"learning_rate": 0.001}, 0).fit(X, y)
+        assert model.best_iteration_ == 20
+        assert model.model_.get_params()["n_estimators"] <= 23  # the refit: 1.1 x the rounds found
