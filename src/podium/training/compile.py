@@ -98,9 +98,18 @@ def compile_graph(pipeline: Any, schema: InputSchema, task: str) -> bytes:
                           target_opset={"": _OPSET, "ai.onnx.ml": _ML_OPSET})
     _fix_neighbour_distances(onx)
     _drop_zero_class_weights(onx)
+    _drop_hit_rates(onx)
     _inputs_by_kind(onx, schema)
     data: bytes = onx.SerializeToString()
     return data
+
+
+def _drop_hit_rates(onx: Any) -> None:
+    """Remove the trees' ``nodes_hitrates``: optional, unread by onnxruntime, and held by its
+    session all the same (a float a node: digits' 110 k-node forest, 1.4 MB a worker)."""
+    for node in onx.graph.node:
+        for attribute in [a for a in node.attribute if a.name == "nodes_hitrates"]:
+            node.attribute.remove(attribute)
 
 
 def _inputs_by_kind(onx: Any, schema: InputSchema) -> None:

@@ -185,6 +185,7 @@ def test_a_forest_graph_keeps_only_its_non_zero_leaf_weights_and_answers_alike(d
     leaves = sum(1 for mode in attributes["nodes_modes"].strings if mode == b"LEAF")
     assert (weights != 0).all() and len(weights) < 3 * leaves  # dense: 3 weights a leaf
     assert set(attributes["class_ids"].ints) == {0, 1, 2}
+    assert "nodes_hitrates" not in attributes  # optional, and held by onnxruntime for nothing
     assert check_graph(graph.SerializeToString(), pipeline, schema, "multiclass", [0, 1, 2], holdout) == (None, None)
 
 
