@@ -20,7 +20,7 @@ from sklearn.preprocessing import LabelEncoder
 
 from podium._internal.lazy import require
 from podium.candidates.base import Candidate, Choice, Float, Int, Tags, register_candidate
-from podium.candidates.deadline import deadline_set, past_deadline
+from podium.candidates.deadline import GrowsToDeadline, past_deadline
 from podium.candidates.device import booster_device_params, current_device
 
 #: the trees a boosted model may grow in all: a round of a k-class model grows k trees, so it
@@ -171,40 +171,16 @@ def _xgboost(task: str, params: Mapping[str, Any], seed: int) -> Any:
     return _wrap(task, booster, seed)
 
 
-class _RoundsToDeadline:
-    """Histogram boosting that, under a fit deadline, grows its trees in rounds of doubling size
-    (scikit-learn's ``warm_start``: each round continues the last, on the same validation split
-    with the same early stopping) and stops after the round that passes the deadline. Without
-    a deadline it is scikit-learn's fit. What is fitted is scikit-learn's model, with fewer
-    iterations when time ran out."""
+class DeadlineHistGradientBoostingClassifier(GrowsToDeadline, HistGradientBoostingClassifier):  # type: ignore[misc]
+    """scikit-learn's, grown in rounds of iterations to a fit deadline."""
 
-    max_iter: int
-    warm_start: bool
-    n_iter_: int
-
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
-        if not deadline_set():
-            return super().fit(X, y, sample_weight=sample_weight)  # type: ignore[misc]
-        planned, warm = self.max_iter, self.warm_start
-        rounds = min(planned, 32)
-        try:
-            self.warm_start = True
-            while True:
-                self.max_iter = rounds
-                super().fit(X, y, sample_weight=sample_weight)  # type: ignore[misc]
-                if self.n_iter_ < rounds or rounds >= planned or past_deadline():  # stopped early, done, late
-                    return self
-                rounds = min(planned, 2 * rounds)
-        finally:
-            self.max_iter, self.warm_start = planned, warm
+    grows, first_round = "max_iter", 32
 
 
-class DeadlineHistGradientBoostingClassifier(_RoundsToDeadline, HistGradientBoostingClassifier):  # type: ignore[misc]
-    pass
+class DeadlineHistGradientBoostingRegressor(GrowsToDeadline, HistGradientBoostingRegressor):  # type: ignore[misc]
+    """scikit-learn's, grown in rounds of iterations to a fit deadline."""
 
-
-class DeadlineHistGradientBoostingRegressor(_RoundsToDeadline, HistGradientBoostingRegressor):  # type: ignore[misc]
-    pass
+    grows, first_round = "max_iter", 32
 
 
 def _hist_gradient_boosting(task: str, params: Mapping[str, Any], seed: int) -> Any:

@@ -2,6 +2,7 @@
 
 The trainer sets it around each trial (in the worker process); a boosted model stops
 adding trees when it passes, so a trial ends near its time limit instead of being killed.
+scikit-learn's ensembles, which take no callback, grow in rounds instead (``GrowsToDeadline``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 _deadline: float | None = None
 
@@ -24,10 +26,38 @@ def fit_deadline(at: float | None) -> Iterator[None]:
         _deadline = previous
 
 
-def deadline_set() -> bool:
-    """Whether a deadline holds in this block (a trial's, or a final fit's)."""
-    return _deadline is not None
-
-
 def past_deadline() -> bool:
     return _deadline is not None and time.time() > _deadline
+
+
+class GrowsToDeadline:
+    """A mixin for a scikit-learn ensemble that can grow with ``warm_start`` (forests add trees,
+    histogram boosting adds iterations): under a fit deadline it grows in rounds of doubling
+    size, each continuing the last (scikit-learn keeps the seeds, the validation split and the
+    early stopping: the same model as one fit), and stops after the round that passes the
+    deadline, with fewer members. Without a deadline it is the library's own fit."""
+
+    #: the parameter that counts the members, and the first round's size
+    grows: str = "n_estimators"
+    first_round: int = 16
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+        if _deadline is None:
+            return super().fit(X, y, sample_weight=sample_weight)  # type: ignore[misc]
+        planned, warm = getattr(self, self.grows), getattr(self, "warm_start")
+        size = min(planned, self.first_round)
+        try:
+            setattr(self, "warm_start", True)
+            while True:
+                setattr(self, self.grows, size)
+                super().fit(X, y, sample_weight=sample_weight)  # type: ignore[misc]
+                if size >= planned or self._stopped_early(size) or past_deadline():
+                    return self
+                size = min(planned, 2 * size)
+        finally:
+            setattr(self, self.grows, planned)
+            setattr(self, "warm_start", warm)
+
+    def _stopped_early(self, size: int) -> bool:
+        """Whether the last round stopped before ``size`` by itself (early stopping)."""
+        return int(getattr(self, "n_iter_", size)) < size

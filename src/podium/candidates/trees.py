@@ -1,10 +1,17 @@
-"""Tree models: a single decision tree, random forests and extra trees."""
+"""Tree models: a single decision tree, random forests and extra trees.
+
+The forests are scikit-learn's, grown in rounds of trees under a fit deadline
+(``GrowsToDeadline``): a trial that runs out of time keeps the trees it has.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
+from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
+
 from podium.candidates.base import Candidate, Choice, Distribution, Float, Int, Tags, register_candidate
+from podium.candidates.deadline import GrowsToDeadline
 
 
 def _sk(classifier: str, regressor: str, *, jobs: bool) -> Any:
@@ -16,6 +23,22 @@ def _sk(classifier: str, regressor: str, *, jobs: bool) -> Any:
         return getattr(import_module(module), cls)(**{**extra, **params}, random_state=seed)
 
     return build
+
+
+class DeadlineRandomForestClassifier(GrowsToDeadline, RandomForestClassifier):  # type: ignore[misc]
+    """scikit-learn's, grown in rounds of trees to a fit deadline."""
+
+
+class DeadlineRandomForestRegressor(GrowsToDeadline, RandomForestRegressor):  # type: ignore[misc]
+    """scikit-learn's, grown in rounds of trees to a fit deadline."""
+
+
+class DeadlineExtraTreesClassifier(GrowsToDeadline, ExtraTreesClassifier):  # type: ignore[misc]
+    """scikit-learn's, grown in rounds of trees to a fit deadline."""
+
+
+class DeadlineExtraTreesRegressor(GrowsToDeadline, ExtraTreesRegressor):  # type: ignore[misc]
+    """scikit-learn's, grown in rounds of trees to a fit deadline."""
 
 
 #: leaves a forest may grow, all its trees together: each tree gets ``leaves // n_estimators``
@@ -52,6 +75,7 @@ def _forest(classifier: str, regressor: str) -> Any:
 
 
 _TREE_TAGS = Tags(handles_missing=True, encoding="ordinal")
+_FOREST_TAGS = Tags(handles_missing=True, encoding="ordinal", respects_deadline=True)
 # 150 trees, not 300: a forest's serving cost (and memory) grows with its trees, its score
 # hardly does past ~100 (on the bench's german_credit, digits and chile_vote, 3 seeds: within
 # 0.01 accuracy of 300 trees, at half the CPU a row and half the graph)
@@ -75,21 +99,21 @@ register_candidate(Candidate(
 register_candidate(Candidate(
     name="random_forest",
     tasks=frozenset({"binary", "multiclass", "regression"}),
-    build=_forest("sklearn.ensemble.RandomForestClassifier", "sklearn.ensemble.RandomForestRegressor"),
+    build=_forest(f"{__name__}.DeadlineRandomForestClassifier", f"{__name__}.DeadlineRandomForestRegressor"),
     presets=({"n_estimators": 150, "max_features": "sqrt", "min_samples_leaf": 1},
              {"n_estimators": 150, "max_features": 0.5, "min_samples_leaf": 2}),
     space=_FOREST_SPACE,
-    tags=_TREE_TAGS,
+    tags=_FOREST_TAGS,
     summary="Bagged decision trees: robust with little tuning.",
 ))
 
 register_candidate(Candidate(
     name="extra_trees",
     tasks=frozenset({"binary", "multiclass", "regression"}),
-    build=_forest("sklearn.ensemble.ExtraTreesClassifier", "sklearn.ensemble.ExtraTreesRegressor"),
+    build=_forest(f"{__name__}.DeadlineExtraTreesClassifier", f"{__name__}.DeadlineExtraTreesRegressor"),
     presets=({"n_estimators": 150, "max_features": "sqrt", "min_samples_leaf": 1},
              {"n_estimators": 150, "max_features": 0.8, "min_samples_leaf": 2}),
     space=_FOREST_SPACE,
-    tags=_TREE_TAGS,
+    tags=_FOREST_TAGS,
     summary="Extremely randomised trees: like a forest, faster, often as good.",
 ))

@@ -409,6 +409,12 @@ def _register_converters() -> None:
         DeadlineHistGradientBoostingClassifier,
         DeadlineHistGradientBoostingRegressor,
     )
+    from podium.candidates.trees import (
+        DeadlineExtraTreesClassifier,
+        DeadlineExtraTreesRegressor,
+        DeadlineRandomForestClassifier,
+        DeadlineRandomForestRegressor,
+    )
 
     classifier_options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
     try:
@@ -456,7 +462,13 @@ def _register_converters() -> None:
              (RandomForestClassifier, "SklearnRandomForestClassifier", convert_sklearn_random_forest_classifier),
              (RandomForestRegressor, "SklearnRandomForestRegressor", convert_sklearn_random_forest_regressor_converter),
              (ExtraTreesClassifier, "SklearnExtraTreesClassifier", convert_sklearn_random_forest_classifier),
-             (ExtraTreesRegressor, "SklearnExtraTreesRegressor", convert_sklearn_random_forest_regressor_converter)]
+             (ExtraTreesRegressor, "SklearnExtraTreesRegressor", convert_sklearn_random_forest_regressor_converter),
+             # podium's forests only fit differently (rounds of trees to a deadline)
+             (DeadlineRandomForestClassifier, "PodiumRandomForestClassifier", convert_sklearn_random_forest_classifier),
+             (DeadlineRandomForestRegressor, "PodiumRandomForestRegressor",
+              convert_sklearn_random_forest_regressor_converter),
+             (DeadlineExtraTreesClassifier, "PodiumExtraTreesClassifier", convert_sklearn_random_forest_classifier),
+             (DeadlineExtraTreesRegressor, "PodiumExtraTreesRegressor", convert_sklearn_random_forest_regressor_converter)]
     tree_options: dict[str, Any] = {"decision_path": [True, False], "decision_leaf": [True, False]}
     tree_classifier_options = {**classifier_options, **tree_options, "raw_scores": [True, False],
                                "output_class_labels": [False, True]}
