@@ -32,20 +32,22 @@ def past_deadline() -> bool:
 
 class GrowsToDeadline:
     """A mixin for a scikit-learn ensemble that can grow with ``warm_start`` (forests add trees,
-    histogram boosting adds iterations): under a fit deadline it grows in rounds of doubling
-    size, each continuing the last (scikit-learn keeps the seeds, the validation split and the
-    early stopping: the same model as one fit), and stops after the round that passes the
-    deadline, with fewer members. Without a deadline it is the library's own fit."""
+    histogram boosting adds iterations): under a fit deadline it grows in rounds, each continuing
+    the last (scikit-learn keeps the seeds, the validation split and the early stopping: the same
+    model as one fit), each twice the size or as many members more as the time left fits (by
+    what each took so far), and stops at the deadline with fewer members. Without a deadline it
+    is the library's own fit."""
 
-    #: the parameter that counts the members, and the first round's size
+    #: the parameter that counts the members, and the first round's size (small: on large data
+    #: one fully grown tree can take seconds, and the first round runs whatever the deadline)
     grows: str = "n_estimators"
-    first_round: int = 16
+    first_round: int = 4
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
         if _deadline is None:
             return super().fit(X, y, sample_weight=sample_weight)  # type: ignore[misc]
         planned, warm = getattr(self, self.grows), getattr(self, "warm_start")
-        size = min(planned, self.first_round)
+        size, start = min(planned, self.first_round), time.time()
         try:
             setattr(self, "warm_start", True)
             while True:
@@ -53,7 +55,12 @@ class GrowsToDeadline:
                 super().fit(X, y, sample_weight=sample_weight)  # type: ignore[misc]
                 if size >= planned or self._stopped_early(size) or past_deadline():
                     return self
-                size = min(planned, 2 * size)
+                # the next round: twice as big, or as many members as the time left fits (so it ends near the deadline)
+                each = (time.time() - start) / size
+                fits = int((_deadline - time.time()) / each) if each > 0 else planned
+                if fits < 1:
+                    return self
+                size = min(planned, 2 * size, size + fits)
         finally:
             setattr(self, self.grows, planned)
             setattr(self, "warm_start", warm)

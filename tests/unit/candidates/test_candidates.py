@@ -56,8 +56,8 @@ def test_boosting_stops_at_the_deadline(data):
 @pytest.mark.parametrize(("name", "params", "first_round"), [
     ("hist_gradient_boosting", {"early_stopping": False, "max_iter": 200}, 32),
     ("hist_gradient_boosting", {}, 32),  # early-stopped: the rounds stop where one fit stops
-    ("random_forest", {"n_estimators": 40}, 16),
-    ("extra_trees", {"n_estimators": 40}, 16),
+    ("random_forest", {"n_estimators": 40}, 4),
+    ("extra_trees", {"n_estimators": 40}, 4),
 ])
 def test_scikit_learn_ensembles_grow_in_rounds_to_the_deadline_and_fit_alike_before_it(data, name, params,
                                                                                         first_round):

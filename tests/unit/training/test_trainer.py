@@ -245,3 +245,16 @@ def test_an_ensembles_members_are_planned_and_fitted_two_at_a_time(problem):
     _Barrier.barrier = threading.Barrier(2)  # one member alone would wait for the other in vain
     fitted = fit_final(problem, ensemble.trial, board, refit_all=True, workers=2)
     assert len(fitted.estimators_) == 2 and not _Barrier.barrier.broken
+
+
+def test_a_trials_fit_stops_in_time_to_score_the_holdout_before_the_competitions_end(problem):
+    from podium.training.trainer import _Timing, _trial_deadline
+
+    timing = _Timing(problem, final_rows=problem.n_rows, span=60.0, fresh_process=1.2)
+    holdout = len(problem.X_test)
+    slow = TrialResult(Trial(0, "knn", {}, 0), "ok", score=0.8, predict_ms_per_1000=1e6 / holdout, size_bytes=0)
+    assert timing.scoring_seconds(Trial(1, "knn", {}, 0), [slow], 2.0) == pytest.approx(1.5)  # 1 s measured + half
+    assert timing.scoring_seconds(Trial(1, "mlp", {}, 0), [slow], 2.0) == 2.0  # nothing measured: the default
+    end = time.time() + 10.0
+    assert _trial_deadline(end, 60.0, 1.5) == pytest.approx(end - 1.5)
+    assert _trial_deadline(end, 6.0, 1.5) < end - 1.5  # or its cap, when sooner (5 s)
