@@ -22,7 +22,7 @@ from podium.candidates.base import (
     candidate_registry,
     register_candidate,
 )
-from podium.candidates.deadline import fit_deadline, past_deadline
+from podium.candidates.deadline import fit_deadline, for_selection, past_deadline, selection_fit
 from podium.candidates.device import current_device, resolve_device, use_device
 
 __all__ = [
@@ -36,7 +36,9 @@ __all__ = [
     "candidate_registry",
     "register_candidate",
     "fit_deadline",
+    "for_selection",
     "past_deadline",
+    "selection_fit",
     "current_device",
     "resolve_device",
     "use_device",

@@ -79,6 +79,9 @@ class Tags:
     input: Literal["table", "sequence"] = "table"
     #: the fit stops by itself at a deadline (boosting checks it every iteration)
     respects_deadline: bool = False
+    #: the shipped model's fit costs this many times a trial's (``selection_fit``: a booster's
+    #: trial skips the refit on its early-stopping rows that the shipped model gets)
+    final_fit_factor: float = 1.0
     #: rows above which the family gets slow enough to be skipped first
     max_rows: int | None = None
     #: the library that puts this family on a CUDA GPU when a run's device is cuda

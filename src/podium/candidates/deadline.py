@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 _deadline: float | None = None
+_selection = False
 
 
 @contextmanager
@@ -24,6 +25,23 @@ def fit_deadline(at: float | None) -> Iterator[None]:
         yield
     finally:
         _deadline = previous
+
+
+@contextmanager
+def selection_fit() -> Iterator[None]:
+    """Within the block, a fit is a trial's: its model is scored and dropped, never shipped, so a
+    family may skip what only a shipped model needs (a booster's refit on its early-stopping rows)."""
+    global _selection
+    previous, _selection = _selection, True
+    try:
+        yield
+    finally:
+        _selection = previous
+
+
+def for_selection() -> bool:
+    """Whether this fit is a trial's (``selection_fit``)."""
+    return _selection
 
 
 def past_deadline() -> bool:

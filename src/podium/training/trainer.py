@@ -305,8 +305,12 @@ class _Timing:
         return fit_exponent(config if len({rows for rows, _ in config}) > 1 else same)
 
     def final_fit_seconds(self, result: TrialResult, results: list[TrialResult]) -> float:
-        return scaled_seconds(result.fit_seconds, result.rows or self.final_rows, self.final_rows,
-                              self.exponent(result, results))
+        """The shipped model's fit: the trial's, scaled to the final rows and by its family's
+        ``final_fit_factor``."""
+        name = result.trial.candidate
+        factor = candidate_registry.get(name).tags.final_fit_factor if name in candidate_registry else 1.0
+        return factor * scaled_seconds(result.fit_seconds, result.rows or self.final_rows, self.final_rows,
+                                       self.exponent(result, results))
 
     def trial_seconds(self, result: TrialResult, rows: int, results: list[TrialResult]) -> float:
         """A trial of ``result``'s configuration on ``rows`` rows: its fit and the holdout's scoring."""

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
-from podium.candidates import candidate_registry, fit_deadline
+from podium.candidates import candidate_registry, fit_deadline, selection_fit
 from podium.candidates.device import Device, device_used, use_device
 from podium.training.compile import serving_us, unconvertible_step
 from podium.training.leaderboard import Trial, TrialResult
@@ -79,7 +79,7 @@ def run_trial(problem: Problem | ForecastProblem, trial: Trial, deadline: float 
 def _run_trial(problem: Problem, trial: Trial, deadline: float | None) -> TrialResult:
     candidate = candidate_registry.get(trial.candidate)
     try:
-        with warnings.catch_warnings(), fit_deadline(deadline):
+        with warnings.catch_warnings(), fit_deadline(deadline), selection_fit():
             warnings.simplefilter("ignore")
             pipeline = make_pipeline(problem, candidate, trial.params, trial.seed)
             if problem.cv_folds:

@@ -76,6 +76,20 @@ def test_scikit_learn_ensembles_grow_in_rounds_to_the_deadline_and_fit_alike_bef
     assert late_size == min(first_round, size) and late.get_params() == plain.get_params()
 
 
+def test_a_trials_booster_skips_the_refit_that_a_shipped_one_gets(data):
+    from podium.candidates import selection_fit
+
+    X, y = data["regression"]
+    candidate = candidate_registry.get("lightgbm")
+    shipped = candidate.estimator("regression", {}, 0).fit(X, y)
+    with selection_fit():
+        trial = candidate.estimator("regression", {}, 0).fit(X, y)
+    assert trial.best_iteration_ == shipped.best_iteration_
+    # the shipped model is refitted on every row with ~1.1x the trees found; the trial's is the early-stopped one
+    assert shipped.model_.n_estimators == int(shipped.best_iteration_ * 1.1) + 1 != trial.model_.n_estimators
+    assert candidate.tags.final_fit_factor == 2.0 and candidate_registry.get("ridge").tags.final_fit_factor == 1.0
+
+
 def test_a_plugin_candidate_registers_like_a_builtin():
     from sklearn.dummy import DummyClassifier
 
