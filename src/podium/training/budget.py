@@ -167,6 +167,13 @@ class PhaseClock:
         return max(_FRESH_PROCESS_SECONDS, _FRESH_PROCESS_SHARE * self.actual["start"])
 
     @property
+    def slowdown(self) -> float:
+        """How much slower than its CPU time a process runs here now (the wall over the CPU of
+        this one's start: 1 on an idle machine)."""
+        cpu = self.cpu["start"]
+        return max(1.0, self.actual["start"] / cpu) if cpu > 0.5 else 1.0
+
+    @property
     def finish_by(self) -> float | None:
         """When the run must be done (None without a time budget)."""
         return None if self.budget is None else self.started + self.budget

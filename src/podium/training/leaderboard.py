@@ -34,6 +34,9 @@ class TrialResult:
     score: float | None = None  # greater is better
     metrics: dict[str, float] = field(default_factory=dict)
     fit_seconds: float = 0.0
+    #: the fit's CPU seconds in its worker (None: not measured): unlike its wall time, not
+    #: stretched by the trials fitting beside it
+    fit_cpu_seconds: float | None = None
     predict_ms_per_1000: float | None = None
     size_bytes: int | None = None
     #: the compiled graph's estimated CPU µs a row (``compile.serving_us``; None: not known)

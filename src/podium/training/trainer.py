@@ -116,7 +116,8 @@ def compete(
     n_train, _ = _split_rows(problem)
     max_us = (constraints or ConstraintsSpec()).max_ensemble_us
     timing = _Timing(problem, final_rows=problem.n_rows if refit else n_train, span=span,
-                     fresh_process=clock.fresh_process, workers=final_workers(executor), max_us=max_us)
+                     fresh_process=clock.fresh_process, workers=final_workers(executor), max_us=max_us,
+                     slowdown=clock.slowdown)
     subsample = (finish_by is not None and budget.trials is None and isinstance(problem, Problem)
                  and not problem.cv_folds)
     ladder = Ladder(rungs(n_train) if subsample else (n_train,))
@@ -283,7 +284,7 @@ class _Timing:
     """What the trials measured, turned into the seconds a fit or the run's end will take."""
 
     def __init__(self, problem: Problem | ForecastProblem, *, final_rows: int, span: float,
-                 fresh_process: float, workers: int = 1, max_us: float | None = None) -> None:
+                 fresh_process: float, workers: int = 1, max_us: float | None = None, slowdown: float = 1.0) -> None:
         self.holdout = _split_rows(problem)[1]
         self.final_rows = final_rows
         self.span = span
@@ -291,6 +292,7 @@ class _Timing:
         # a table's ensemble fits its members ``workers`` at a time (``fit_final``); a forecast's one by one
         self.workers = workers if isinstance(problem, Problem) else 1
         self.max_us = max_us
+        self.slowdown = slowdown
 
     def members_seconds(self, final_fits: list[float]) -> float:
         """The final fit of an ensemble whose members' fits take ``final_fits``."""
@@ -305,11 +307,13 @@ class _Timing:
         return fit_exponent(config if len({rows for rows, _ in config}) > 1 else same)
 
     def final_fit_seconds(self, result: TrialResult, results: list[TrialResult]) -> float:
-        """The shipped model's fit: the trial's, scaled to the final rows and by its family's
-        ``final_fit_factor``."""
+        """The shipped model's fit: the trial's CPU seconds (its wall time, stretched by the trials
+        beside it, where not measured) as slow as one process runs here (``slowdown``), scaled to
+        the final rows and by its family's ``final_fit_factor``."""
         name = result.trial.candidate
         factor = candidate_registry.get(name).tags.final_fit_factor if name in candidate_registry else 1.0
-        return factor * scaled_seconds(result.fit_seconds, result.rows or self.final_rows, self.final_rows,
+        seconds = result.fit_seconds if result.fit_cpu_seconds is None else result.fit_cpu_seconds * self.slowdown
+        return factor * scaled_seconds(seconds, result.rows or self.final_rows, self.final_rows,
                                        self.exponent(result, results))
 
     def trial_seconds(self, result: TrialResult, rows: int, results: list[TrialResult]) -> float:
@@ -404,7 +408,7 @@ def plan_finish(problem: Problem | ForecastProblem, board: Leaderboard, winner: 
     n_train, n_holdout = _split_rows(problem)
     final_rows = problem.n_rows if refit else n_train
     timing = _Timing(problem, final_rows=final_rows, span=clock.budget or 0.0, fresh_process=clock.fresh_process,
-                     workers=workers)
+                     workers=workers, slowdown=clock.slowdown)
     results = board.results
     if winner.trial.candidate == ENSEMBLE:
         members = [r for r in results if r.trial.id in winner.trial.params["members"]]

@@ -85,14 +85,14 @@ def _run_trial(problem: Problem, trial: Trial, deadline: float | None) -> TrialR
             if problem.cv_folds:
                 return _cross_validated(problem, trial, pipeline)
             X, y = problem.train_part(trial.rows)
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             pipeline.fit(X, y)
-            fit_seconds = time.perf_counter() - start
+            fit_seconds, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
             values, pred, proba, predict_seconds = evaluate(problem, pipeline, problem.X_test, problem.y_test)
     except Exception as exc:  # a failing candidate is recorded; the others go on
         return TrialResult(trial, "failed", error=_one_line(exc))
     return _result(problem, trial, values, None, fit_seconds=fit_seconds, predict_seconds=predict_seconds,
-                   model=pipeline, predictions=pred, proba=proba, rows=len(X))
+                   model=pipeline, predictions=pred, proba=proba, rows=len(X), fit_cpu_seconds=fit_cpu)
 
 
 def _cross_validated(problem: Problem, trial: Trial, pipeline: Any) -> TrialResult:

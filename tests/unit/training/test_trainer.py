@@ -258,3 +258,15 @@ def test_a_trials_fit_stops_in_time_to_score_the_holdout_before_the_competitions
     end = time.time() + 10.0
     assert _trial_deadline(end, 60.0, 1.5) == pytest.approx(end - 1.5)
     assert _trial_deadline(end, 6.0, 1.5) < end - 1.5  # or its cap, when sooner (5 s)
+
+
+def test_the_final_fit_is_planned_from_the_trials_cpu_as_slow_as_one_process_runs_here(problem):
+    from podium.training.trainer import _Timing
+
+    rows = problem.n_rows
+    timing = _Timing(problem, final_rows=rows, span=60.0, fresh_process=1.2, slowdown=1.5)
+    beside = TrialResult(Trial(0, "ridge", {}, 0, rows=rows), "ok", score=0.8, fit_seconds=4.0, fit_cpu_seconds=1.0,
+                         rows=rows)
+    assert timing.final_fit_seconds(beside, [beside]) == pytest.approx(1.5)  # not the 4 s two trials at once took
+    beside.fit_cpu_seconds = None  # not measured (a plugin executor): the wall time
+    assert timing.final_fit_seconds(beside, [beside]) == pytest.approx(4.0)
