@@ -101,13 +101,15 @@ def test_killing_a_worker_loses_at_most_its_in_flight_requests(follower):
         time.sleep(0.5)
         os.kill(victim, signal.SIGKILL)
         killed = time.monotonic()
-        time.sleep(2.5)
+        time.sleep(5.5)
     after = [o for o in load.outcomes if o.at > killed]
     failed = [o for o in after if o.status != 200]
     assert len(failed) <= CLIENTS, f"{len(failed)} requests lost; at most {CLIENTS} were in flight: {failed[:5]}"
     first_ok = min(o.at for o in after if o.status == 200)
-    assert first_ok - killed < 2.0, f"the service answered again only after {first_ok - killed:.1f} s"
-    assert all(o.status == 200 for o in after if o.at > killed + 2.0)
+    # usually at once (a client on the other worker); when every client's new connection hashed to the
+    # dead worker's socket it waits there for the replacement: 1-2 s idle, 2.5 s seen under a CI run's load
+    assert first_ok - killed < 5.0, f"the service answered again only after {first_ok - killed:.1f} s"
+    assert all(o.status == 200 for o in after if o.at > killed + 5.0)
     deadline = time.monotonic() + 20
     while len(follower.workers()) < 2 or victim in follower.workers():
         assert time.monotonic() < deadline, "the dead worker was not replaced"
