@@ -9,18 +9,16 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from podium.candidates.base import Candidate, Choice, Distribution, Float, Int, Tags, register_candidate
 from podium.candidates.deadline import GrowsToDeadline
 
 
-def _sk(classifier: str, regressor: str, *, jobs: bool) -> Any:
+def _sk(classifier: type, regressor: type, *, jobs: bool) -> Any:
     def build(task: str, params: Mapping[str, Any], seed: int) -> Any:
-        from importlib import import_module
-
-        module, cls = (classifier if task != "regression" else regressor).rsplit(".", 1)
         extra = {"n_jobs": 1} if jobs else {}
-        return getattr(import_module(module), cls)(**{**extra, **params}, random_state=seed)
+        return (regressor if task == "regression" else classifier)(**{**extra, **params}, random_state=seed)
 
     return build
 
@@ -62,7 +60,7 @@ def forest_leaves(task: str, n_estimators: int) -> int:
     return max(MIN_TREE_LEAVES, budget // max(1, n_estimators))
 
 
-def _forest(classifier: str, regressor: str) -> Any:
+def _forest(classifier: type, regressor: type) -> Any:
     """A forest's builder: its trees capped at ``forest_leaves`` unless ``max_leaf_nodes`` is given."""
     build = _sk(classifier, regressor, jobs=True)
 
@@ -88,7 +86,7 @@ _FOREST_SPACE: dict[str, Distribution] = {
 register_candidate(Candidate(
     name="decision_tree",
     tasks=frozenset({"binary", "multiclass", "regression"}),
-    build=_sk("sklearn.tree.DecisionTreeClassifier", "sklearn.tree.DecisionTreeRegressor", jobs=False),
+    build=_sk(DecisionTreeClassifier, DecisionTreeRegressor, jobs=False),
     presets=({"max_depth": 8, "min_samples_leaf": 5}, {"max_depth": None, "min_samples_leaf": 10}),
     space={"max_depth": Int(2, 20), "min_samples_leaf": Int(1, 50, log=True),
            "ccp_alpha": Float(1e-6, 1e-2, log=True)},
@@ -99,7 +97,7 @@ register_candidate(Candidate(
 register_candidate(Candidate(
     name="random_forest",
     tasks=frozenset({"binary", "multiclass", "regression"}),
-    build=_forest(f"{__name__}.DeadlineRandomForestClassifier", f"{__name__}.DeadlineRandomForestRegressor"),
+    build=_forest(DeadlineRandomForestClassifier, DeadlineRandomForestRegressor),
     presets=({"n_estimators": 150, "max_features": "sqrt", "min_samples_leaf": 1},
              {"n_estimators": 150, "max_features": 0.5, "min_samples_leaf": 2}),
     space=_FOREST_SPACE,
@@ -110,7 +108,7 @@ register_candidate(Candidate(
 register_candidate(Candidate(
     name="extra_trees",
     tasks=frozenset({"binary", "multiclass", "regression"}),
-    build=_forest(f"{__name__}.DeadlineExtraTreesClassifier", f"{__name__}.DeadlineExtraTreesRegressor"),
+    build=_forest(DeadlineExtraTreesClassifier, DeadlineExtraTreesRegressor),
     presets=({"n_estimators": 150, "max_features": "sqrt", "min_samples_leaf": 1},
              {"n_estimators": 150, "max_features": 0.8, "min_samples_leaf": 2}),
     space=_FOREST_SPACE,

@@ -228,11 +228,8 @@ class ModelPackage:
         pipeline is unpickled, from the verified bytes, only when it is first used.
         """
         where = str(path_or_url)
-        if fs is None:
-            fs, root = url_to_fs(where)
-        else:
-            root = where
-        manifest, blobs = _read_verified(root, fs, manifest_sha256, trust, where=where)
+        fs, root = _located(path_or_url, fs)
+        manifest, blobs = _read_verified(fs, root, where, manifest_sha256, trust)
         engine = EngineInfo.from_json(manifest.get("engine"))
         package = cls(
             pipeline=_NOT_LOADED,
@@ -252,7 +249,7 @@ class ModelPackage:
         )
         package._pickle = blobs[MODEL_FILE]
         package._where = where
-        package._source = (fs, root.rstrip("/"))
+        package._source = (fs, root)
         return package
 
     def release_pickle(self) -> None:
@@ -295,7 +292,7 @@ class ModelPackage:
         from its sha256, or the signature is broken, missing (``trust.require_signed``) or by a
         key ``trust`` does not list.
         """
-        manifest, _ = _read_verified(path_or_url, fs, manifest_sha256, trust)
+        manifest, _ = _read_verified(*_located(path_or_url, fs), str(path_or_url), manifest_sha256, trust)
         return manifest
 
     # -- using it -----------------------------------------------------------------------------
@@ -437,16 +434,19 @@ def library_versions() -> dict[str, str]:
     return found
 
 
-def _read_verified(path_or_url: str | os.PathLike[str], fs: AbstractFileSystem | None,
-                   manifest_sha256: str | None, trust: TrustPolicy | None,
-                   where: str | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """The manifest and the bytes of every file it lists, each checked (nothing unpickled)."""
+def _located(path_or_url: str | os.PathLike[str], fs: AbstractFileSystem | None) -> tuple[AbstractFileSystem, str]:
+    """The file system and the folder of a package path or URL (``fs`` given: the path is in it)."""
     if fs is None:
         fs, root = url_to_fs(str(path_or_url))
     else:
         root = str(path_or_url)
-    root = root.rstrip("/")
-    where = where or str(path_or_url)
+    return fs, root.rstrip("/")
+
+
+def _read_verified(fs: AbstractFileSystem, root: str, where: str, manifest_sha256: str | None,
+                   trust: TrustPolicy | None) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The manifest and the bytes of every file it lists in the folder ``root`` of ``fs`` (``where``
+    names it in messages), each checked (nothing unpickled)."""
     manifest_path = f"{root}/{MANIFEST}"
     if not fs.exists(manifest_path):
         if not fs.exists(root):

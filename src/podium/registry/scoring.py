@@ -17,7 +17,7 @@ import numpy as np
 from podium.data.types import ColumnType
 from podium.registry.schema import InputSchema, TypedColumns
 
-__all__ = ["Engine", "EngineInfo", "OnnxEngine", "Scores", "SklearnEngine", "onnx_feed", "ONNX", "SKLEARN",
+__all__ = ["Engine", "EngineInfo", "OnnxEngine", "Scores", "SklearnEngine", "ONNX", "SKLEARN",
            "FORECASTER", "GraphInput", "graph_inputs", "NUMBERS", "DATETIMES", "CATEGORIES", "INPUTS_KEY",
            "BY_KIND"]
 
@@ -157,16 +157,12 @@ def _group(kind: ColumnType) -> str:
     return DATETIMES if kind == ColumnType.DATETIME else CATEGORIES
 
 
-def onnx_feed(schema: InputSchema, columns: TypedColumns) -> dict[str, np.ndarray]:
+def _block_feed(inputs: Sequence[GraphInput], columns: TypedColumns) -> dict[str, np.ndarray]:
     """The graph's inputs (``graph_inputs``) from the typed columns: one (N, k) tensor a kind.
 
     A model takes its columns as a few blocks rather than a tensor each: onnxruntime's cost of
     an input dominates a single row's call (digits' 64 pixels: 100 µs a call as columns, 11
     as one block)."""
-    return _block_feed(graph_inputs(schema), columns)
-
-
-def _block_feed(inputs: Sequence[GraphInput], columns: TypedColumns) -> dict[str, np.ndarray]:
     feed: dict[str, np.ndarray] = {}
     for group in inputs:
         if group.dtype is object:

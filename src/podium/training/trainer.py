@@ -255,10 +255,7 @@ def _ensemble(problem: Problem, board: Leaderboard, timing: _Timing, finish_by: 
     if combined is None:
         return None
     members = [m for m in ok if m.trial.id in combined.trial.params["members"]]
-    fit = timing.members_seconds([final[m.trial.id] for m in members])
-    finish = finish_estimate(fit_seconds=fit, size_bytes=combined.size_bytes or 0,
-                             predict_ms_per_1000=combined.predict_ms_per_1000 or 0.0, holdout=len(problem.X_test),
-                             fresh_process=timing.fresh_process)
+    finish = timing.finish(members, timing.members_seconds([final[m.trial.id] for m in members]))
     left = finish_by - time.time()
     if finish.total <= left:
         return combined
@@ -340,7 +337,7 @@ class _Timing:
         ok = sorted((r for r in results if r.status == "ok" and r.score is not None), key=lambda r: -(r.score or 0.0))
         if not ok:
             return min(0.5 * self.span, 5.0 + 0.1 * self.span)
-        finishes = [self._finish([ok[0]], self.final_fit_seconds(ok[0], results))]
+        finishes = [self.finish([ok[0]], self.final_fit_seconds(ok[0], results))]
         limit, spent, members, fits = cost_limit(ok[0].serving_us, self.max_us), 0.0, [], []
         for r in ok[:5]:
             fit, us = self.final_fit_seconds(r, results), r.serving_us or 0.0
@@ -349,10 +346,10 @@ class _Timing:
                 fits.append(fit)
                 spent += us
         if len(members) > 1:
-            finishes.append(self._finish(members, self.members_seconds(fits)))
+            finishes.append(self.finish(members, self.members_seconds(fits)))
         return min(0.5 * self.span, max(f.total for f in finishes))
 
-    def _finish(self, models: list[TrialResult], fit: float) -> Finish:
+    def finish(self, models: list[TrialResult], fit: float) -> Finish:
         """The phases after the competition for ``models`` (one, or an ensemble's members)."""
         return finish_estimate(fit_seconds=fit, size_bytes=sum(r.size_bytes or 0 for r in models),
                                predict_ms_per_1000=sum(r.predict_ms_per_1000 or 0.0 for r in models),
@@ -405,7 +402,7 @@ def plan_finish(problem: Problem | ForecastProblem, board: Leaderboard, winner: 
     fits in what is left of the budget beside compilation, packaging and registration; else
     as many as fit (never fewer than the winner's trial saw; a forecast: every point). An
     ensemble's members are fitted ``workers`` at a time."""
-    n_train, n_holdout = _split_rows(problem)
+    n_train, _ = _split_rows(problem)
     final_rows = problem.n_rows if refit else n_train
     timing = _Timing(problem, final_rows=final_rows, span=clock.budget or 0.0, fresh_process=clock.fresh_process,
                      workers=workers, slowdown=clock.slowdown)
@@ -417,9 +414,7 @@ def plan_finish(problem: Problem | ForecastProblem, board: Leaderboard, winner: 
     else:
         fit = timing.final_fit_seconds(winner, results)
         trial_rows, exponent = winner.rows or final_rows, timing.exponent(winner, results)
-    finish = finish_estimate(fit_seconds=fit, size_bytes=winner.size_bytes or 0,
-                             predict_ms_per_1000=winner.predict_ms_per_1000 or 0.0, holdout=n_holdout,
-                             fresh_process=clock.fresh_process)
+    finish = timing.finish([winner], fit)
     left = clock.left()
     rows = final_rows
     clock.notes["final_fit_every_row"] = round(fit, 2)  # the estimate for every row, before any cut
