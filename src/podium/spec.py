@@ -74,17 +74,40 @@ class SplitSpec(_Strict):
         return int(self.cv_folds)
 
 
+#: ``budget.max_rows: auto`` reads at most this many rows a second of a time budget ...
+ROWS_PER_BUDGET_SECOND = 20_000
+#: ... and never fewer than this many
+MIN_AUTO_ROWS = 250_000
+
+
 class BudgetSpec(_Strict):
     """The competition's budget: seconds of wall time, or a number of trials (reproducible)."""
 
     seconds: float | None = Field(None, gt=0)
     trials: int | None = Field(None, gt=0)
+    max_rows: int | Literal["auto"] | None = Field(
+        "auto", description="rows the run reads, drawn at random (seeded) from a larger table: auto = as many "
+                            f"as a time budget can use ({ROWS_PER_BUDGET_SECOND:,} a second of it, at least "
+                            f"{MIN_AUTO_ROWS:,}; every row with a trial budget); a number: at most that many; "
+                            "null: every row")
 
     @model_validator(mode="after")
     def _one(self) -> BudgetSpec:
         if self.seconds is None and self.trials is None:
             self.seconds = 60.0
+        if isinstance(self.max_rows, int) and self.max_rows < 100:
+            raise ValueError("max_rows must be at least 100 (or auto, or null for every row)")
         return self
+
+    def row_cap(self) -> int | None:
+        """The most rows a run reads (None: every row). A minute of training uses ~150,000 rows at
+        most on two cores (the final fit's share); reading and typing millions more only spends
+        the budget before the competition starts."""
+        if self.max_rows != "auto":
+            return self.max_rows
+        if self.trials is not None or self.seconds is None:
+            return None
+        return max(MIN_AUTO_ROWS, int(ROWS_PER_BUDGET_SECOND * self.seconds))
 
 
 class ForecastSpec(_Strict):

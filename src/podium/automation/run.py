@@ -25,7 +25,7 @@ from podium.automation.events import Event, gate_failed_event
 from podium.automation.notifiers import Delivery, Notifier, build_notifiers, notify_all
 from podium.candidates import resolve_device, use_device
 from podium.config import Settings
-from podium.data import resolve_source
+from podium.data import Source, resolve_source, sample_rows
 from podium.data.series import SeriesLayout, parse_times
 from podium.automation.promote import Holdout, PromotionDecision, decide_promotion, finish_promotion, smoke_test
 from podium.errors import NotFoundError, PodiumError
@@ -40,6 +40,7 @@ from podium.training.budget import CHECK_ROWS, SMOKE_ROWS
 from podium.training.compile import compile_model
 from podium.training.forecasting import NOT_A_GRAPH, fitted_layout
 from podium.training import (
+    FinalPlan,
     ForecastProblem,
     GateDecision,
     PhaseClock,
@@ -140,13 +141,17 @@ def run_pipeline(
     registry = registry or Registry.from_settings(settings)
     failpoints.arm(settings.test_kill_at)
     notifiers = build_notifiers(spec.notify if spec.notify is not None else settings.notify)
+    cap = None if spec.task == "forecast" else spec.budget.row_cap()  # a forecast needs whole series
     with clock.phase("read"):
+        n_source: int | None = None
         if frame is None or origin is None:
             source = resolve_source(spec.source)
             origin = source.describe()
             if frame is None:
-                columns = _needed_columns(spec)
-                frame = source.read() if columns is None else source.read_columns(columns)
+                frame, n_source = _read_rows(source, _needed_columns(spec), cap, spec.split.seed)
+        if n_source is None:  # rows handed in (a dataset version)
+            n_source = len(frame)
+            frame = frame if cap is None else sample_rows(frame, cap, spec.split.seed)
     with clock.phase("prepare"):
         prepared = prepare(frame, spec)
         if on_prepared is not None:
@@ -154,6 +159,11 @@ def run_pipeline(
         problem = prepared.problem
         candidates, notes = select_candidates(spec.candidates, problem.task, problem.n_rows)
         notes = prepared.notes + notes
+        if n_source > len(frame):
+            notes.insert(0, f"trained on {len(frame):,} of the source's {n_source:,} rows, drawn at random "
+                            f"(budget.max_rows: {spec.budget.max_rows}; `max_rows: null` or `--max-rows all` reads "
+                            "every row)")
+            clock.notes["rows"] = {"source": n_source, "read": len(frame)}
         fingerprint = frame_fingerprint(frame)
         n_read = len(frame)
         del frame  # the problem holds the typed rows; the frame as read is not needed again
@@ -192,14 +202,15 @@ def run_pipeline(
             registry.finish_run(run_id, "gate_failed", summary=_summary(result))
             return result
         workers = final_workers(executor)
-        final_rows = plan_finish(problem, board, best, clock, refit=spec.split.refit, workers=workers)
+        final = plan_finish(problem, board, best, clock, refit=spec.split.refit, workers=workers)
         with clock.phase("final_fit"), use_device(device):
             # iterative families stop past their share of what is left (never before 1.2 × their plan)
             left = clock.left()
             fixed = clock.planned["compile"] + clock.planned["package"] + clock.planned["register"]
-            pipeline = fit_final(problem, best.trial, board, refit_all=spec.split.refit, rows=final_rows,
-                                 deadline=None if left is None else time.time() + max(
-                                     left - fixed, 1.2 * clock.planned["final_fit"] + 1.0), workers=workers)
+            pipeline = best.fitted() if final.reuse else fit_final(
+                problem, best.trial, board, refit_all=spec.split.refit, rows=final.rows,
+                deadline=None if left is None else time.time() + max(
+                    left - fixed, 1.2 * clock.planned["final_fit"] + 1.0), workers=workers)
             release_memory()
         if isinstance(problem, ForecastProblem):
             package = _forecast_package(spec, prepared, problem, pipeline, best, rows, notes,
@@ -225,7 +236,7 @@ def run_pipeline(
                 notes=notes,
                 engine_info=compiled.engine,
                 onnx_model=compiled.model,
-                training=_training_block(problem, refit=spec.split.refit, final_rows=final_rows),
+                training=_training_block(problem, refit=spec.split.refit, final=final),
             )
         _register_and_promote(registry, spec, package, result, prepared, best.value, fingerprint,
                               fence=fence, dataset=dataset, notifiers=notifiers, data_note=data_note,
@@ -240,6 +251,14 @@ def run_pipeline(
             notify_all(notifiers, Event(kind="run_failed", title=f"podium run of '{spec.name}' failed",
                                         text=f"{type(exc).__name__}: {exc}", payload={"run_id": run_id}))
         raise
+
+
+def _read_rows(source: Source, columns: list[str] | None, cap: int | None, seed: int) -> tuple[pd.DataFrame, int]:
+    """The rows a run reads (at most about ``cap``, drawn at random) and how many the source has."""
+    if cap is not None:
+        return source.read_sample(columns, cap, seed)
+    frame = source.read() if columns is None else source.read_columns(columns)
+    return frame, len(frame)
 
 
 def _needed_columns(spec: PipelineSpec) -> list[str] | None:
@@ -302,18 +321,28 @@ def _judged_rows(prepared: Prepared) -> tuple[pd.DataFrame, pd.Series]:
     return problem.X_test, problem.y_test
 
 
-def _training_block(problem: Problem, *, refit: bool, final_rows: int) -> dict[str, Any]:
+def _training_block(problem: Problem, *, refit: bool, final: FinalPlan) -> dict[str, Any]:
     """How the shipped model relates to the metrics recorded with it (stated in the package)."""
     train, holdout = len(problem.X_train), len(problem.X_test)
-    if final_rows < (train + holdout if refit else train):  # the budget allowed fewer rows
+    if final.reuse:  # the budget allowed no refit on more rows than the winning trial saw
+        return {
+            "metrics_from": f"this very model, scored on the {holdout} holdout rows it never saw",
+            "refit_on_all_rows": False,
+            "shipped_model": f"the winning trial's own model, fitted on {final.rows} train rows: the time "
+                             "budget allowed no refit on more",
+            "train_rows": train,
+            "holdout_rows": holdout,
+            "final_rows": final.rows,
+        }
+    if final.rows < (train + holdout if refit else train):  # the budget allowed fewer rows
         return {
             "metrics_from": f"the winning configuration scored on the {holdout} holdout rows it never saw",
             "refit_on_all_rows": False,
-            "shipped_model": f"refitted on {final_rows} rows ({'the holdout and ' if refit else ''}train rows "
+            "shipped_model": f"refitted on {final.rows} rows ({'the holdout and ' if refit else ''}train rows "
                              "at random): as many as the time budget allowed",
             "train_rows": train,
             "holdout_rows": holdout,
-            "final_rows": final_rows,
+            "final_rows": final.rows,
         }
     return {
         "metrics_from": f"the winning configuration fitted on the {train} train rows, scored on the "

@@ -57,6 +57,8 @@ def run(
     time_budget: Optional[float] = typer.Option(None, "--time-budget",
                                                 help="seconds for the whole run, from start to registration"),
     trials: Optional[int] = typer.Option(None, "--trials", help="a budget in trials (reproducible with --seed)"),
+    max_rows: Optional[str] = typer.Option(None, "--max-rows", help="read at most this many rows, drawn at random "
+                                           "(default auto: as many as the time budget can use); all: every row"),
     candidates: Optional[str] = typer.Option(None, "--candidates", help="comma-separated families, or all"),
     name: Optional[str] = typer.Option(None, "--name", help="pipeline name (default: the data file's stem)"),
     model: Optional[str] = typer.Option(None, "--model", help="registered model name (default: the pipeline name)"),
@@ -90,7 +92,9 @@ def run(
         base = {"name": _name_from(data)}
     fields = {**base, **overrides}
     if time_budget is not None or trials is not None:
-        fields["budget"] = {"seconds": time_budget, "trials": trials}
+        fields["budget"] = {**fields.get("budget", {}), "seconds": time_budget, "trials": trials}
+    if max_rows is not None:
+        fields["budget"] = {**fields.get("budget", {}), "max_rows": _max_rows(max_rows)}
     if min_score is not None:
         fields["gate"] = {"min_score": min_score}
     if model is not None:
@@ -100,6 +104,16 @@ def run(
     if any(v is not None for v in forecast.values()):
         fields["forecast"] = {**(fields.get("forecast") or {}), **{k: v for k, v in forecast.items() if v is not None}}
     execute(parse_spec(fields, origin=str(spec) if spec else "options"), as_json=as_json)
+
+
+def _max_rows(text: str) -> int | str | None:
+    """``--max-rows``: a number, auto or all (every row)."""
+    if text in ("auto", "all"):
+        return None if text == "all" else text
+    try:
+        return int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise SpecError(f"--max-rows takes a number of rows, auto or all, not {text!r}.") from None
 
 
 def execute(pipeline: Any, *, as_json: bool) -> None:

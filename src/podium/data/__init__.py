@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from podium.data.memory import MemorySource
     from podium.data.mongo import MongoSource
     from podium.data.redis_source import RedisSource
-    from podium.data.source import Source, WriteMode, register_source, resolve_source, source_kinds
+    from podium.data.source import Source, WriteMode, register_source, resolve_source, sample_rows, source_kinds
     from podium.data.sql import SqlSource
     from podium.data.types import infer_column_type, infer_column_types
 
@@ -31,6 +31,7 @@ _EXPORTS = {
     "Source": "podium.data.source",
     "WriteMode": "podium.data.source",
     "resolve_source": "podium.data.source",
+    "sample_rows": "podium.data.source",
     "register_source": "podium.data.source",
     "source_kinds": "podium.data.source",
     "infer_column_types": "podium.data.types",
@@ -49,6 +50,7 @@ __all__ = [
     "Source",
     "WriteMode",
     "resolve_source",
+    "sample_rows",
     "register_source",
     "source_kinds",
     "infer_column_types",

@@ -181,15 +181,30 @@ class FileSource(Source):
             return super().read_columns(columns)
         return self._read(list(columns))
 
-    def _read(self, columns: list[str] | None) -> pd.DataFrame:
+    def read_sample(self, columns: Sequence[str] | None, rows: int, seed: int) -> tuple[pd.DataFrame, int]:
+        """A local parquet file converts only the drawn rows (each row kept with probability rows ÷
+        the file's rows: about ``rows`` of them); other files are read whole, then drawn from."""
+        path = self._local
+        if path is None or not self._local_parquet:
+            return super().read_sample(columns, rows, seed)
+        frame = self._read(None if columns is None else list(columns), sample=(rows, seed))
+        import pyarrow.parquet as pq
+
+        return frame, pq.ParquetFile(path).metadata.num_rows
+
+    @property
+    def _local_parquet(self) -> bool:
+        return self.kind == "parquet" and self._local is not None and self._local.is_file()
+
+    def _read(self, columns: list[str] | None, sample: tuple[int, int] | None = None) -> pd.DataFrame:
         self._check_exists()
         name = self.describe()
         options = self._read_options()
         if columns is not None:
             options["usecols" if self.kind == "csv" else "columns"] = columns
         try:
-            if self.kind == "parquet" and self._local is not None and self._local.is_file():
-                frame = _read_parquet(self._local, options.get("columns"))
+            if self._local_parquet and self._local is not None:
+                frame = _read_parquet(self._local, options.get("columns"), sample)
             else:
                 frame = _READERS[self.kind](self._target(), **options)
         except FileNotFoundError:
@@ -413,15 +428,22 @@ class FileSource(Source):
         return f"check that it is a complete, valid {self.kind} file."
 
 
-def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
+def _read_parquet(path: Path, columns: list[str] | None, sample: tuple[int, int] | None = None) -> pd.DataFrame:
     """A local parquet file, ``_PARQUET_BATCH`` rows at a time (only ``columns``), turned into one
     frame in one conversion that frees each Arrow column as it goes (as ``pd.read_parquet``
-    would type it: the file's pandas metadata applies)."""
+    would type it: the file's pandas metadata applies). ``sample=(rows, seed)`` keeps each row
+    with probability rows ÷ the file's rows (seeded) before anything is converted."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(path)
-    batches = list(parquet.iter_batches(batch_size=_PARQUET_BATCH, columns=columns))
+    read = parquet.iter_batches(batch_size=_PARQUET_BATCH, columns=columns)
+    total = parquet.metadata.num_rows
+    if sample is not None and total > sample[0]:
+        rng = np.random.default_rng(sample[1])
+        read = (batch.filter(pa.array(rng.random(batch.num_rows) < sample[0] / total)) for batch in read)
+    batches = list(read)
     table = pa.Table.from_batches(batches, schema=None if batches else parquet.schema_arrow)
     del batches
     return table.to_pandas(split_blocks=True, self_destruct=True)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import numpy as np
 import pandas as pd
 
 from podium._internal.fingerprint import frame_fingerprint
@@ -21,7 +22,7 @@ from podium._internal.redact import redact_url
 from podium.config import resolve_secrets
 from podium.errors import NotFoundError, SourceError
 
-__all__ = ["Source", "BatchWriter", "WriteMode", "source_kinds", "register_source", "resolve_source"]
+__all__ = ["Source", "BatchWriter", "WriteMode", "sample_rows", "source_kinds", "register_source", "resolve_source"]
 
 WriteMode = Literal["replace", "append"]
 
@@ -50,6 +51,13 @@ class Source(ABC):
                               hint=f"its columns: {', '.join(map(str, frame.columns[:20]))}")
         return frame[list(columns)]
 
+    def read_sample(self, columns: Sequence[str] | None, rows: int, seed: int) -> tuple[pd.DataFrame, int]:
+        """At most about ``rows`` rows drawn at random (``seed``), in the table's order, and how many
+        rows the table has (only ``columns``; None: every column). Local parquet files convert
+        only the drawn rows; other sources read the whole table first."""
+        frame = self.read() if columns is None else self.read_columns(columns)
+        return sample_rows(frame, rows, seed), len(frame)
+
     def read_batches(self, rows: int) -> Iterator[pd.DataFrame]:
         """The table in frames of at most ``rows`` rows. Sources that can read a part at a time
         (local csv, JSON Lines and parquet files) hold one batch in memory; the others read the
@@ -74,6 +82,15 @@ class Source(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.describe()}>"
+
+
+def sample_rows(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+    """``rows`` of the frame's rows drawn at random without replacement (``seed``), kept in their
+    order; the frame itself when it has no more."""
+    if len(frame) <= rows:
+        return frame
+    drawn = np.sort(np.random.default_rng(seed).choice(len(frame), size=rows, replace=False))
+    return frame.iloc[drawn]
 
 
 class BatchWriter:

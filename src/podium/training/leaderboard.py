@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,6 +25,8 @@ class Trial:
     device: str = "cpu"
     #: train rows it is fitted on (the first ones of the shuffled train split); None: all of them
     rows: int | None = None
+    #: send the fitted model back with the result (a subsampled run may ship it instead of a refit)
+    keep_model: bool = False
 
 
 @dataclass
@@ -59,10 +62,17 @@ class TrialResult:
     device: str = "cpu"
     #: the train rows it was fitted on
     rows: int | None = None
+    #: the fitted pipeline, pickled (``Trial.keep_model``; the parent keeps only the best few)
+    model: bytes | None = field(default=None, repr=False)
 
     @property
     def candidate(self) -> str:
         return self.trial.candidate
+
+    def fitted(self) -> Any:
+        """The kept fitted pipeline (``model``), unpickled: it came from this run's own worker."""
+        assert self.model is not None, f"trial {self.trial.id} kept no model"
+        return pickle.loads(self.model)
 
     def row(self, rank: int | None = None) -> dict[str, Any]:
         """A JSON-able leaderboard row."""

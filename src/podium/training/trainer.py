@@ -9,6 +9,7 @@ measured; ``fit_final`` refits the winner on every row (or as many as the plan a
 
 from __future__ import annotations
 
+import math
 import os
 import time
 import warnings
@@ -45,7 +46,7 @@ from podium.training.planner import Planner
 from podium.training.forecasting import fit_final_forecast, select_forecast_ensemble
 from podium.training.problem import ForecastProblem, Problem, make_pipeline
 
-__all__ = ["TrainerEvent", "compete", "final_workers", "fit_final", "plan_finish", "select_candidates"]
+__all__ = ["TrainerEvent", "FinalPlan", "compete", "final_workers", "fit_final", "plan_finish", "select_candidates"]
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def compete(
                     ladder.first(fresh), results, min(end - time.time(), _trial_cap(span)), timing):
                 break
             fresh = planner.next(results)
-        return None if fresh is None else replace(ladder.first(fresh), id=launched)
+        return None if fresh is None else replace(ladder.first(fresh), id=launched, keep_model=ladder.subsampled)
 
     release_memory()  # what preparing the data freed goes back before the workers fork
     executor.start(problem)
@@ -211,6 +212,7 @@ def compete(
                     result = TrialResult(trial, "failed", error=f"{type(exc).__name__}: {exc}"[:300])
                 results.append(_apply_constraints(result, constraints))
                 emit("finished", trial, results[-1])
+            _keep_best_models(results)
             if broken:
                 for trial in running.values():  # the whole pool is broken: start a fresh one
                     results.append(TrialResult(trial, "failed", error="its worker pool broke"))
@@ -356,6 +358,20 @@ class _Timing:
                                holdout=self.holdout, fresh_process=self.fresh_process)
 
 
+#: a subsampled run keeps the fitted models of this many of its best trials (``Trial.keep_model``)
+KEPT_MODELS = 3
+
+
+def _keep_best_models(results: list[TrialResult]) -> None:
+    """Drop the fitted models of every trial but the best ``KEPT_MODELS`` (the likeliest winners,
+    which may ship as they are when no refit on more rows fits the budget)."""
+    kept = [r for r in results if r.model is not None]
+    if len(kept) > KEPT_MODELS:
+        kept.sort(key=lambda r: -(r.score if r.status == "ok" and r.score is not None else -math.inf))
+        for r in kept[KEPT_MODELS:]:
+            r.model = None
+
+
 def _too_slow(trial: Trial, results: list[TrialResult], seconds_left: float, timing: _Timing) -> bool:
     """Whether every trial of ``trial``'s family measured so far would need more than ``seconds_left``
     for ``trial`` (its fit, scaled to its rows, and the holdout's scoring); False before any is measured."""
@@ -394,14 +410,24 @@ def _apply_constraints(result: TrialResult, constraints: ConstraintsSpec | None)
     return result
 
 
+@dataclass(frozen=True)
+class FinalPlan:
+    """How the shipped model is made: fitted on ``rows`` rows, or (``reuse``) the winning trial's own
+    model, when the budget affords a refit on no more rows than it saw."""
+
+    rows: int
+    reuse: bool = False
+
+
 def plan_finish(problem: Problem | ForecastProblem, board: Leaderboard, winner: TrialResult, clock: PhaseClock, *,
-                refit: bool, workers: int = 1) -> int:
-    """Plan the phases after the competition on ``clock``; returns the rows of the final fit.
+                refit: bool, workers: int = 1) -> FinalPlan:
+    """Plan the phases after the competition on ``clock``.
 
     Every row (train + holdout with ``refit``) when the winner's measured fit, scaled to them,
     fits in what is left of the budget beside compilation, packaging and registration; else
-    as many as fit (never fewer than the winner's trial saw; a forecast: every point). An
-    ensemble's members are fitted ``workers`` at a time."""
+    as many as fit, never fewer than the winner's trial saw: when no more fit, the trial's own
+    model ships if it was kept (a subsampled run), else it is refitted on as many (a forecast:
+    every point). An ensemble's members are fitted ``workers`` at a time."""
     n_train, _ = _split_rows(problem)
     final_rows = problem.n_rows if refit else n_train
     timing = _Timing(problem, final_rows=final_rows, span=clock.budget or 0.0, fresh_process=clock.fresh_process,
@@ -416,18 +442,22 @@ def plan_finish(problem: Problem | ForecastProblem, board: Leaderboard, winner: 
         trial_rows, exponent = winner.rows or final_rows, timing.exponent(winner, results)
     finish = timing.finish([winner], fit)
     left = clock.left()
-    rows = final_rows
+    plan = FinalPlan(final_rows)
     clock.notes["final_fit_every_row"] = round(fit, 2)  # the estimate for every row, before any cut
     if left is not None and fit > left - finish.fixed and isinstance(problem, Problem):
-        available = max(0.0, left - finish.fixed)
-        rows = max(min(trial_rows, final_rows), min(final_rows, affordable_rows(fit, final_rows, available, exponent)))
-        fit = scaled_seconds(fit, final_rows, rows, exponent)
+        affordable = min(final_rows, affordable_rows(fit, final_rows, max(0.0, left - finish.fixed), exponent))
+        if affordable <= trial_rows and winner.model is not None:
+            plan, fit = FinalPlan(trial_rows, reuse=True), 0.0
+        else:
+            plan = FinalPlan(max(min(trial_rows, final_rows), affordable))
+            fit = scaled_seconds(fit, final_rows, plan.rows, exponent)
     clock.plan("final_fit", fit)
     clock.plan("compile", finish.compile)
     clock.plan("package", finish.package)
     clock.plan("register", finish.register)
-    clock.notes["final_rows"] = rows
-    return rows
+    clock.notes["final_rows"] = plan.rows
+    clock.notes["final_model"] = "the winning trial's" if plan.reuse else "refitted"
+    return plan
 
 
 def fit_final(problem: Problem | ForecastProblem, winner: Trial, board: Leaderboard, *, refit_all: bool,

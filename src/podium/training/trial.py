@@ -133,12 +133,13 @@ def _result(problem: Problem, trial: Trial, values: dict[str, float], cv_value: 
         return TrialResult(trial, "failed", error=f"{metric.name} could not be computed on the test rows")
     value = values[metric.name]
     blocker = unconvertible_step(model)
+    kept = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL) if trial.keep_model else None
     return TrialResult(
         trial, "ok", value=value, score=metric.score(cv_value if cv_value is not None else value),
         metrics=values, fit_seconds=fit_seconds,
         predict_ms_per_1000=1000 * predict_seconds * 1000 / max(1, len(problem.X_test)),
-        size_bytes=_pickled_size(model), serving_us=_serving_us(model),
-        cv_value=cv_value, compiled=blocker is None, compile_blocker=blocker, **outputs,
+        size_bytes=_pickled_size(model) if kept is None else len(kept), serving_us=_serving_us(model),
+        cv_value=cv_value, compiled=blocker is None, compile_blocker=blocker, model=kept, **outputs,
     )
 
 

@@ -64,3 +64,23 @@ def test_a_run_reads_the_columns_its_first_step_selects():
     later = parse_spec({"source": "x.csv", "target": "y",
                         "steps": [{"drop_duplicates": {}}, {"select_columns": {"columns": ["a"]}}]})
     assert _needed_columns(later) is None  # a step before it may use other columns
+
+
+def test_a_sample_of_a_parquet_file_converts_only_drawn_rows_in_their_order(tmp_path):
+    _frame(5_000).to_parquet(tmp_path / "x.parquet", index=False, row_group_size=700)
+    source = resolve_source(str(tmp_path / "x.parquet"))
+    part, total = source.read_sample(["c", "a"], 1_000, seed=3)
+    assert total == 5_000 and list(part.columns) == ["c", "a"]
+    assert 850 <= len(part) <= 1_150  # each row kept with probability 1,000 / 5,000
+    assert part["c"].is_monotonic_increasing and part["c"].is_unique  # the file's rows, in order
+    assert part["c"].iloc[-1] > 4_000  # drawn from the whole file, not its head
+    pd.testing.assert_frame_equal(part, source.read_sample(["c", "a"], 1_000, seed=3)[0])  # seeded
+    whole, total = source.read_sample(None, 10_000, seed=3)  # more asked than there are: every row
+    assert total == 5_000 and len(whole) == 5_000
+
+
+def test_a_sample_of_another_source_is_drawn_from_its_rows(tmp_path):
+    _frame(2_000).to_csv(tmp_path / "x.csv", index=False)
+    part, total = resolve_source(str(tmp_path / "x.csv")).read_sample(["c"], 300, seed=1)
+    assert total == 2_000 and len(part) == 300
+    assert part["c"].is_monotonic_increasing and part["c"].is_unique

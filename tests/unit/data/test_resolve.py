@@ -144,7 +144,7 @@ def test_exports_are_complete() -> None:
     assert set(data.__all__) == {
         "Source", "resolve_source", "register_source", "source_kinds", "ColumnType",
         "infer_column_types", "infer_column_type", "FileSource", "SqlSource", "RedisSource",
-        "MongoSource", "MemorySource", "FolderSource", "WriteMode",
+        "MongoSource", "MemorySource", "FolderSource", "WriteMode", "sample_rows",
     }
     for name in data.__all__:
         assert getattr(data, name) is not None

@@ -1,11 +1,13 @@
 """The budget's plan: holdout rows, rungs of rows, fit-time growth, the phases after the competition."""
 
+import pickle
 import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from podium.errors import SpecError
 from podium.spec import SplitSpec, parse_spec
 from podium.training import Leaderboard, PhaseClock, Trial, TrialResult, plan_finish, prepare
 from podium.training.budget import (
@@ -22,6 +24,7 @@ from podium.training.budget import (
     scaled_seconds,
 )
 from podium.training.halving import Ladder
+from podium.training.trainer import KEPT_MODELS, _keep_best_models
 from podium.training.split import holdout_split
 
 
@@ -144,17 +147,44 @@ def test_plan_finish_gives_every_row_when_the_fit_fits_and_fewer_when_it_does_no
     problem = _board_problem()
     quick = _result(0, 0.9, 40, fit=0.01)
     clock = PhaseClock(60.0)
-    rows = plan_finish(problem, Leaderboard([quick], "accuracy"), quick, clock, refit=True)
+    rows = plan_finish(problem, Leaderboard([quick], "accuracy"), quick, clock, refit=True).rows
     assert rows == problem.n_rows and clock.notes["final_rows"] == problem.n_rows
     assert set(clock.planned) == {"final_fit", "compile", "package", "register"}
     # lightgbm's shipped fit also refits on its early-stopping rows: twice its trial's (final_fit_factor)
     assert clock.planned["final_fit"] == pytest.approx(2 * scaled_seconds(0.01, 40, problem.n_rows), rel=1e-3)
     slow = _result(0, 0.9, 40, fit=20.0)  # 20 s on 40 rows: every row would take far past the budget
     clock = PhaseClock(60.0)
-    rows = plan_finish(problem, Leaderboard([slow], "accuracy"), slow, clock, refit=True)
+    rows = plan_finish(problem, Leaderboard([slow], "accuracy"), slow, clock, refit=True).rows
     assert 40 <= rows < problem.n_rows
     assert clock.planned["final_fit"] + clock.planned["compile"] + clock.planned["package"] \
         + clock.planned["register"] <= 60.0 + 1e-6
+
+
+def test_a_kept_trial_model_ships_when_no_refit_on_more_rows_fits():
+    problem = _board_problem()
+    slow = _result(0, 0.9, 40, fit=20.0)  # every row would take far past the budget, 40 rows ~20 s
+    slow.model = pickle.dumps("the trial's fitted pipeline")
+    clock = PhaseClock(20.0)
+    plan = plan_finish(problem, Leaderboard([slow], "accuracy"), slow, clock, refit=True)
+    assert plan.reuse and plan.rows == 40 and clock.planned["final_fit"] == 0.0
+    assert clock.notes["final_model"] == "the winning trial's" and slow.fitted() == "the trial's fitted pipeline"
+    clock = PhaseClock(20.0)  # the same without the model kept: refitted on as many rows as the trial saw
+    slow.model = None
+    plan = plan_finish(problem, Leaderboard([slow], "accuracy"), slow, clock, refit=True)
+    assert not plan.reuse and plan.rows == 40 and clock.planned["final_fit"] > 0
+    quick = _result(0, 0.9, 40, fit=0.01)  # a refit on every row fits: the kept model is not shipped
+    quick.model = pickle.dumps("unused")
+    plan = plan_finish(problem, Leaderboard([quick], "accuracy"), quick, PhaseClock(60.0), refit=True)
+    assert not plan.reuse and plan.rows == problem.n_rows
+
+
+def test_a_subsampled_run_keeps_the_models_of_its_best_trials_only():
+    results = [_result(i, score, 100) for i, score in enumerate([0.5, 0.9, 0.7, 0.8, 0.6])]
+    for r in results:
+        r.model = b"model"
+    results.append(TrialResult(Trial(5, "ridge", {}, 0), "failed", error="boom", model=b"model"))
+    _keep_best_models(results)
+    assert KEPT_MODELS == 3 and [r.trial.id for r in results if r.model is not None] == [1, 2, 3]
 
 
 def test_a_subsampled_trial_takes_the_first_rows_or_the_latest_in_time_order():
@@ -165,3 +195,16 @@ def test_a_subsampled_trial_takes_the_first_rows_or_the_latest_in_time_order():
     X, _ = problem.train_part(10)
     assert X.index.equals(problem.X_train.index[-10:])
     assert problem.train_part(None)[0] is problem.X_train
+
+
+def test_the_rows_read_follow_the_time_budget_unless_the_spec_says():
+    spec = parse_spec({"source": "x.csv", "target": "y", "budget": {"seconds": 15}})
+    assert spec.budget.row_cap() == 300_000  # 20,000 a second of the budget
+    assert parse_spec({"source": "x.csv", "target": "y", "budget": {"seconds": 5}}).budget.row_cap() == 250_000
+    assert parse_spec({"source": "x.csv", "target": "y", "budget": {"trials": 5}}).budget.row_cap() is None
+    every = parse_spec({"source": "x.csv", "target": "y", "budget": {"seconds": 15, "max_rows": None}})
+    assert every.budget.row_cap() is None
+    assert parse_spec({"source": "x.csv", "target": "y",
+                       "budget": {"trials": 5, "max_rows": 1_000}}).budget.row_cap() == 1_000
+    with pytest.raises(SpecError, match="max_rows must be at least 100"):
+        parse_spec({"source": "x.csv", "target": "y", "budget": {"max_rows": 10}})
