@@ -143,6 +143,10 @@ class ConstraintsSpec(_Strict):
         10.0, gt=0, description="the weighted ensemble's serving cost limit: estimated CPU µs a row of its "
                                 "compiled graph (100-row batches, one core), or twice the best single trial's "
                                 "where that is more; null: no limit")
+    max_serving_us: float | None = Field(
+        None, gt=0, description="the champion's serving cost limit, ensembles included: estimated CPU µs a row "
+                                "of its compiled graph (100-row batches, one core); slower models, and those "
+                                "whose cost is not known, are excluded (null: no limit)")
 
 
 class PromotionSpec(_Strict):

@@ -42,13 +42,17 @@ _US_PER_MEMBER = 0.1
 COST_FACTOR = 2.0
 
 
-def cost_limit(best_us: float | None, max_us: float | None) -> float | None:
-    """The most an ensemble may cost to serve (µs a row) when its best trial costs ``best_us``."""
-    return None if max_us is None else max(max_us, COST_FACTOR * (best_us or 0.0))
+def cost_limit(best_us: float | None, max_us: float | None, ceiling: float | None = None) -> float | None:
+    """The most an ensemble may cost to serve (µs a row) when its best trial costs ``best_us``:
+    ``max_us`` or ``COST_FACTOR`` times the best trial's, where more; never over ``ceiling``
+    (``constraints.max_serving_us``). None: no limit."""
+    limit = None if max_us is None else max(max_us, COST_FACTOR * (best_us or 0.0))
+    return limit if ceiling is None else min(ceiling, limit if limit is not None else ceiling)
 
 
 def select_ensemble(problem: Problem, results: list[TrialResult], next_id: int, *,
-                    max_member_seconds: float | None = None, max_us: float | None = None) -> TrialResult | None:
+                    max_member_seconds: float | None = None, max_us: float | None = None,
+                    ceiling: float | None = None) -> TrialResult | None:
     """The greedy ensemble of the best trials, as a result with its holdout score; None if it
     is a single trial (nothing to gain). With CV the weights are chosen on the out-of-fold
     predictions, so the holdout score stays honest. Trials slower to fit than
@@ -71,7 +75,7 @@ def select_ensemble(problem: Problem, results: list[TrialResult], next_id: int, 
         return metric.value(y, pred, mean, problem.classes)
 
     cost = [r.serving_us or 0.0 for r in pool]
-    limit = cost_limit(cost[0], max_us)  # pool[0] is the best trial
+    limit = cost_limit(cost[0], max_us, ceiling)  # pool[0] is the best trial
 
     def selection_score(counts: Counter[int]) -> float:
         mean = sum(n * outputs[i] for i, n in counts.items()) / sum(counts.values())

@@ -103,19 +103,21 @@ def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
 
 
 class Leaderboard:
-    """Results ranked best first: by selection score, ties to the faster model — or, when
-    ``reproducible``, to the earlier trial, so that timings cannot change the order."""
+    """Results ranked best first: by selection score, ties to the model cheaper to serve (its
+    compiled graph's estimated µs a row), then to the faster one — or, when ``reproducible``, to
+    the earlier trial, so that timings cannot change the order."""
 
     def __init__(self, results: list[TrialResult], metric: str, *, reproducible: bool = False) -> None:
         self.metric = metric
         ok = [r for r in results if r.status == "ok"]
         rest = [r for r in results if r.status != "ok"]
 
-        def key(r: TrialResult) -> tuple[float, float]:
+        def key(r: TrialResult) -> tuple[float, float, float]:
             score = -(r.score if r.score is not None else -np.inf)
+            serving = r.serving_us if r.serving_us is not None else np.inf
             if reproducible:
-                return score, r.trial.id
-            return score, r.fit_seconds + (r.predict_ms_per_1000 or 0) / 1000
+                return score, serving, r.trial.id
+            return score, serving, r.fit_seconds + (r.predict_ms_per_1000 or 0) / 1000
 
         ok.sort(key=key)
         self.results = ok + sorted(rest, key=lambda r: r.trial.id)

@@ -115,9 +115,11 @@ def compete(
     grace = 1.0 + 0.02 * span  # then running trials are stopped
     first_cap = _trial_cap(budget.seconds or 0.0)  # the first trials' time, however little is left
     n_train, _ = _split_rows(problem)
-    max_us = (constraints or ConstraintsSpec()).max_ensemble_us
+    limits = constraints or ConstraintsSpec()
+    max_us, ceiling = limits.max_ensemble_us, limits.max_serving_us
     timing = _Timing(problem, final_rows=problem.n_rows if refit else n_train, span=span,
                      fresh_process=clock.fresh_process, workers=final_workers(executor), max_us=max_us,
+                     ceiling=ceiling,
                      slowdown=clock.slowdown)
     subsample = (finish_by is not None and budget.trials is None and isinstance(problem, Problem)
                  and not problem.cv_folds)
@@ -231,7 +233,7 @@ def compete(
                                                 max_member_seconds=0.15 * span if finish_by is not None else None)
         else:
             combined = _ensemble(problem, board, timing, finish_by, next_id=len(results), max_us=max_us,
-                                 notes=clock.notes)
+                                 ceiling=ceiling, notes=clock.notes)
         if combined is not None:
             board = Leaderboard([*results, _apply_constraints(combined, constraints)], problem.metric.name,
                                 reproducible=reproducible)
@@ -239,7 +241,8 @@ def compete(
 
 
 def _ensemble(problem: Problem, board: Leaderboard, timing: _Timing, finish_by: float | None, *,
-              next_id: int, max_us: float | None, notes: dict[str, Any]) -> TrialResult | None:
+              next_id: int, max_us: float | None, ceiling: float | None,
+              notes: dict[str, Any]) -> TrialResult | None:
     """The greedy ensemble of the trials fitted on the most rows, when its members' final fits
     (each under a member cap, all together within what is left) fit in the budget, and its
     estimated serving cost within ``max_us`` (µs a row). One left out for time says so in ``notes``."""
@@ -249,11 +252,11 @@ def _ensemble(problem: Problem, board: Leaderboard, timing: _Timing, finish_by: 
     top_rows = max(r.rows or 0 for r in ok)
     pool = [r for r in board.results if r.status != "ok" or (r.rows or 0) == top_rows]
     if finish_by is None:
-        return select_ensemble(problem, pool, next_id=next_id, max_us=max_us)
+        return select_ensemble(problem, pool, next_id=next_id, max_us=max_us, ceiling=ceiling)
     cap = 0.15 * timing.span
     final = {r.trial.id: timing.final_fit_seconds(r, board.results) for r in ok}
     usable = [r for r in pool if r.status != "ok" or final[r.trial.id] <= cap]
-    combined = select_ensemble(problem, usable, next_id=next_id, max_us=max_us)
+    combined = select_ensemble(problem, usable, next_id=next_id, max_us=max_us, ceiling=ceiling)
     if combined is None:
         return None
     members = [m for m in ok if m.trial.id in combined.trial.params["members"]]
@@ -283,7 +286,8 @@ class _Timing:
     """What the trials measured, turned into the seconds a fit or the run's end will take."""
 
     def __init__(self, problem: Problem | ForecastProblem, *, final_rows: int, span: float,
-                 fresh_process: float, workers: int = 1, max_us: float | None = None, slowdown: float = 1.0) -> None:
+                 fresh_process: float, workers: int = 1, max_us: float | None = None, ceiling: float | None = None,
+                 slowdown: float = 1.0) -> None:
         self.holdout = _split_rows(problem)[1]
         self.final_rows = final_rows
         self.span = span
@@ -291,6 +295,7 @@ class _Timing:
         # a table's ensemble fits its members ``workers`` at a time (``fit_final``); a forecast's one by one
         self.workers = workers if isinstance(problem, Problem) else 1
         self.max_us = max_us
+        self.ceiling = ceiling
         self.slowdown = slowdown
 
     def members_seconds(self, final_fits: list[float]) -> float:
@@ -340,7 +345,7 @@ class _Timing:
         if not ok:
             return min(0.5 * self.span, 5.0 + 0.1 * self.span)
         finishes = [self.finish([ok[0]], self.final_fit_seconds(ok[0], results))]
-        limit, spent, members, fits = cost_limit(ok[0].serving_us, self.max_us), 0.0, [], []
+        limit, spent, members, fits = cost_limit(ok[0].serving_us, self.max_us, self.ceiling), 0.0, [], []
         for r in ok[:5]:
             fit, us = self.final_fit_seconds(r, results), r.serving_us or 0.0
             if fit <= 0.15 * self.span and (limit is None or spent + us <= limit):
@@ -404,6 +409,11 @@ def _apply_constraints(result: TrialResult, constraints: ConstraintsSpec | None)
     if constraints.max_model_mb is not None and size_mb > constraints.max_model_mb:
         result.status = "excluded"
         result.error = f"is {size_mb:.1f} MB, over max_model_mb {constraints.max_model_mb}"
+    if constraints.max_serving_us is not None and (result.serving_us or math.inf) > constraints.max_serving_us:
+        result.status = "excluded"
+        result.error = (f"serves in an estimated {result.serving_us:.1f} µs a row, over max_serving_us "
+                        f"{constraints.max_serving_us:g}" if result.serving_us is not None else
+                        "has no estimated serving cost, and max_serving_us is set")
     if constraints.compiled and not result.compiled:
         result.status = "excluded"
         result.error = f"does not compile ({result.compile_blocker or 'no ONNX converter'}), and compiled is required"

@@ -239,3 +239,14 @@ def test_a_column_named_like_a_block_keeps_its_own_values():
                                          .estimator("binary", {}, 0))]).fit(frame.iloc[:150], y[:150])
     compiled = compile_model(pipeline, schema, "binary", ["no", "yes"], schema.typed(raw.iloc[150:]))
     assert compiled.engine.name == "onnx", compiled.engine.reason
+
+
+def test_max_serving_us_excludes_models_dear_or_unknown_to_serve():
+    limit = ConstraintsSpec(max_serving_us=5.0)
+    dear = TrialResult(Trial(1, "lightgbm", {}, 0), "ok", value=0.9, score=0.9, serving_us=17.3)
+    assert _apply_constraints(dear, limit).status == "excluded"
+    assert dear.error == "serves in an estimated 17.3 µs a row, over max_serving_us 5"
+    unknown = TrialResult(Trial(2, "custom", {}, 0), "ok", value=0.9, score=0.9)
+    assert _apply_constraints(unknown, limit).status == "excluded" and "no estimated serving cost" in unknown.error
+    cheap = TrialResult(Trial(3, "lightgbm", {}, 0), "ok", value=0.9, score=0.9, serving_us=3.9)
+    assert _apply_constraints(cheap, limit).status == "ok"

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from podium.training import Problem, Trial, TrialResult, get_metric
-from podium.training.ensemble import ENSEMBLE, MIN_GAIN, select_ensemble
+from podium.training.ensemble import ENSEMBLE, MIN_GAIN, cost_limit, select_ensemble
 
 
 def _problem(y):
@@ -62,6 +62,16 @@ def test_an_ensemble_may_cost_twice_its_best_trial():
     assert 30.0 < combined.serving_us <= 60.0
     results[0].serving_us = 4.0  # now every pair costs over max(10, 2 × 4) µs
     assert select_ensemble(_problem(y), results, next_id=3, max_us=10.0) is None
+
+
+def test_max_serving_us_caps_the_ensemble_too():
+    assert cost_limit(8.0, 10.0) == 16.0 and cost_limit(8.0, None) is None
+    assert cost_limit(8.0, 10.0, ceiling=12.0) == 12.0 and cost_limit(8.0, None, ceiling=12.0) == 12.0
+    y = np.linspace(0, 10, 50)
+    results = _ranked([_result(0, "random_forest", y + 0.9, y, us=30.0), _result(1, "lightgbm", y + 1.0, y, us=8.0),
+                       _result(2, "xgboost", y - 1.0, y, us=8.0)])
+    combined = select_ensemble(_problem(y), results, next_id=3, max_us=10.0, ceiling=20.0)
+    assert combined is not None and combined.trial.params["members"] == [1, 2] and combined.serving_us <= 20.0
 
 
 def test_of_near_equal_picks_the_cheaper_wins():

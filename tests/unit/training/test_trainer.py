@@ -270,3 +270,15 @@ def test_the_final_fit_is_planned_from_the_trials_cpu_as_slow_as_one_process_run
     assert timing.final_fit_seconds(beside, [beside]) == pytest.approx(1.5)  # not the 4 s two trials at once took
     beside.fit_cpu_seconds = None  # not measured (a plugin executor): the wall time
     assert timing.final_fit_seconds(beside, [beside]) == pytest.approx(4.0)
+
+
+def test_ties_go_to_the_model_cheaper_to_serve():
+    from podium.training import Leaderboard, Trial, TrialResult
+
+    def result(i, score, us, fit):
+        return TrialResult(Trial(i, "lightgbm", {}, 0), "ok", value=score, score=score, serving_us=us, fit_seconds=fit)
+
+    board = Leaderboard([result(0, 0.8, 17.3, 0.1), result(1, 0.8, 3.9, 2.0), result(2, 0.7, 0.5, 0.1),
+                         result(3, 0.8, None, 0.01)], "accuracy")
+    assert [r.trial.id for r in board.results] == [1, 0, 3, 2]  # then the faster to fit; unknown cost last
+    assert [r.trial.id for r in Leaderboard(board.results, "accuracy", reproducible=True).results] == [1, 0, 3, 2]
