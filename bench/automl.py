@@ -9,8 +9,10 @@
 defaults and FLAML (``pip install 'podium[bench]'``) at the same budget on the same Parquet
 files, each tool in its own process. It reports the wall time against the budget
 (podium's promise: budget × 1.1 + 5 s), the peak memory of the tool's process tree (the sum of
-RSS, which counts pages shared by forked workers once a process, and of PSS, which shares them
-out) and the test score.
+RSS, which counts pages shared by forked workers once a process; of PSS, which shares them
+out; and, run as root where a memory cgroup can be made, the peak charge of the tree's own
+cgroup: each page once, the page cache it brought in included — what a container's memory
+limit counts) and the test score.
 
 Each dataset runs in a child process (a fresh project folder): podium trains on train.csv
 with the quick form alone, then the registered champion scores test.csv. The table shows
@@ -111,10 +113,13 @@ def _tree(root: int) -> set[int]:
 
 
 def sampled(command: list[str], *, env: dict[str, str] | None = None, cwd: str | None = None) -> dict:
-    """Run ``command``; its wall seconds, peak RSS and PSS of its process tree (MB), stdout, exit code."""
+    """Run ``command``; its wall seconds, peak RSS and PSS of its process tree (MB), the peak of its
+    memory cgroup where one can be made (``cgroup_mb``, else None), stdout, exit code."""
     start = time.time()
+    group = _memory_cgroup()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
-                            env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
+                            env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})},
+                            preexec_fn=None if group is None else group.enter)
     peak = {"rss": 0.0, "pss": 0.0}
 
     def sample() -> None:
@@ -128,8 +133,54 @@ def sampled(command: list[str], *, env: dict[str, str] | None = None, cwd: str |
     out, err = proc.communicate()
     wall = time.time() - start
     sampler.join()
-    return {"wall": wall, "rss_mb": peak["rss"], "pss_mb": peak["pss"], "out": out, "err": err,
-            "code": proc.returncode}
+    return {"wall": wall, "rss_mb": peak["rss"], "pss_mb": peak["pss"],
+            "cgroup_mb": None if group is None else group.close(), "out": out, "err": err, "code": proc.returncode}
+
+
+class _MemoryCgroup:
+    """A memory cgroup of its own for one measured process tree: its peak charge (the tree's
+    anonymous memory and the page cache it brought in, each page once) is what a container's
+    memory limit counts. cgroup v2 (``memory.peak``) or v1 (``memory.max_usage_in_bytes``); root only."""
+
+    def __init__(self, path: Path, peak: str) -> None:
+        self.path, self.peak = path, peak
+
+    def enter(self) -> None:  # in the child, before exec
+        (self.path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def close(self) -> float | None:
+        try:
+            return int((self.path / self.peak).read_text()) / 2**20
+        except (OSError, ValueError):
+            return None
+        finally:
+            try:
+                self.path.rmdir()
+            except OSError:
+                pass
+
+
+def _memory_cgroup() -> _MemoryCgroup | None:
+    name = f"podium-bench-{os.getpid()}-{time.monotonic_ns()}"
+    v2 = Path("/sys/fs/cgroup")
+    for base, peak in ((v2, "memory.peak"), (v2 / "memory", "memory.max_usage_in_bytes")):
+        if peak == "memory.peak" and "memory" not in _read(base / "cgroup.controllers"):
+            continue
+        try:
+            (base / name).mkdir()
+        except OSError:
+            continue
+        if (base / name / peak).exists():
+            return _MemoryCgroup(base / name, peak)
+        (base / name).rmdir()
+    return None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
 
 
 # -- the large suite ------------------------------------------------------------------------------
@@ -226,7 +277,7 @@ def podium_large(info: dict, budget: float, seed: int) -> dict:
 
 
 def _figures(run: dict) -> dict:
-    return {"wall": run["wall"], "rss_mb": run["rss_mb"], "pss_mb": run["pss_mb"]}
+    return {"wall": run["wall"], "rss_mb": run["rss_mb"], "pss_mb": run["pss_mb"], "cgroup_mb": run["cgroup_mb"]}
 
 
 def large_suite(args: argparse.Namespace) -> None:
@@ -256,15 +307,16 @@ def large_suite(args: argparse.Namespace) -> None:
     print(f"\n{args.budget:g}-second budget, {os.cpu_count()} cores, load average at the end "
           f"{os.getloadavg()[0]:.1f}\n")
     print("| dataset | train rows | metric | tool | score | wall s | wall ÷ budget | promise (≤ 1.1 × budget + 5 s) "
-          "| peak RSS MB | peak PSS MB | podium: winner, trials, final fit rows |")
-    print("|:--|--:|:--|:--|--:|--:|--:|:--|--:|--:|:--|")
+          "| peak RSS MB | peak PSS MB | peak cgroup MB | podium: winner, trials, final fit rows |")
+    print("|:--|--:|:--|:--|--:|--:|--:|:--|--:|--:|--:|:--|")
     for r in results:
         score = "failed: " + r["error"] if "error" in r else f"{r['score']:.4f}" if r["score"] < 100 else \
             f"{r['score']:.2f}"
         promise = ("yes" if r["wall"] <= 1.1 * args.budget + 5 else "**no**") if r["tool"] == "podium" else "—"
         extra = f"{r.get('winner')}, {r.get('trials')}, {r.get('final_rows')}" if r["tool"] == "podium" else ""
         print(f"| {r['dataset']} | {r['rows']:,} | {r['metric']} | {r['tool']} | {score} | {r['wall']:.0f} | "
-              f"{r['wall'] / args.budget:.2f} | {promise} | {r['rss_mb']:.0f} | {r['pss_mb']:.0f} | {extra} |")
+              f"{r['wall'] / args.budget:.2f} | {promise} | {r['rss_mb']:.0f} | {r['pss_mb']:.0f} | "
+              f"{_mb(r.get('cgroup_mb'))} | {extra} |")
     for r in results:
         if r["tool"] == "podium" and r.get("phases"):
             phases = ", ".join(f"{k} {v['actual']}" + (f" (plan {v['planned']})" if v["planned"] is not None else "")
@@ -274,25 +326,15 @@ def large_suite(args: argparse.Namespace) -> None:
 
 
 def measure(name: str, budget: float, seed: int) -> dict:
-    proc = subprocess.Popen([sys.executable, __file__, "--child", name, "--budget", str(budget),
-                             "--seed", str(seed)], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
-    peak = pss = 0.0
+    run = sampled([sys.executable, __file__, "--child", name, "--budget", str(budget), "--seed", str(seed)])
+    if run["code"] != 0:
+        return {"dataset": name, "error": f"exit {run['code']}"}
+    return {**json.loads(run["out"].strip().splitlines()[-1]), "peak_mb": run["rss_mb"], "pss_mb": run["pss_mb"],
+            "cgroup_mb": run["cgroup_mb"]}
 
-    def sample() -> None:
-        nonlocal peak, pss
-        while proc.poll() is None:
-            peak = max(peak, _tree_rss_mb(proc.pid))
-            pss = max(pss, _tree_pss_mb(proc.pid))
-            time.sleep(0.25)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    stdout, _ = proc.communicate()
-    sampler.join()
-    if proc.returncode != 0:
-        return {"dataset": name, "error": f"exit {proc.returncode}"}
-    return {**json.loads(stdout.strip().splitlines()[-1]), "peak_mb": peak, "pss_mb": pss}
+def _mb(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
 
 
 def anchors() -> tuple[list[str], dict[str, list[float]]]:
@@ -340,9 +382,9 @@ def main() -> None:
         print(f"… {name}", file=sys.stderr, flush=True)
         results.append(measure(name, args.budget, args.seed))
     print(f"\npodium at a {args.budget:g}-second budget, {os.cpu_count()} cores\n")
-    print("| dataset | metric | podium | winner | trials | fit s | peak MB | peak PSS MB | " +
+    print("| dataset | metric | podium | winner | trials | fit s | peak MB | peak PSS MB | peak cgroup MB | " +
           " | ".join(tools) + " | podium rank |")
-    print("|:--|:--|--:|:--|--:|--:|--:|--:|" + "--:|" * len(tools) + "--:|")
+    print("|:--|:--|--:|:--|--:|--:|--:|--:|--:|" + "--:|" * len(tools) + "--:|")
     ranks = []
     for r in results:
         if "error" in r:
@@ -356,7 +398,7 @@ def main() -> None:
         ranks.append(rank)
         fmt = "{:.1f}" if lower and r["score"] > 100 else "{:.4f}"
         print(f"| {r['dataset']} | {r['metric']} | **{fmt.format(r['score'])}** | {r['winner']} | {r['trials']} | "
-              f"{r['fit_seconds']:.0f} | {r['peak_mb']:.0f} | {r['pss_mb']:.0f} | " +
+              f"{r['fit_seconds']:.0f} | {r['peak_mb']:.0f} | {r['pss_mb']:.0f} | {_mb(r.get('cgroup_mb'))} | " +
               " | ".join(fmt.format(o) for o in others) + f" | {rank:g} |")
     if ranks:
         print(f"\npodium's mean rank among {len(tools) + 1} tools on these {len(ranks)} datasets: "
