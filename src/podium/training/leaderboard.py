@@ -62,7 +62,7 @@ class TrialResult:
     device: str = "cpu"
     #: the train rows it was fitted on
     rows: int | None = None
-    #: the fitted pipeline, pickled (``Trial.keep_model``; the parent keeps only the best few)
+    #: the fitted pipeline, pickled (``Trial.keep_model``; the parent keeps only the best trial's)
     model: bytes | None = field(default=None, repr=False)
 
     @property

@@ -363,17 +363,13 @@ class _Timing:
                                holdout=self.holdout, fresh_process=self.fresh_process)
 
 
-#: a subsampled run keeps the fitted models of this many of its best trials (``Trial.keep_model``)
-KEPT_MODELS = 3
-
-
 def _keep_best_models(results: list[TrialResult]) -> None:
-    """Drop the fitted models of every trial but the best ``KEPT_MODELS`` (the likeliest winners,
-    which may ship as they are when no refit on more rows fits the budget)."""
+    """Drop the fitted models of every trial but the best (those tied at the best score): the one
+    that may ship as it is when no refit on more rows fits the budget."""
     kept = [r for r in results if r.model is not None]
-    if len(kept) > KEPT_MODELS:
-        kept.sort(key=lambda r: -(r.score if r.status == "ok" and r.score is not None else -math.inf))
-        for r in kept[KEPT_MODELS:]:
+    top = max((r.score for r in kept if r.status == "ok" and r.score is not None), default=None)
+    for r in kept:
+        if r.status != "ok" or r.score != top:
             r.model = None
 
 

@@ -24,7 +24,7 @@ from podium.training.budget import (
     scaled_seconds,
 )
 from podium.training.halving import Ladder
-from podium.training.trainer import KEPT_MODELS, _keep_best_models
+from podium.training.trainer import _keep_best_models
 from podium.training.split import holdout_split
 
 
@@ -178,13 +178,17 @@ def test_a_kept_trial_model_ships_when_no_refit_on_more_rows_fits():
     assert not plan.reuse and plan.rows == problem.n_rows
 
 
-def test_a_subsampled_run_keeps_the_models_of_its_best_trials_only():
-    results = [_result(i, score, 100) for i, score in enumerate([0.5, 0.9, 0.7, 0.8, 0.6])]
+def test_a_subsampled_run_keeps_the_model_of_its_best_trial_only():
+    results = [_result(i, score, 100) for i, score in enumerate([0.5, 0.9, 0.7, 0.9, 0.6])]
     for r in results:
         r.model = b"model"
     results.append(TrialResult(Trial(5, "ridge", {}, 0), "failed", error="boom", model=b"model"))
     _keep_best_models(results)
-    assert KEPT_MODELS == 3 and [r.trial.id for r in results if r.model is not None] == [1, 2, 3]
+    assert [r.trial.id for r in results if r.model is not None] == [1, 3]  # the two tied at the best
+    results.append(_result(6, 0.95, 100))
+    results[-1].model = b"model"
+    _keep_best_models(results)
+    assert [r.trial.id for r in results if r.model is not None] == [6]
 
 
 def test_a_subsampled_trial_takes_the_first_rows_or_the_latest_in_time_order():
