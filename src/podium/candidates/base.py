@@ -82,6 +82,9 @@ class Tags:
     #: the shipped model's fit costs this many times a trial's (``selection_fit``: a booster's
     #: trial skips the refit on its early-stopping rows that the shipped model gets)
     final_fit_factor: float = 1.0
+    #: converting the family's model to ONNX takes this many times as long a pickled byte as
+    #: skl2onnx's own converters (onnxmltools parses a booster's JSON dump in Python)
+    compile_factor: float = 1.0
     #: rows above which the family gets slow enough to be skipped first
     max_rows: int | None = None
     #: the library that puts this family on a CUDA GPU when a run's device is cuda

@@ -123,11 +123,13 @@ class Finish:
 
 
 def finish_estimate(*, fit_seconds: float, size_bytes: int, predict_ms_per_1000: float,
-                    holdout: int, fresh_process: float = _FRESH_PROCESS_SECONDS) -> Finish:
+                    holdout: int, fresh_process: float = _FRESH_PROCESS_SECONDS,
+                    convert_bytes: float | None = None) -> Finish:
     """The phases after the competition for a winner whose final fit takes ``fit_seconds``.
 
     Compile: conversion (grows with the model's size; slower as much as ``fresh_process`` is
-    over an idle machine's) and the graph checked beside the pipeline on up to ``CHECK_ROWS``
+    over an idle machine's; ``convert_bytes``: the size as skl2onnx's own converters would take
+    as long over, default ``size_bytes``) and the graph checked beside the pipeline on up to ``CHECK_ROWS``
     holdout rows. Package: the promotion decision scores the holdout,
     the package is saved and reloaded in a fresh process (``SMOKE_ROWS``; its start-up takes
     ``fresh_process`` seconds). Register: saved again.
@@ -136,7 +138,8 @@ def finish_estimate(*, fit_seconds: float, size_bytes: int, predict_ms_per_1000:
     # a busier machine converts as much slower as its fresh process is slower (the trials'
     # predict times were measured under its load already)
     slowdown = max(1.0, fresh_process / _FRESH_PROCESS_SECONDS)
-    compile_ = (0.3 + size_bytes / _COMPILE_BYTES_PER_SECOND) * slowdown + 2 * predict * min(holdout, CHECK_ROWS)
+    converted = size_bytes if convert_bytes is None else convert_bytes
+    compile_ = (0.3 + converted / _COMPILE_BYTES_PER_SECOND) * slowdown + 2 * predict * min(holdout, CHECK_ROWS)
     package = (fresh_process + 2 * size_bytes / _SAVE_BYTES_PER_SECOND
                + 2 * predict * holdout + 2 * predict * SMOKE_ROWS)
     register = _FIXED_SECONDS + size_bytes / _SAVE_BYTES_PER_SECOND

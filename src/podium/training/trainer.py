@@ -23,7 +23,7 @@ import pandas as pd
 from joblib import parallel_config
 
 from podium._internal.process import release_memory
-from podium.candidates import Candidate, candidate_registry, fit_deadline
+from podium.candidates import Candidate, Tags, candidate_registry, fit_deadline
 from podium.candidates.device import Device
 from podium.errors import SpecError
 from podium.spec import BudgetSpec, ConstraintsSpec
@@ -314,8 +314,7 @@ class _Timing:
         """The shipped model's fit: the trial's CPU seconds (its wall time, stretched by the trials
         beside it, where not measured) as slow as one process runs here (``slowdown``), scaled to
         the final rows and by its family's ``final_fit_factor``."""
-        name = result.trial.candidate
-        factor = candidate_registry.get(name).tags.final_fit_factor if name in candidate_registry else 1.0
+        factor = _tags(result.trial.candidate).final_fit_factor
         seconds = result.fit_seconds if result.fit_cpu_seconds is None else result.fit_cpu_seconds * self.slowdown
         return factor * scaled_seconds(seconds, result.rows or self.final_rows, self.final_rows,
                                        self.exponent(result, results))
@@ -360,7 +359,14 @@ class _Timing:
         """The phases after the competition for ``models`` (one, or an ensemble's members)."""
         return finish_estimate(fit_seconds=fit, size_bytes=sum(r.size_bytes or 0 for r in models),
                                predict_ms_per_1000=sum(r.predict_ms_per_1000 or 0.0 for r in models),
-                               holdout=self.holdout, fresh_process=self.fresh_process)
+                               holdout=self.holdout, fresh_process=self.fresh_process,
+                               convert_bytes=sum((r.size_bytes or 0) * _tags(r.candidate).compile_factor
+                                                 for r in models))
+
+
+def _tags(name: str) -> Tags:
+    """A family's tags (the defaults for a name no longer registered, e.g. the ensemble's)."""
+    return candidate_registry.get(name).tags if name in candidate_registry else Tags()
 
 
 def _keep_best_models(results: list[TrialResult]) -> None:

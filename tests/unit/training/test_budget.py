@@ -212,3 +212,15 @@ def test_the_rows_read_follow_the_time_budget_unless_the_spec_says():
                        "budget": {"trials": 5, "max_rows": 1_000}}).budget.row_cap() == 1_000
     with pytest.raises(SpecError, match="max_rows must be at least 100"):
         parse_spec({"source": "x.csv", "target": "y", "budget": {"max_rows": 10}})
+
+
+def test_a_booster_is_planned_to_convert_slower_a_byte():
+    problem = _board_problem()
+    plans = {}
+    for family in ("lightgbm", "random_forest"):
+        winner = _result(0, 0.9, 40, candidate=family, fit=0.01, size=10_000_000)
+        clock = PhaseClock(600.0)
+        plan_finish(problem, Leaderboard([winner], "accuracy"), winner, clock, refit=True)
+        plans[family] = clock.planned["compile"]
+    assert plans["random_forest"] == pytest.approx(0.3 + 1.0, abs=0.05)  # ~10 MB/s: skl2onnx's own converters
+    assert plans["lightgbm"] == pytest.approx(0.3 + 6.0, abs=0.05)  # onnxmltools: ~1.7 MB/s
