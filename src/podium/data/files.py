@@ -203,7 +203,7 @@ class FileSource(Source):
         if columns is not None:
             options["usecols" if self.kind == "csv" else "columns"] = columns
         try:
-            if self._local_parquet and self._local is not None:
+            if self._local is not None and self._local_parquet:
                 frame = _read_parquet(self._local, options.get("columns"), sample)
             else:
                 frame = _READERS[self.kind](self._target(), **options)

@@ -119,8 +119,7 @@ def compete(
     max_us, ceiling = limits.max_ensemble_us, limits.max_serving_us
     timing = _Timing(problem, final_rows=problem.n_rows if refit else n_train, span=span,
                      fresh_process=clock.fresh_process, workers=final_workers(executor), max_us=max_us,
-                     ceiling=ceiling,
-                     slowdown=clock.slowdown)
+                     ceiling=ceiling, slowdown=clock.slowdown)
     subsample = (finish_by is not None and budget.trials is None and isinstance(problem, Problem)
                  and not problem.cv_folds)
     ladder = Ladder(rungs(n_train) if subsample else (n_train,))
