@@ -184,8 +184,8 @@ class FileSource(Source):
     def read_sample(self, columns: Sequence[str] | None, rows: int, seed: int) -> tuple[pd.DataFrame, int]:
         """A local parquet file converts only the drawn rows (each row kept with probability rows ÷
         the file's rows: about ``rows`` of them); other files are read whole, then drawn from."""
-        path = self._local
-        if path is None or not self._local_parquet:
+        path = self._parquet_path
+        if path is None:
             return super().read_sample(columns, rows, seed)
         frame = self._read(None if columns is None else list(columns), sample=(rows, seed))
         import pyarrow.parquet as pq
@@ -193,8 +193,9 @@ class FileSource(Source):
         return frame, pq.ParquetFile(path).metadata.num_rows
 
     @property
-    def _local_parquet(self) -> bool:
-        return self.kind == "parquet" and self._local is not None and self._local.is_file()
+    def _parquet_path(self) -> Path | None:
+        """The file, when this is a local parquet file (read in batches, only the columns asked)."""
+        return self._local if self.kind == "parquet" and self._local is not None and self._local.is_file() else None
 
     def _read(self, columns: list[str] | None, sample: tuple[int, int] | None = None) -> pd.DataFrame:
         self._check_exists()
@@ -203,8 +204,9 @@ class FileSource(Source):
         if columns is not None:
             options["usecols" if self.kind == "csv" else "columns"] = columns
         try:
-            if self._local is not None and self._local_parquet:
-                frame = _read_parquet(self._local, options.get("columns"), sample)
+            path = self._parquet_path
+            if path is not None:
+                frame = _read_parquet(path, options.get("columns"), sample)
             else:
                 frame = _READERS[self.kind](self._target(), **options)
         except FileNotFoundError:

@@ -15,7 +15,15 @@ from podium.training.metrics import Metric, default_metric, get_metric, metric_r
 from podium.training.prepare import Prepared, prepare
 from podium.training.problem import ForecastProblem, Problem, make_pipeline
 from podium.training.task import check_target, infer_task
-from podium.training.trainer import FinalPlan, TrainerEvent, compete, final_workers, fit_final, plan_finish, select_candidates
+from podium.training.trainer import (
+    FinalPlan,
+    TrainerEvent,
+    compete,
+    final_workers,
+    fit_final,
+    plan_finish,
+    select_candidates,
+)
 from podium.training.trial import evaluate
 
 __all__ = [
@@ -26,6 +34,7 @@ __all__ = [
     "Prepared", "prepare",
     "Problem", "ForecastProblem", "make_pipeline",
     "check_target", "infer_task",
-    "FinalPlan", "TrainerEvent", "compete", "final_workers", "fit_final", "plan_finish", "select_candidates", "PhaseClock",
+    "FinalPlan", "TrainerEvent", "compete", "final_workers", "fit_final", "plan_finish", "select_candidates",
+    "PhaseClock",
     "evaluate",
 ]

@@ -46,8 +46,8 @@ def cost_limit(best_us: float | None, max_us: float | None, ceiling: float | Non
     """The most an ensemble may cost to serve (µs a row) when its best trial costs ``best_us``:
     ``max_us`` or ``COST_FACTOR`` times the best trial's, where more; never over ``ceiling``
     (``constraints.max_serving_us``). None: no limit."""
-    limit = None if max_us is None else max(max_us, COST_FACTOR * (best_us or 0.0))
-    return limit if ceiling is None else min(ceiling, limit if limit is not None else ceiling)
+    limits = [max(max_us, COST_FACTOR * (best_us or 0.0))] if max_us is not None else []
+    return min([*limits, *([ceiling] if ceiling is not None else [])], default=None)
 
 
 def select_ensemble(problem: Problem, results: list[TrialResult], next_id: int, *,

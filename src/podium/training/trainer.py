@@ -410,7 +410,8 @@ def _apply_constraints(result: TrialResult, constraints: ConstraintsSpec | None)
     if constraints.max_model_mb is not None and size_mb > constraints.max_model_mb:
         result.status = "excluded"
         result.error = f"is {size_mb:.1f} MB, over max_model_mb {constraints.max_model_mb}"
-    if constraints.max_serving_us is not None and (result.serving_us or math.inf) > constraints.max_serving_us:
+    serving_us = math.inf if result.serving_us is None else result.serving_us
+    if constraints.max_serving_us is not None and serving_us > constraints.max_serving_us:
         result.status = "excluded"
         result.error = (f"serves in an estimated {result.serving_us:.1f} µs a row, over max_serving_us "
                         f"{constraints.max_serving_us:g}" if result.serving_us is not None else
