@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,51 +134,80 @@ class RayCluster:
 
 @contextmanager
 def ray_cluster(nodes: int = 2, *, cpus: int = 1, object_store_mb: int = 100,
-                env: Mapping[str, str] | None = None, timeout: float = 120.0) -> Iterator[RayCluster]:
+                env: Mapping[str, str] | None = None, timeout: float = 120.0,
+                attempts: int = 3) -> Iterator[RayCluster]:
     """A head node and ``nodes - 1`` nodes joined to it with ``ray start --address``, each with
     ``cpus`` CPUs, as on separate machines (here on one). Every port is chosen free, the
     dashboard is off, token authentication is on with a fresh token. ``env`` is added to the
-    nodes' environment (their workers see it: a ``PYTHONPATH``, say). Stopped by PID."""
+    nodes' environment (their workers see it: a ``PYTHONPATH``, say). A node that does not
+    start (``ray start`` gives its raylet 30 s to register, which a loaded machine can miss, and
+    a port chosen free may be taken before Ray binds it) is stopped and started again on fresh
+    ports, up to ``attempts`` times. Stopped by PID."""
     binary = _which("ray")
     if binary is None:
         raise ServerUnavailable("ray is not installed (pip install 'podium[ray]')")
     folder = Path(tempfile.mkdtemp(prefix="podium-ray-"))  # short: Ray's socket paths are limited
     auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16), "RAY_USAGE_STATS_ENABLED": "0"}
     node_env = {**os.environ, **(env or {}), **auth}
-    gcs = free_port()
-    cluster = RayCluster(f"127.0.0.1:{gcs}", auth, folder=folder)
+    cluster = RayCluster("", auth, folder=folder)
 
-    def start(index: int, *role: str) -> None:
+    def launch(index: int, attempt: int, role: list[str]) -> bool:
         ports = {flag: str(free_port()) for flag in (
             "--node-manager-port", "--object-manager-port", "--min-worker-port", "--dashboard-agent-listen-port",
             "--dashboard-agent-grpc-port", "--runtime-env-agent-port", "--metrics-export-port")}
-        log = folder / f"node{index}.log"
+        log = folder / f"node{index}.{attempt}.log"
         with log.open("wb") as out:
-            cluster.nodes.append(subprocess.Popen(
+            proc = subprocess.Popen(
                 [binary, "start", *role, "--block", "--node-ip-address", "127.0.0.1", "--temp-dir", str(folder),
                  "--num-cpus", str(cpus), "--object-store-memory", str(object_store_mb * 1024**2),
                  "--max-worker-port", "0", "--disable-usage-stats", *[x for kv in ports.items() for x in kv]],
-                stdout=out, stderr=subprocess.STDOUT, env=node_env, start_new_session=True))
+                stdout=out, stderr=subprocess.STDOUT, env=node_env, start_new_session=True)
+        cluster.nodes.append(proc)
         deadline = time.monotonic() + timeout
         while b"Ray runtime started" not in log.read_bytes():  # printed once the node has joined
-            if cluster.nodes[-1].poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Ray node {index} did not start:\n{log.read_text()[-2000:]}")
+            if proc.poll() is not None or time.monotonic() > deadline:
+                _stop_node(proc)
+                cluster.nodes.remove(proc)
+                return False
             time.sleep(0.1)
+        return True
+
+    def start(index: int) -> None:
+        for attempt in range(1, attempts + 1):
+            if index == 0:
+                gcs = free_port()
+                cluster.address = f"127.0.0.1:{gcs}"
+                role = ["--head", "--port", str(gcs), "--include-dashboard=false", "--dashboard-port",
+                        str(free_port()), "--ray-client-server-port", str(free_port())]
+            else:
+                role = ["--address", cluster.address]
+            if launch(index, attempt, role):
+                return
+        log = folder / f"node{index}.{attempts}.log"
+        raise RuntimeError(f"Ray node {index} did not start in {attempts} attempts:\n{log.read_text()[-2000:]}")
 
     try:
-        start(0, "--head", "--port", str(gcs), "--include-dashboard=false", "--dashboard-port",
-              str(free_port()), "--ray-client-server-port", str(free_port()))
-        for index in range(1, nodes):
-            start(index, "--address", cluster.address)
+        for index in range(nodes):
+            start(index)
         yield cluster
     finally:
         for proc in reversed(cluster.nodes):  # `ray start --block` ends its node's processes on SIGTERM
             if proc.poll() is None:
                 proc.terminate()
         for proc in cluster.nodes:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:  # the node's own process group: its raylet and workers
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+            _stop_node(proc, grace=30)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stop_node(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """Stop a ``ray start --block`` node: SIGTERM ends its processes; then whatever is left of
+    its process group (a raylet or GCS a failed start left behind, workers) is killed."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        pass
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
