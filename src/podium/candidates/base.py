@@ -85,6 +85,10 @@ class Tags:
     #: converting the family's model to ONNX takes this many times as long a pickled byte as
     #: skl2onnx's own converters (onnxmltools parses a booster's JSON dump in Python)
     compile_factor: float = 1.0
+    #: the share of a fit that runs on every thread it is given (Amdahl's law): the shipped
+    #: model's fit, alone on the machine with ``n`` threads, takes ``1 - share + share / n`` of a
+    #: one-thread trial's time. 0: planned as one thread (a family that has no threads to give)
+    parallel_share: float = 0.0
     #: rows above which the family gets slow enough to be skipped first
     max_rows: int | None = None
     #: the library that puts this family on a CUDA GPU when a run's device is cuda

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["PHASES", "MIN_RUNG_ROWS", "ETA", "CHECK_ROWS", "SMOKE_ROWS", "DEFAULT_EXPONENT", "Finish",
-           "PhaseClock", "holdout_rows", "rungs", "fit_exponent", "scaled_seconds", "parallel_seconds",
+           "PhaseClock", "holdout_rows", "rungs", "fit_exponent", "scaled_seconds", "threaded_seconds", "parallel_seconds",
            "finish_estimate", "affordable_rows"]
 
 #: a run's phases, in order
@@ -85,6 +85,12 @@ def scaled_seconds(seconds: float, rows: int, to_rows: int, exponent: float = DE
     if rows <= 0 or to_rows == rows:
         return seconds
     return seconds * float((to_rows / rows) ** exponent)
+
+
+def threaded_seconds(seconds: float, share: float, threads: int) -> float:
+    """One-thread fit ``seconds`` on ``threads`` threads, when ``share`` of the fit runs on every
+    thread it is given (Amdahl's law)."""
+    return seconds * (1.0 - share + share / max(1, threads))
 
 
 def parallel_seconds(seconds: Sequence[float], workers: int) -> float:

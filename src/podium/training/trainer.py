@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import pandas as pd
 from joblib import parallel_config
+from threadpoolctl import threadpool_limits
 
 from podium._internal.process import release_memory
 from podium.candidates import Candidate, Tags, candidate_registry, fit_deadline
@@ -37,6 +38,7 @@ from podium.training.budget import (
     parallel_seconds,
     rungs,
     scaled_seconds,
+    threaded_seconds,
 )
 from podium.training.ensemble import ENSEMBLE, cost_limit, ensemble_estimator, select_ensemble
 from podium.training.executors import Executor
@@ -309,14 +311,16 @@ class _Timing:
                   and r.trial.candidate == result.trial.candidate and r.trial.params == result.trial.params]
         return fit_exponent(config if len({rows for rows, _ in config}) > 1 else same)
 
-    def final_fit_seconds(self, result: TrialResult, results: list[TrialResult]) -> float:
-        """The shipped model's fit: the trial's CPU seconds (its wall time, stretched by the trials
-        beside it, where not measured) as slow as one process runs here (``slowdown``), scaled to
-        the final rows and by its family's ``final_fit_factor``."""
-        factor = _tags(result.trial.candidate).final_fit_factor
+    def final_fit_seconds(self, result: TrialResult, results: list[TrialResult], *, threads: int = 1) -> float:
+        """The shipped model's fit on ``threads`` threads (an ensemble's members: one each): the
+        trial's CPU seconds (its wall time, stretched by the trials beside it, where not measured)
+        as slow as one process runs here (``slowdown``), scaled to the final rows, by its family's
+        ``final_fit_factor`` and by the share of its fit that its threads share."""
+        tags = _tags(result.trial.candidate)
         seconds = result.fit_seconds if result.fit_cpu_seconds is None else result.fit_cpu_seconds * self.slowdown
-        return factor * scaled_seconds(seconds, result.rows or self.final_rows, self.final_rows,
-                                       self.exponent(result, results))
+        one_thread = tags.final_fit_factor * scaled_seconds(seconds, result.rows or self.final_rows,
+                                                            self.final_rows, self.exponent(result, results))
+        return threaded_seconds(one_thread, tags.parallel_share, threads)
 
     def trial_seconds(self, result: TrialResult, rows: int, results: list[TrialResult]) -> float:
         """A trial of ``result``'s configuration on ``rows`` rows: its fit and the holdout's scoring."""
@@ -342,7 +346,7 @@ class _Timing:
         ok = sorted((r for r in results if r.status == "ok" and r.score is not None), key=lambda r: -(r.score or 0.0))
         if not ok:
             return min(0.5 * self.span, 5.0 + 0.1 * self.span)
-        finishes = [self.finish([ok[0]], self.final_fit_seconds(ok[0], results))]
+        finishes = [self.finish([ok[0]], self.final_fit_seconds(ok[0], results, threads=self.workers))]
         limit, spent, members, fits = cost_limit(ok[0].serving_us, self.max_us, self.ceiling), 0.0, [], []
         for r in ok[:5]:
             fit, us = self.final_fit_seconds(r, results), r.serving_us or 0.0
@@ -450,7 +454,7 @@ def plan_finish(problem: Problem | ForecastProblem, board: Leaderboard, winner: 
         fit = timing.members_seconds([timing.final_fit_seconds(m, results) for m in members])
         trial_rows, exponent = min((m.rows or final_rows for m in members), default=final_rows), DEFAULT_EXPONENT
     else:
-        fit = timing.final_fit_seconds(winner, results)
+        fit = timing.final_fit_seconds(winner, results, threads=timing.workers)
         trial_rows, exponent = winner.rows or final_rows, timing.exponent(winner, results)
     finish = timing.finish([winner], fit)
     left = clock.left()
@@ -476,8 +480,9 @@ def fit_final(problem: Problem | ForecastProblem, winner: Trial, board: Leaderbo
               rows: int | None = None, deadline: float | None = None, workers: int = 1) -> Any:
     """The winner's pipeline (or ensemble) fitted on train + test (or train only) for the package:
     on ``rows`` of them when given (the holdout's rows first, then train rows as a trial takes
-    them); iterative families stop at ``deadline``; an ensemble's members ``workers`` at a time
-    (threads: the families fit in native code that releases the GIL). For a forecast, its
+    them); iterative families stop at ``deadline``; one model on ``workers`` threads (a trial
+    had one), an ensemble's members ``workers`` at a time, one thread each (the families fit in
+    native code that releases the GIL). For a forecast, its
     forecaster fitted on every point of every series (or the train part)."""
     if isinstance(problem, ForecastProblem):
         return fit_final_forecast(problem, winner, board, refit_all=refit_all, deadline=deadline)
@@ -499,7 +504,13 @@ def fit_final(problem: Problem | ForecastProblem, winner: Trial, board: Leaderbo
             X, y = problem.X_test, problem.y_test
     else:
         X, y = problem.train_part(rows)
-    threads = workers if winner.candidate == ENSEMBLE else 1
-    with warnings.catch_warnings(), fit_deadline(deadline), parallel_config(backend="threading", n_jobs=threads):
+    if winner.candidate == ENSEMBLE:  # members side by side, a thread each
+        members_at_once, model_threads = workers, 1
+    else:  # the one model alone on the machine: its trial's one thread becomes ``workers``
+        members_at_once, model_threads = 1, workers
+        pipeline.set_params(**{key: workers for key, value in pipeline.get_params().items()
+                               if key.endswith("n_jobs") and value == 1})
+    with warnings.catch_warnings(), fit_deadline(deadline), threadpool_limits(model_threads), \
+            parallel_config(backend="threading", n_jobs=members_at_once):
         warnings.simplefilter("ignore")
         return pipeline.fit(X, y)

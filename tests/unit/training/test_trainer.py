@@ -272,6 +272,28 @@ def test_the_final_fit_is_planned_from_the_trials_cpu_as_slow_as_one_process_run
     assert timing.final_fit_seconds(beside, [beside]) == pytest.approx(4.0)
 
 
+def test_the_winner_alone_is_fitted_and_planned_on_every_worker_thread(problem):
+    from podium.training import Leaderboard, PhaseClock, plan_finish
+    from podium.training.trainer import _Timing
+
+    rows = problem.n_rows
+    timing = _Timing(problem, final_rows=rows, span=60.0, fresh_process=1.2)
+    boosted = TrialResult(Trial(0, "lightgbm", {}, 0, rows=rows), "ok", score=0.8, fit_seconds=1.0,
+                          fit_cpu_seconds=1.0, rows=rows, size_bytes=0, predict_ms_per_1000=0.0)
+    ridge = TrialResult(Trial(1, "ridge", {}, 0, rows=rows), "ok", score=0.8, fit_seconds=1.0, fit_cpu_seconds=1.0,
+                        rows=rows)
+    # a booster's final fit costs twice its trial's; 70 % of it is shared by the threads
+    assert timing.final_fit_seconds(boosted, [boosted], threads=2) == pytest.approx(2.0 * (0.3 + 0.7 / 2))
+    assert timing.final_fit_seconds(ridge, [ridge], threads=2) == pytest.approx(1.0)  # nothing to share
+    clock = PhaseClock(None)
+    plan_finish(problem, Leaderboard([boosted], problem.metric.name), boosted, clock, refit=True, workers=2)
+    assert clock.planned["final_fit"] == pytest.approx(1.3)
+    for workers in (1, 2):
+        fitted = fit_final(problem, boosted.trial, Leaderboard([boosted], problem.metric.name), refit_all=True,
+                           workers=workers)
+        assert fitted[-1].model_.get_params()["n_jobs"] == workers  # the trial's n_jobs=1 given every thread
+
+
 def test_ties_go_to_the_model_cheaper_to_serve():
     from podium.training import Leaderboard, Trial, TrialResult
 
