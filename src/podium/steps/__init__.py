@@ -9,8 +9,9 @@ scikit-learn has none), composed with a ``ColumnTransformer`` by ``compose_steps
 column kinds of the input schema, and fitted on the train split inside each candidate's
 pipeline, so serving applies exactly what training applied.
 
-Importing this package registers the ONNX converters of podium's transformers with skl2onnx
-when skl2onnx is installed (``podium.steps.onnx``).
+The ONNX converters of podium's transformers (``podium.steps.onnx``) are registered with
+skl2onnx when podium converts a pipeline, or by ``podium.steps.onnx.register_converters()``
+(importing this package does not import skl2onnx: trial workers never need it).
 
 Plugins register a ``StepInfo`` under the ``podium.steps`` entry-point group, or call
 ``register_step``; ``check_transform_step`` checks a transform step's contract.
@@ -37,15 +38,6 @@ from podium.steps.impute import ImputeParams
 from podium.steps.clip_outliers import ClipOutliers, ClipOutliersParams
 from podium.steps.rows import DropDuplicates, DropMissing
 from podium.steps.scale import ScaleParams
-
-try:  # the converters need skl2onnx; podium.steps works without it
-    import skl2onnx  # noqa: F401
-except ImportError:  # pragma: no cover - depends on the environment
-    pass
-else:
-    from podium.steps.onnx import register_converters
-
-    register_converters()
 
 #: the name this part's brief used for ``step_params``
 transform_params = step_params

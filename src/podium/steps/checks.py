@@ -104,8 +104,9 @@ def check_onnx(fitted: Any, frame: pd.DataFrame, kinds: Mapping[str, ColumnType 
     import onnxruntime
     from skl2onnx import convert_sklearn
 
-    import podium.steps  # noqa: F401 - registers podium's converters
+    from podium.steps.onnx import register_converters
 
+    register_converters()
     name = name or type(fitted).__name__
     columns = [str(c) for c in kinds if str(c) in frame.columns]
     try:

@@ -130,7 +130,7 @@ class Finish:
 
 def finish_estimate(*, fit_seconds: float, size_bytes: int, predict_ms_per_1000: float,
                     holdout: int, fresh_process: float = _FRESH_PROCESS_SECONDS,
-                    convert_bytes: float | None = None) -> Finish:
+                    convert_bytes: float | None = None, engine_us: float | None = None) -> Finish:
     """The phases after the competition for a winner whose final fit takes ``fit_seconds``.
 
     Compile: conversion (grows with the model's size; slower as much as ``fresh_process`` is
@@ -138,7 +138,9 @@ def finish_estimate(*, fit_seconds: float, size_bytes: int, predict_ms_per_1000:
     as long over, default ``size_bytes``) and the graph checked beside the pipeline on up to ``CHECK_ROWS``
     holdout rows. Package: the promotion decision scores the holdout,
     the package is saved and reloaded in a fresh process (``SMOKE_ROWS``; its start-up takes
-    ``fresh_process`` seconds). Register: saved again.
+    ``fresh_process`` seconds), both on the compiled graph — ``engine_us`` µs a row (the trials'
+    estimate; None: a model that will not compile, scored at the pipeline's predict time).
+    Register: saved again.
     """
     predict = predict_ms_per_1000 / 1000 / 1000  # seconds a row
     # a busier machine converts as much slower as its fresh process is slower (the trials'
@@ -146,8 +148,8 @@ def finish_estimate(*, fit_seconds: float, size_bytes: int, predict_ms_per_1000:
     slowdown = max(1.0, fresh_process / _FRESH_PROCESS_SECONDS)
     converted = size_bytes if convert_bytes is None else convert_bytes
     compile_ = (0.3 + converted / _COMPILE_BYTES_PER_SECOND) * slowdown + 2 * predict * min(holdout, CHECK_ROWS)
-    package = (fresh_process + 2 * size_bytes / _SAVE_BYTES_PER_SECOND
-               + 2 * predict * holdout + 2 * predict * SMOKE_ROWS)
+    engine = predict if engine_us is None else engine_us / 1e6 * slowdown  # seconds a row
+    package = fresh_process + 2 * size_bytes / _SAVE_BYTES_PER_SECOND + 2 * engine * (holdout + SMOKE_ROWS)
     register = _FIXED_SECONDS + size_bytes / _SAVE_BYTES_PER_SECOND
     return Finish(final_fit=fit_seconds, compile=compile_, package=package, register=register)
 

@@ -20,7 +20,7 @@ scikit-learn engine, with the reason in its package.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,7 @@ from podium.registry.scoring import (
 )
 
 __all__ = ["PROBA_TOLERANCE", "VALUE_TOLERANCE", "Compiled", "compile_graph", "check_graph",
-           "compile_model", "unconvertible_step", "serving_us"]
+           "compile_model", "unconvertible_step", "unconvertible_part", "part_types", "serving_us"]
 
 #: probabilities: absolute difference allowed between the graph and the pipeline. The graph
 #: computes in float32; distance-weighted kNN takes distances from |a|^2 - 2ab + |b|^2, which
@@ -279,20 +279,30 @@ def check_graph(model: bytes, pipeline: Any, schema: InputSchema, task: str, cla
 
 
 def unconvertible_step(pipeline: Any) -> str | None:
-    """The first part of ``pipeline`` that has no ONNX converter (by type), or None.
+    """The first part of ``pipeline`` that has no ONNX converter (by type), or None."""
+    return unconvertible_part(part_types(pipeline))
 
-    Cheap — no conversion — so the leaderboard can show it for every trial.
-    """
+
+def part_types(pipeline: Any) -> tuple[type, ...]:
+    """The types of the estimators and transformers ``pipeline`` is made of: what
+    ``unconvertible_part`` judges (a trial returns them; its parent judges, so the trial
+    workers never import the converters)."""
+    return tuple(type(part) for part in _parts(pipeline))
+
+
+def unconvertible_part(types: Iterable[type]) -> str | None:
+    """The first of ``types`` that has no ONNX converter, or None. Cheap — no conversion — so
+    the leaderboard can show it for every trial."""
     try:
         from skl2onnx import get_model_alias
     except ImportError:
         return "the ONNX converters (pip install 'podium[onnx]')"
     _register_converters()
-    for part in _parts(pipeline):
+    for kind in types:
         try:
-            get_model_alias(type(part))
+            get_model_alias(kind)
         except RuntimeError:
-            return type(part).__name__
+            return kind.__name__
     return None
 
 
@@ -396,8 +406,13 @@ def _initial_types(schema: InputSchema) -> list[tuple[str, Any]]:
 
 @functools.cache
 def _register_converters() -> None:
-    """LightGBM, XGBoost (onnxmltools) and podium's early-stopped booster, registered once."""
+    """podium's transformers, LightGBM, XGBoost (onnxmltools) and podium's early-stopped
+    booster, registered once."""
     from skl2onnx import update_registered_converter
+
+    from podium.steps.onnx import register_converters
+
+    register_converters()
     from skl2onnx.common.shape_calculator import (
         calculate_linear_classifier_output_shapes,
         calculate_linear_regressor_output_shapes,

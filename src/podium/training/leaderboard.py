@@ -50,6 +50,8 @@ class TrialResult:
     #: ``compile_blocker`` names the part that has none
     compiled: bool | None = None
     compile_blocker: str | None = None
+    #: the types of the fitted model's parts, from which the parent judges ``compiled``
+    parts: tuple[type, ...] = field(default=(), repr=False)
     #: the Ray node id the trial ran on (None: this machine's local pool)
     node: str | None = None
     #: holdout predictions (labels or values) and class probabilities, kept in the parent

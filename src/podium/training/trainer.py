@@ -40,6 +40,7 @@ from podium.training.budget import (
     scaled_seconds,
     threaded_seconds,
 )
+from podium.training.compile import unconvertible_part
 from podium.training.ensemble import ENSEMBLE, cost_limit, ensemble_estimator, select_ensemble
 from podium.training.executors import Executor
 from podium.training.halving import Ladder
@@ -213,7 +214,7 @@ def compete(
                     result = TrialResult(trial, "failed", error="its worker process died (out of memory?)")
                 except Exception as exc:  # an executor failure, not the candidate's
                     result = TrialResult(trial, "failed", error=f"{type(exc).__name__}: {exc}"[:300])
-                results.append(_apply_constraints(result, constraints))
+                results.append(_apply_constraints(_judge_compiled(result), constraints))
                 emit("finished", trial, results[-1])
             _keep_best_models(results)
             if broken:
@@ -360,7 +361,9 @@ class _Timing:
 
     def finish(self, models: list[TrialResult], fit: float) -> Finish:
         """The phases after the competition for ``models`` (one, or an ensemble's members)."""
+        compiled = all(r.compiled and r.serving_us is not None for r in models)
         return finish_estimate(fit_seconds=fit, size_bytes=sum(r.size_bytes or 0 for r in models),
+                               engine_us=sum(r.serving_us or 0.0 for r in models) if compiled else None,
                                predict_ms_per_1000=sum(r.predict_ms_per_1000 or 0.0 for r in models),
                                holdout=self.holdout, fresh_process=self.fresh_process,
                                convert_bytes=sum((r.size_bytes or 0) * _tags(r.candidate).compile_factor
@@ -401,6 +404,15 @@ def _trial_deadline(end: float | None, span: float, scoring: float) -> float | N
     if end is None:
         return None
     return min(end - scoring, time.time() + _trial_cap(span))
+
+
+def _judge_compiled(result: TrialResult) -> TrialResult:
+    """Whether the trial's model compiles, judged here from its parts' types: the converters
+    are imported by this process alone, never by the trial workers (31 MB each)."""
+    if result.compiled is None and result.parts:
+        blocker = unconvertible_part(result.parts)
+        result.compiled, result.compile_blocker = blocker is None, blocker
+    return result
 
 
 def _apply_constraints(result: TrialResult, constraints: ConstraintsSpec | None) -> TrialResult:

@@ -17,7 +17,7 @@ from sklearn.base import clone
 
 from podium.candidates import candidate_registry, fit_deadline, selection_fit
 from podium.candidates.device import Device, device_used, use_device
-from podium.training.compile import serving_us, unconvertible_step
+from podium.training.compile import part_types, serving_us
 from podium.training.leaderboard import Trial, TrialResult
 from podium.training.forecasting import run_forecast_trial
 from podium.training.problem import ForecastProblem, Problem, make_pipeline
@@ -132,14 +132,13 @@ def _result(problem: Problem, trial: Trial, values: dict[str, float], cv_value: 
     if metric.name not in values or (problem.cv_folds and cv_value is None):
         return TrialResult(trial, "failed", error=f"{metric.name} could not be computed on the test rows")
     value = values[metric.name]
-    blocker = unconvertible_step(model)
     kept = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL) if trial.keep_model else None
     return TrialResult(
         trial, "ok", value=value, score=metric.score(cv_value if cv_value is not None else value),
         metrics=values, fit_seconds=fit_seconds,
         predict_ms_per_1000=1000 * predict_seconds * 1000 / max(1, len(problem.X_test)),
         size_bytes=_pickled_size(model) if kept is None else len(kept), serving_us=_serving_us(model),
-        cv_value=cv_value, compiled=blocker is None, compile_blocker=blocker, model=kept, **outputs,
+        cv_value=cv_value, parts=part_types(model), model=kept, **outputs,
     )
 
 

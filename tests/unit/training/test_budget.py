@@ -15,6 +15,7 @@ from podium.training.budget import (
     DEFAULT_EXPONENT,
     MIN_RUNG_ROWS,
     PHASES,
+    SMOKE_ROWS,
     affordable_rows,
     finish_estimate,
     fit_exponent,
@@ -90,6 +91,11 @@ def test_finish_estimate_grows_with_the_model_and_its_predict_time():
                            fresh_process=3.6)
     idle = finish_estimate(fit_seconds=1.0, size_bytes=10_000_000, predict_ms_per_1000=0.0, holdout=20_000)
     assert busy.compile == pytest.approx(3 * idle.compile) and busy.package > idle.package
+    # the package phase scores the holdout and the smoke rows on the compiled graph when there is one
+    sklearn = finish_estimate(fit_seconds=1.0, size_bytes=0, predict_ms_per_1000=50.0, holdout=20_000)
+    graph = finish_estimate(fit_seconds=1.0, size_bytes=0, predict_ms_per_1000=50.0, holdout=20_000, engine_us=10.0)
+    assert sklearn.package - graph.package == pytest.approx(2 * (50e-6 - 10e-6) * (20_000 + SMOKE_ROWS))
+    assert graph.compile == sklearn.compile  # the compile check runs the pipeline beside the graph
 
 
 def test_the_phase_clock_records_planned_and_actual_seconds():
