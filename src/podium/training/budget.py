@@ -12,6 +12,7 @@ fit gets every row, or as many as its share of the budget allows.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["PHASES", "MIN_RUNG_ROWS", "ETA", "CHECK_ROWS", "SMOKE_ROWS", "DEFAULT_EXPONENT", "Finish",
-           "PhaseClock", "holdout_rows", "rungs", "fit_exponent", "scaled_seconds", "threaded_seconds", "parallel_seconds",
-           "finish_estimate", "affordable_rows"]
+           "PhaseClock", "holdout_rows", "rungs", "fit_exponent", "scaled_seconds", "threaded_seconds",
+           "parallel_seconds", "finish_estimate", "affordable_rows"]
 
 #: a run's phases, in order
 PHASES = ("start", "read", "prepare", "competition", "final_fit", "compile", "package", "register")
@@ -136,11 +137,12 @@ def finish_estimate(*, fit_seconds: float, size_bytes: int, predict_ms_per_1000:
     Compile: conversion (grows with the model's size; slower as much as ``fresh_process`` is
     over an idle machine's; ``convert_bytes``: the size as skl2onnx's own converters would take
     as long over, default ``size_bytes``) and the graph checked beside the pipeline on up to ``CHECK_ROWS``
-    holdout rows. Package: the promotion decision scores the holdout,
-    the package is saved and reloaded in a fresh process (``SMOKE_ROWS``; its start-up takes
-    ``fresh_process`` seconds), both on the compiled graph — ``engine_us`` µs a row (the trials'
-    estimate; None: a model that will not compile, scored at the pipeline's predict time).
-    Register: saved again.
+    holdout rows. Package: the promotion decision scores the holdout once (the champion's model,
+    when there is one: the challenger's score is its trial's), the package is saved and
+    reloaded in a fresh process (``SMOKE_ROWS``; its start-up takes ``fresh_process`` seconds),
+    both on the compiled graph in one call on every core — ``engine_us`` µs a row on one core
+    (the trials' estimate; None: a model that will not compile, scored at the pipeline's
+    predict time). Register: saved again.
     """
     predict = predict_ms_per_1000 / 1000 / 1000  # seconds a row
     # a busier machine converts as much slower as its fresh process is slower (the trials'
@@ -148,8 +150,8 @@ def finish_estimate(*, fit_seconds: float, size_bytes: int, predict_ms_per_1000:
     slowdown = max(1.0, fresh_process / _FRESH_PROCESS_SECONDS)
     converted = size_bytes if convert_bytes is None else convert_bytes
     compile_ = (0.3 + converted / _COMPILE_BYTES_PER_SECOND) * slowdown + 2 * predict * min(holdout, CHECK_ROWS)
-    engine = predict if engine_us is None else engine_us / 1e6 * slowdown  # seconds a row
-    package = fresh_process + 2 * size_bytes / _SAVE_BYTES_PER_SECOND + 2 * engine * (holdout + SMOKE_ROWS)
+    engine = predict if engine_us is None else engine_us / 1e6 * slowdown / (os.cpu_count() or 1)  # s a row
+    package = fresh_process + 2 * size_bytes / _SAVE_BYTES_PER_SECOND + engine * (holdout + SMOKE_ROWS)
     register = _FIXED_SECONDS + size_bytes / _SAVE_BYTES_PER_SECOND
     return Finish(final_fit=fit_seconds, compile=compile_, package=package, register=register)
 
