@@ -26,7 +26,7 @@ from podium.training.budget import (
     scaled_seconds,
 )
 from podium.training.halving import Ladder
-from podium.training.trainer import _keep_best_models
+from podium.training.trainer import FinalPlan, _keep_best_models
 from podium.training.split import holdout_split
 
 
@@ -184,6 +184,30 @@ def test_a_kept_trial_model_ships_when_no_refit_on_more_rows_fits():
     quick.model = pickle.dumps("unused")
     plan = plan_finish(problem, Leaderboard([quick], "accuracy"), quick, PhaseClock(60.0), refit=True)
     assert not plan.reuse and plan.rows == problem.n_rows
+
+
+def test_a_final_fit_on_every_row_a_moment_late_is_made_all_the_same():
+    from podium.training.trainer import EVERY_ROW_SLACK, _Timing
+
+    problem = _board_problem()
+    timing = _Timing(problem, final_rows=problem.n_rows, span=60.0, fresh_process=1.2)
+    # the competition overran its end: nothing is left, a fit on every row takes a fraction of a second
+    plan, seconds = timing.fitted_within(0.2, 0.0, trial_rows=160, exponent=1.1, kept=False)
+    assert plan == FinalPlan(problem.n_rows) and seconds == pytest.approx(0.2)
+    plan, seconds = timing.fitted_within(EVERY_ROW_SLACK + 5.0, 0.0, trial_rows=160, exponent=1.1, kept=False)
+    assert plan == FinalPlan(160) and seconds < EVERY_ROW_SLACK + 5.0  # seconds late: the trial's rows
+
+
+def test_the_competition_keeps_no_time_for_a_refit_that_will_not_happen():
+    from podium.training.trainer import _Timing
+
+    problem = _board_problem()
+    timing = _Timing(problem, final_rows=problem.n_rows, span=20.0, fresh_process=1.2)
+    slow = _result(0, 0.9, 40, fit=20.0)  # half the span affords no more rows than the trial saw
+    fixed = timing.finish([slow], 0.0).fixed
+    assert timing.reserve([slow]) == pytest.approx(10.0)  # without its model: a refit, capped at half the span
+    slow.model = pickle.dumps("the trial's fitted pipeline")  # with it: the trial's model ships, no refit
+    assert timing.reserve([slow]) == pytest.approx(fixed)
 
 
 def test_a_subsampled_run_keeps_the_model_of_its_best_trial_only():
