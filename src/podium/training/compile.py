@@ -409,10 +409,6 @@ def _register_converters() -> None:
     """podium's transformers, LightGBM, XGBoost (onnxmltools) and podium's early-stopped
     booster, registered once."""
     from skl2onnx import update_registered_converter
-
-    from podium.steps.onnx import register_converters
-
-    register_converters()
     from skl2onnx.common.shape_calculator import (
         calculate_linear_classifier_output_shapes,
         calculate_linear_regressor_output_shapes,
@@ -430,7 +426,9 @@ def _register_converters() -> None:
         DeadlineRandomForestClassifier,
         DeadlineRandomForestRegressor,
     )
+    from podium.steps.onnx import register_converters
 
+    register_converters()
     classifier_options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
     try:
         import lightgbm
