@@ -354,7 +354,7 @@ class _Timing:
         _, fit = self.fitted_within(alone.final_fit, cap - alone.fixed, trial_rows=best.rows or self.final_rows,
                                     exponent=self.exponent(best, results), kept=best.model is not None)
         finishes = [replace(alone, final_fit=fit)]
-        limit, spent, members, fits = cost_limit(ok[0].serving_us, self.max_us, self.ceiling), 0.0, [], []
+        limit, spent, members, fits = cost_limit(best.serving_us, self.max_us, self.ceiling), 0.0, [], []
         for r in ok[:5]:
             fit, us = self.final_fit_seconds(r, results), r.serving_us or 0.0
             if fit <= 0.15 * self.span and (limit is None or spent + us <= limit):
