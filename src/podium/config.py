@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from podium._internal.redact import MissingVariable, expand_env
+from podium._internal.resources import usable_cores
 from podium.errors import SpecError
 
 __all__ = ["Settings", "PredictionLogSettings", "load_settings", "resolve_secrets", "SETTINGS_FILE"]
@@ -53,7 +54,7 @@ class Settings(BaseModel):
     ray_address: str | None = Field(
         None, description="with executor ray: the cluster to join (host:port of its head); "
                           "none: podium starts Ray on this machine")
-    n_jobs: int = Field(0, description="parallel trials; 0 means one per CPU core")
+    n_jobs: int = Field(0, description="parallel trials; 0 means one per usable core, as memory allows")
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="where trials train: auto (cuda when PyTorch sees a GPU), cpu or cuda; a spec's own wins")
     notify: list[Any] = Field(default_factory=lambda: ["log"])
@@ -102,7 +103,7 @@ class Settings(BaseModel):
 
     @property
     def resolved_n_jobs(self) -> int:
-        return self.n_jobs if self.n_jobs > 0 else max(1, os.cpu_count() or 1)
+        return self.n_jobs if self.n_jobs > 0 else usable_cores()
 
 
 def resolve_secrets(value: Any, *, where: str, environ: Mapping[str, str] | None = None) -> Any:

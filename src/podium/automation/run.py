@@ -180,6 +180,8 @@ def run_pipeline(
         executor = make_executor(settings.executor, spec.n_jobs or settings.n_jobs,
                                  ray_address=settings.ray_address,
                                  ray_temp_dir=Path(settings.cache_dir) / "ray" if settings.cache_dir else None)
+        if executor.memory_limited:
+            notes.append(executor.memory_limited)
         with clock.phase("competition"):
             board = compete(problem, candidates, budget=spec.budget, executor=executor, seed=spec.seed,
                             constraints=spec.constraints, on_event=on_event, ensemble=spec.ensemble, device=device,

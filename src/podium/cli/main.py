@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 import time
 import traceback
@@ -18,6 +17,7 @@ from rich.markup import escape
 
 from podium._internal.lazy import MissingDependency
 from podium._internal.redact import redact_url
+from podium._internal.resources import usable_cores
 from podium.cli import catalog, console, datasets, db, models, monitor, new, pipelines, runs, serve, signing
 from podium.cli.context import err, out, state
 from podium.errors import PodiumError, SpecError
@@ -63,7 +63,7 @@ def run(
     name: Optional[str] = typer.Option(None, "--name", help="pipeline name (default: the data file's stem)"),
     model: Optional[str] = typer.Option(None, "--model", help="registered model name (default: the pipeline name)"),
     seed: Optional[int] = typer.Option(None, "--seed"),
-    n_jobs: Optional[int] = typer.Option(None, "--n-jobs", help="trials in parallel (default: one per core)"),
+    n_jobs: Optional[int] = typer.Option(None, "--n-jobs", help="trials in parallel (default: one per usable core, as memory allows)"),
     device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda: where trials train "
                                          "(default: podium.yaml's device, auto)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of tables"),
@@ -239,7 +239,7 @@ def _score_batches(package: Any, source: Any, sink: Any) -> int:
     """
     from podium.registry.scoring import ONNX
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = usable_cores()
     # a scikit-learn pipeline's steps may not be thread-safe: one batch at a time
     scorers = min(PREDICT_SCORERS, cores) if package.engine.name == ONNX else 1
     rows, said = 0, set()

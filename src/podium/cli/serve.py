@@ -33,7 +33,7 @@ def serve(
     refs: list[str] = typer.Argument(..., help="models to serve: name, name@alias or name:version"),
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (0.0.0.0: every interface)"),
     port: int = typer.Option(8000, "--port"),
-    workers: int = typer.Option(0, "--workers", help="worker processes (default: one per CPU core)"),
+    workers: int = typer.Option(0, "--workers", help="worker processes (default: one per usable core: CPU affinity and cgroup quota)"),
     no_auth: bool = typer.Option(False, "--no-auth", help="serve without API keys (local work only)"),
     keys_file: Path | None = typer.Option(None, "--keys-file", envvar="PODIUM_KEYS_FILE",
                                              help="extra accepted keys, one a line (plain or sha256:HEX, then rights: models=, uploads=, admin)"),

@@ -6,10 +6,10 @@ process as JSON.
 
 from __future__ import annotations
 
-import os
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from podium._internal.resources import usable_cores
 from podium.config import PredictionLogSettings
 
 __all__ = ["ServeOptions"]
@@ -28,7 +28,7 @@ class ServeOptions(BaseModel):
     trusted_keys: list[str] = Field(default_factory=list, description="paths of the trusted public keys (PEM)")
     host: str = Field(default="127.0.0.1", description="address to listen on")
     port: int = Field(default=8000, ge=0, le=65535)
-    workers: int = Field(default=0, ge=0, description="worker processes; 0 means one per CPU core")
+    workers: int = Field(default=0, ge=0, description="worker processes; 0 means one per usable core")
     auth: bool = Field(default=True, description="require an API key on model endpoints")
     max_batch: int = Field(default=1000, ge=1, description="most records in one batch request (more: 413)")
     micro_batch_rows: int = Field(default=256, ge=1, description="most rows scored in one model call")
@@ -69,4 +69,4 @@ class ServeOptions(BaseModel):
 
     @property
     def resolved_workers(self) -> int:
-        return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
+        return self.workers if self.workers > 0 else usable_cores()

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from podium._internal.resources import usable_cores
+
 if TYPE_CHECKING:
     from podium.serving.options import ServeOptions
 
@@ -90,7 +92,7 @@ def main() -> None:
 def run(options: dict[str, Any]) -> int:
     """Bind, start the workers, supervise until SIGTERM or SIGINT; the exit status (0: stopped
     when asked; 1: the workers could not start, or kept dying)."""
-    workers = int(options.get("workers") or 0) or max(1, os.cpu_count() or 1)
+    workers = int(options.get("workers") or 0) or usable_cores()
     sockets = bind_sockets(str(options.get("host") or "127.0.0.1"), int(options.get("port") or 0), workers)
     try:
         return Supervisor(sockets, graceful=float(options.get("graceful_timeout") or 0)).run()

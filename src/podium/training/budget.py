@@ -12,12 +12,13 @@ fit gets every row, or as many as its share of the budget allows.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from podium._internal.resources import usable_cores
 
 __all__ = ["PHASES", "MIN_RUNG_ROWS", "ETA", "CHECK_ROWS", "SMOKE_ROWS", "DEFAULT_EXPONENT", "Finish",
            "PhaseClock", "holdout_rows", "rungs", "fit_exponent", "scaled_seconds", "threaded_seconds",
@@ -150,7 +151,7 @@ def finish_estimate(*, fit_seconds: float, size_bytes: int, predict_ms_per_1000:
     slowdown = max(1.0, fresh_process / _FRESH_PROCESS_SECONDS)
     converted = size_bytes if convert_bytes is None else convert_bytes
     compile_ = (0.3 + converted / _COMPILE_BYTES_PER_SECOND) * slowdown + 2 * predict * min(holdout, CHECK_ROWS)
-    engine = predict if engine_us is None else engine_us / 1e6 * slowdown / (os.cpu_count() or 1)  # s a row
+    engine = predict if engine_us is None else engine_us / 1e6 * slowdown / usable_cores()  # s a row
     package = fresh_process + 2 * size_bytes / _SAVE_BYTES_PER_SECOND + engine * (holdout + SMOKE_ROWS)
     register = _FIXED_SECONDS + size_bytes / _SAVE_BYTES_PER_SECOND
     return Finish(final_fit=fit_seconds, compile=compile_, package=package, register=register)

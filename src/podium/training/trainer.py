@@ -10,7 +10,6 @@ measured; ``fit_final`` refits the winner on every row (or as many as the plan a
 from __future__ import annotations
 
 import math
-import os
 import time
 import warnings
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from joblib import parallel_config
 from threadpoolctl import threadpool_limits
 
 from podium._internal.process import release_memory
+from podium._internal.resources import usable_cores
 from podium.candidates import Candidate, Tags, candidate_registry, fit_deadline
 from podium.candidates.device import Device
 from podium.errors import SpecError
@@ -281,7 +281,7 @@ def _split_rows(problem: Problem | ForecastProblem) -> tuple[int, int]:
 def final_workers(executor: Executor) -> int:
     """Threads that fit an ensemble's members at once at the end: the competition's workers,
     at most this machine's cores (their fit times were measured that many at a time)."""
-    return max(1, min(executor.n_jobs, os.cpu_count() or 1))
+    return max(1, min(executor.n_jobs, usable_cores()))
 
 
 class _Timing:

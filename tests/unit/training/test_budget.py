@@ -1,6 +1,5 @@
 """The budget's plan: holdout rows, rungs of rows, fit-time growth, the phases after the competition."""
 
-import os
 import pickle
 import time
 
@@ -8,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from podium._internal.resources import usable_cores
 from podium.errors import SpecError
 from podium.spec import SplitSpec, parse_spec
 from podium.training import Leaderboard, PhaseClock, Trial, TrialResult, plan_finish, prepare
@@ -95,7 +95,7 @@ def test_finish_estimate_grows_with_the_model_and_its_predict_time():
     # the package phase scores the holdout and the smoke rows on the compiled graph when there is one
     sklearn = finish_estimate(fit_seconds=1.0, size_bytes=0, predict_ms_per_1000=50.0, holdout=20_000)
     graph = finish_estimate(fit_seconds=1.0, size_bytes=0, predict_ms_per_1000=50.0, holdout=20_000, engine_us=10.0)
-    graph_row = 10e-6 / (os.cpu_count() or 1)  # one call on every core
+    graph_row = 10e-6 / usable_cores()  # one call on every core
     assert sklearn.package - graph.package == pytest.approx((50e-6 - graph_row) * (20_000 + SMOKE_ROWS))
     assert graph.compile == sklearn.compile  # the compile check runs the pipeline beside the graph
 
