@@ -11,6 +11,7 @@ process and of each of its ancestors: the tightest limit on the path holds.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Iterator
@@ -23,8 +24,10 @@ _CGROUP_ROOT = Path("/sys/fs/cgroup")
 _UNLIMITED = 2**60
 
 
+@functools.cache
 def usable_cores() -> int:
-    """The cores this process may use: its CPU affinity, capped by its cgroups' CPU quotas."""
+    """The cores this process may use: its CPU affinity, capped by its cgroups' CPU quotas (read
+    once a process: a run's plans count on one figure)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     for quota in _cpu_quotas():
         cores = min(cores, math.ceil(quota))
