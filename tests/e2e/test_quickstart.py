@@ -84,3 +84,18 @@ def test_champion_challenger_then_promote_and_rollback_by_hand(podium, project):
     assert podium("predict", "churn@champion", "-i", "new_customers.csv", "-o", "a.csv").code == 0
     rolled = podium("models", "rollback", "churn")
     assert rolled.code == 0 and "2 → 1" in rolled.out
+
+
+def test_the_terminal_shows_every_note_of_the_run_once(podium):
+    whole = podium("run", "--data", "customers.csv", "--target", "churned", "--trials", "2", "--seed", "3")
+    assert whole.code == 0, whole.err
+    notes = [line for line in whole.out.splitlines() if line.startswith("note:")]
+    assert any("customer_id" in note for note in notes)  # the data's, printed with its columns
+    assert len(notes) == len(set(notes))  # and not again with the run's
+    drawn = podium("run", "--data", "customers.csv", "--target", "churned", "--trials", "2", "--seed", "3",
+                   "--max-rows", "600", "--name", "drawn")
+    assert drawn.code == 0, drawn.err
+    lines = drawn.out.splitlines()
+    said = [i for i, line in enumerate(lines) if line.startswith("note: trained on 600 of the source's 1,200 rows")]
+    board = next(i for i, line in enumerate(lines) if line.startswith("Leaderboard"))
+    assert len(said) == 1 and said[0] < board  # how the competition ran, above its leaderboard

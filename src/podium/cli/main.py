@@ -124,6 +124,7 @@ def execute(pipeline: Any, *, as_json: bool) -> None:
     from podium.cli.render import columns_table, leaderboard_table
 
     settings = state.settings()
+    shown: list[str] = []  # the notes printed with the columns, before the competition
 
     def show_prepared(prepared: Any) -> None:
         if as_json:
@@ -131,7 +132,8 @@ def execute(pipeline: Any, *, as_json: bool) -> None:
         out.print(columns_table({c: t.value for c, t in prepared.source_types.items()},
                                 pipeline.target, prepared.problem.task))
         for note in prepared.notes:
-            out.print(f"[dim]note:[/] {note}")
+            out.print(f"[dim]note:[/] {escape(note)}")
+            shown.append(note)
 
     # with --json, stdout holds the one JSON object: what a library prints meanwhile (Ray's
     # notes on a lost worker, say) goes to stderr
@@ -142,6 +144,9 @@ def execute(pipeline: Any, *, as_json: bool) -> None:
     if as_json:
         print(json.dumps(result.to_json(), default=str))
         raise typer.Exit(result.exit_code)
+    for note in result.notes:  # how the competition ran: rows drawn, families left out, fewer workers
+        if note not in shown:
+            out.print(f"[dim]note:[/] {escape(note)}")
     out.print(leaderboard_table(result.leaderboard, result.metric))
     out.print(f"{len(result.leaderboard)} trials in {result.seconds:.1f} s · run {result.run_id}")
     if result.status == "registered":
