@@ -99,3 +99,4 @@ def test_the_terminal_shows_every_note_of_the_run_once(podium):
     said = [i for i, line in enumerate(lines) if line.startswith("note: trained on 600 of the source's 1,200 rows")]
     board = next(i for i, line in enumerate(lines) if line.startswith("Leaderboard"))
     assert len(said) == 1 and said[0] < board  # how the competition ran, above its leaderboard
+    assert "note: dropped 'customer_id': id-like (unique per row)" in lines  # a key of the rows drawn too

@@ -153,7 +153,7 @@ def run_pipeline(
             n_source = len(frame)
             frame = frame if cap is None else sample_rows(frame, cap, spec.split.seed)
     with clock.phase("prepare"):
-        prepared = prepare(frame, spec)
+        prepared = prepare(frame, spec, drawn_from=n_source)
         if on_prepared is not None:
             on_prepared(prepared)
         problem = prepared.problem

@@ -63,7 +63,8 @@ def run(
     name: Optional[str] = typer.Option(None, "--name", help="pipeline name (default: the data file's stem)"),
     model: Optional[str] = typer.Option(None, "--model", help="registered model name (default: the pipeline name)"),
     seed: Optional[int] = typer.Option(None, "--seed"),
-    n_jobs: Optional[int] = typer.Option(None, "--n-jobs", help="trials in parallel (default: one per usable core, as memory allows)"),
+    n_jobs: Optional[int] = typer.Option(None, "--n-jobs",
+                                         help="trials in parallel (default: one per usable core, as memory allows)"),
     device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda: where trials train "
                                          "(default: podium.yaml's device, auto)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of tables"),

@@ -47,12 +47,18 @@ def infer_column_type(values: pd.Series, *, sample_rows: int = INFER_ROWS) -> Co
     return _checked(_infer(sample), sample, values)
 
 
-def infer_column_types(frame: pd.DataFrame, *, sample_rows: int = INFER_ROWS) -> dict[str, ColumnType]:
-    """Infer every column's kind, in column order (a long frame from one sample of its rows)."""
+def infer_column_types(frame: pd.DataFrame, *, sample_rows: int = INFER_ROWS,
+                       drawn_from: int | None = None) -> dict[str, ColumnType]:
+    """Infer every column's kind, in column order (a long frame from one sample of its rows).
+
+    ``drawn_from``: the frame's rows were drawn at random from that many (a run's
+    ``budget.max_rows``); an integer key then spans the source's rows, not the frame's, and is
+    a key all the same."""
+    spread = max(1.0, drawn_from / len(frame)) if drawn_from and len(frame) else 1.0
     if len(frame) <= sample_rows:
-        return {str(c): _infer(frame[c]) for c in frame.columns}
+        return {str(c): _infer(frame[c], spread) for c in frame.columns}
     sample = frame.iloc[_sample_positions(len(frame), sample_rows)]
-    return {str(c): _checked(_infer(sample[c]), sample[c], frame[c]) for c in frame.columns}
+    return {str(c): _checked(_infer(sample[c], spread), sample[c], frame[c], spread) for c in frame.columns}
 
 
 def _sample_positions(n: int, size: int) -> np.ndarray:
@@ -60,7 +66,7 @@ def _sample_positions(n: int, size: int) -> np.ndarray:
     return np.unique(np.random.default_rng(0).integers(0, n, size=size))
 
 
-def _checked(kind: ColumnType, sample: pd.Series, values: pd.Series) -> ColumnType:
+def _checked(kind: ColumnType, sample: pd.Series, values: pd.Series, spread: float = 1.0) -> ColumnType:
     """A sample's verdict, or the whole column's where the rows left out could change it: a
     value the sample missed makes a constant vary, a two-valued column take a third, a key
     repeat (or integers distinct in the sample be a key whose span only every row shows)."""
@@ -69,14 +75,15 @@ def _checked(kind: ColumnType, sample: pd.Series, values: pd.Series) -> ColumnTy
     distinct_integers = ptypes.is_integer_dtype(sample) and sample.is_unique
     if kind is ColumnType.CONSTANT or (kind is ColumnType.BOOLEAN and not ptypes.is_bool_dtype(values)) \
             or (kind is ColumnType.ID and ptypes.is_numeric_dtype(values)) or distinct_integers:
-        return _infer(values)
+        return _infer(values, spread)
     if kind in (ColumnType.ID, ColumnType.TEXT):  # a code of many levels, or a key: count them all
         n, distinct = int(values.count()), int(values.nunique())
         return kind if distinct == n or distinct > max(50, _MAX_CATEGORIES_RATIO * n) else ColumnType.CATEGORICAL
     return kind
 
 
-def _infer(values: pd.Series) -> ColumnType:
+def _infer(values: pd.Series, spread: float = 1.0) -> ColumnType:
+    """``spread``: how many source rows each of ``values``'s rows stands for (rows drawn at random)."""
     from pandas.api import types as ptypes
 
     present = values.dropna()
@@ -89,7 +96,7 @@ def _infer(values: pd.Series) -> ColumnType:
     if ptypes.is_datetime64_any_dtype(values):
         return ColumnType.DATETIME
     if ptypes.is_numeric_dtype(values):
-        if ptypes.is_integer_dtype(present) and distinct == n and n >= 20 and _is_sequence(present):
+        if ptypes.is_integer_dtype(present) and distinct == n and n >= 20 and _is_sequence(present, spread):
             return ColumnType.ID
         return ColumnType.NUMERIC
     if _parses_as_dates(present.head(200).astype(str)):  # it looks at 200 values: text only those
@@ -106,10 +113,11 @@ def _looks_boolean(present: pd.Series) -> bool:
     return lowered <= {"true", "false"} or lowered <= {"yes", "no"} or lowered <= {"t", "f"}
 
 
-def _is_sequence(present: pd.Series) -> bool:
-    """An integer key: unique and (nearly) consecutive, e.g. 1..n."""
+def _is_sequence(present: pd.Series, spread: float = 1.0) -> bool:
+    """An integer key: unique and (nearly) consecutive, e.g. 1..n — of the source's rows, where
+    each row here stands for ``spread`` of them."""
     span = int(present.max()) - int(present.min()) + 1
-    return span <= 1.1 * len(present)
+    return span <= 1.1 * len(present) * spread
 
 
 def _parses_as_dates(text: pd.Series) -> bool:

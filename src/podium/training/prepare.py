@@ -42,9 +42,10 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
 
 
-def prepare(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:
+def prepare(frame: pd.DataFrame, spec: PipelineSpec, *, drawn_from: int | None = None) -> Prepared:
     """Apply the frame steps, check the target, infer the task and split train/test
-    (a forecast task: check the series and hold out the last ``horizon`` points of each)."""
+    (a forecast task: check the series and hold out the last ``horizon`` points of each).
+    ``drawn_from``: the rows were drawn at random from that many (``infer_column_types``)."""
     if spec.task == "forecast":
         from podium.training.forecasting import prepare_forecast
 
@@ -57,7 +58,8 @@ def prepare(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:
     task = infer_task(frame[target], spec.task)  # an unusable target is the first thing to say
     built = build_steps(spec.steps or [], origin="spec")
     frame_steps = list(built.frame)
-    source_types = infer_column_types(frame)
+    source_types = infer_column_types(frame, drawn_from=drawn_from)
+    spread = drawn_from / len(frame) if drawn_from else None  # source rows a row stands for
     if spec.steps is None:
         features = {c: t for c, t in source_types.items() if c != target}
         frame_steps = default_frame_steps(frame, features, target=target)
@@ -89,7 +91,8 @@ def prepare(frame: pd.DataFrame, spec: PipelineSpec) -> Prepared:
         notes.append(split.note)
     # the frame's columns are read in place: no copy of millions of rows without the target
     unchanged = not frame_steps and not missing.any()
-    kinds = source_types if unchanged else infer_column_types(frame)
+    kinds = source_types if unchanged else infer_column_types(
+        frame, drawn_from=None if spread is None else round(spread * len(frame)))
     column_types = {c: kinds[c] for c in names}
     schema = InputSchema(columns=[ColumnSchema.from_series(c, frame[labels[c]], column_types[c]) for c in names])
     typed = _typed(schema, frame)

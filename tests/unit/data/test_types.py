@@ -85,6 +85,18 @@ def test_a_long_frame_is_inferred_on_a_sample_and_checked_where_a_sample_could_b
     assert infer_column_type(frame["rare"], sample_rows=50) == ColumnType.CATEGORICAL
 
 
+def test_a_key_of_rows_drawn_at_random_is_a_key_of_the_source() -> None:
+    counts = np.random.default_rng(2).permutation(10_001)[:10_000] * 7
+    source = pd.DataFrame({"key": np.arange(1, 10_001), "count": counts})
+    drawn = source.sample(2_500, random_state=3).sort_values("key")  # a run's budget.max_rows
+    assert infer_column_types(source)["key"] == ColumnType.ID
+    assert infer_column_types(drawn)["key"] == ColumnType.NUMERIC  # 2,500 rows spanning 10,000: not 1..n here
+    kinds = infer_column_types(drawn, drawn_from=len(source))
+    assert kinds["key"] == ColumnType.ID  # spanning the source's 10,000 rows: a key
+    assert kinds["count"] == ColumnType.NUMERIC  # unique integers spanning 7 × the rows: values, not a key
+    assert infer_column_types(drawn, sample_rows=500, drawn_from=len(source))["key"] == ColumnType.ID
+
+
 @pytest.mark.parametrize("values", [
     ["a", "b", None, "a", ""],
     [1.0, 2.0, np.nan, 1.0],
