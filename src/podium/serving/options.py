@@ -6,7 +6,6 @@ process as JSON.
 
 from __future__ import annotations
 
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from podium._internal.resources import usable_cores
